@@ -1,0 +1,49 @@
+/**
+ * The typed event stream every command emits. Renderers (listr2 on a terminal, plain lines for CI
+ * logs, JSON lines for machines) only ever consume these events, so the engine never prints.
+ */
+
+export interface HostFailure {
+  /** One line, naming what failed and why. */
+  message: string;
+  kind: string;
+}
+
+export type LanesEvent =
+  | { type: 'run-start'; command: string; hosts: string[]; at: number }
+  | { type: 'host-start'; host: string; at: number }
+  | { type: 'step-start'; host: string; step: string; at: number }
+  | { type: 'step-end'; host: string; step: string; ok: boolean; ms: number; detail?: string; at: number }
+  | { type: 'host-output'; host: string; text: string; at: number }
+  | { type: 'host-end'; host: string; ok: boolean; ms: number; summary?: string; failure?: HostFailure; data?: unknown; at: number }
+  | { type: 'message'; level: 'info' | 'warn'; text: string; host?: string; at: number }
+  | { type: 'run-end'; ok: boolean; ms: number; summary: RunSummary; at: number };
+
+export interface RunSummary {
+  ok: number;
+  failed: number;
+  /** Hosts that failed, each with its one-line reason. */
+  failures: { host: string; message: string }[];
+}
+
+export type EventOf<T extends LanesEvent['type']> = Extract<LanesEvent, { type: T }>;
+
+/** Distributes {@link LanesEvent}s to subscribers; a tiny synchronous bus. */
+export class EventBus {
+  private readonly listeners: ((e: LanesEvent) => void)[] = [];
+
+  on(listener: (e: LanesEvent) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  emit(event: DistributiveOmit<LanesEvent, 'at'>): void {
+    const full = { ...event, at: Date.now() } as LanesEvent;
+    for (const l of this.listeners) l(full);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
