@@ -71,3 +71,14 @@ export function errorLine(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * The one-line message of an error that happened on `host`, without repeating the host name
+ * (renderers already prefix it) unless the error names another place, such as a jump host.
+ */
+export function errorLineForHost(err: unknown, host: string): string {
+  if (err instanceof LanesError && err.host === host && !err.location) {
+    return err.hint ? `${err.message} (${err.hint})` : err.message;
+  }
+  return errorLine(err);
+}

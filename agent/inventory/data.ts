@@ -1,0 +1,213 @@
+/**
+ * The mutable inventory that the format parsers fill in, mirroring Ansible's InventoryData: one
+ * instance is shared by every source given with -i, so a group declared in one file can be used as
+ * a child in the next, and a host listed in several files is one host whose variables merge.
+ * `resolveInventory` (resolve.ts) turns it into the read-only `Inventory` once all sources are read.
+ */
+import { LanesError, type SourceLocation } from '../errors.js';
+import { setVar } from './vars.js';
+
+export interface GroupData {
+  name: string;
+  /** Variables set on the group by inventory sources (not group_vars/ files). */
+  vars: Record<string, unknown>;
+  children: string[];
+  parents: string[];
+  hosts: string[];
+  /** ansible_group_priority: orders sibling groups of equal depth when merging variables. */
+  priority: number;
+}
+
+export interface HostData {
+  name: string;
+  /** Variables set on the host by inventory sources (not host_vars/ files). */
+  vars: Record<string, unknown>;
+  /** Groups the host was put in directly. */
+  groups: string[];
+}
+
+export class InventoryData {
+  readonly groups = new Map<string, GroupData>();
+  readonly hosts = new Map<string, HostData>();
+  /** group -> its direct hosts, to keep membership checks constant-time for big ranges. */
+  private readonly members = new Map<string, Set<string>>();
+
+  constructor() {
+    // Ansible's two implicit groups exist in every inventory, even an empty one.
+    this.addGroup('all');
+    this.addGroup('ungrouped');
+    this.addChild('all', 'ungrouped');
+  }
+
+  addGroup(name: string, loc?: SourceLocation): GroupData {
+    if (name === '') throw new LanesError('empty group name', { location: loc, hint: 'a group needs a name' });
+    let g = this.groups.get(name);
+    if (!g) {
+      g = { name, vars: {}, children: [], parents: [], hosts: [], priority: 1 };
+      this.groups.set(name, g);
+    }
+    return g;
+  }
+
+  /**
+   * Add a host (if new) and put it in `group`. Like Ansible, a port from `host:port` only applies
+   * when the host is first seen; later mentions set variables but not the port.
+   */
+  addHost(name: string, group: string | undefined, port: number | undefined, loc?: SourceLocation): HostData {
+    if (name === '') throw new LanesError('empty host name', { location: loc, hint: 'a host line starts with the host name' });
+    let h = this.hosts.get(name);
+    if (!h) {
+      h = { name, vars: {}, groups: [] };
+      if (port !== undefined) setVar(h.vars, 'ansible_port', port);
+      this.hosts.set(name, h);
+    }
+    if (group !== undefined) this.addHostToGroup(group, name);
+    return h;
+  }
+
+  addHostToGroup(group: string, host: string): void {
+    const g = this.mustGroup(group);
+    const h = this.hosts.get(host);
+    if (!h) throw new Error(`internal: unknown host ${host}`);
+    let members = this.members.get(group);
+    if (!members) {
+      members = new Set();
+      this.members.set(group, members);
+    }
+    if (members.has(host)) return;
+    members.add(host);
+    g.hosts.push(host);
+    h.groups.push(group);
+  }
+
+  removeHostFromGroup(group: string, host: string): void {
+    const g = this.mustGroup(group);
+    if (!this.members.get(group)?.delete(host)) return;
+    g.hosts = g.hosts.filter((n) => n !== host);
+    const h = this.hosts.get(host);
+    if (h) h.groups = h.groups.filter((n) => n !== group);
+  }
+
+  addChild(parent: string, child: string, loc?: SourceLocation): void {
+    const p = this.mustGroup(parent);
+    const c = this.mustGroup(child);
+    if (p.children.includes(child)) return;
+    // The group graph must stay acyclic: depth ordering and ancestry depend on it.
+    if (parent === child || this.descendants(child).has(parent)) {
+      throw new LanesError(`adding group "${child}" as a child of "${parent}" creates a loop`, {
+        location: loc,
+        hint: 'a group cannot be its own ancestor',
+      });
+    }
+    p.children.push(child);
+    c.parents.push(parent);
+  }
+
+  setGroupVar(group: string, key: string, value: unknown, loc?: SourceLocation): void {
+    const g = this.mustGroup(group);
+    // As in Ansible, ansible_group_priority set by an inventory source is group metadata,
+    // not a variable: it orders the group and does not show up in host variables.
+    if (key === 'ansible_group_priority') {
+      g.priority = toPriority(value, loc);
+      return;
+    }
+    setVar(g.vars, key, value);
+  }
+
+  setHostVar(host: string, key: string, value: unknown): void {
+    const h = this.hosts.get(host);
+    if (!h) throw new Error(`internal: unknown host ${host}`);
+    setVar(h.vars, key, value);
+  }
+
+  /** All groups below `name` (not including it). */
+  descendants(name: string): Set<string> {
+    const seen = new Set<string>();
+    const stack = [...(this.groups.get(name)?.children ?? [])];
+    while (stack.length > 0) {
+      const n = stack.pop() as string;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      stack.push(...(this.groups.get(n)?.children ?? []));
+    }
+    return seen;
+  }
+
+  /** All groups above `name` (not including it). */
+  ancestors(name: string): Set<string> {
+    const seen = new Set<string>();
+    const stack = [...(this.groups.get(name)?.parents ?? [])];
+    while (stack.length > 0) {
+      const n = stack.pop() as string;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      stack.push(...(this.groups.get(n)?.parents ?? []));
+    }
+    return seen;
+  }
+
+  /** Every group a host is in, directly or through a child group. */
+  hostGroups(host: string): Set<string> {
+    const out = new Set<string>();
+    for (const g of this.hosts.get(host)?.groups ?? []) {
+      out.add(g);
+      for (const a of this.ancestors(g)) out.add(a);
+    }
+    return out;
+  }
+
+  /**
+   * Ansible's reconcile_inventory, run once after all sources are read: every top-level group hangs
+   * under 'all'; a host with no group but 'all' goes to 'ungrouped'; a host a parser put in
+   * 'ungrouped' leaves it once it is in a real group.
+   */
+  reconcile(): void {
+    for (const g of this.groups.values()) {
+      if (g.name !== 'all' && g.parents.length === 0) this.addChild('all', g.name);
+    }
+    for (const h of this.hosts.values()) {
+      const mine = this.hostGroups(h.name);
+      if (mine.has('ungrouped')) {
+        const others = [...mine].filter((n) => n !== 'all' && n !== 'ungrouped');
+        if (others.length > 0) this.removeHostFromGroup('ungrouped', h.name);
+      } else if (mine.size === 0 || (mine.size === 1 && mine.has('all'))) {
+        this.addHostToGroup('ungrouped', h.name);
+      }
+    }
+  }
+
+  /** Depth of each group below 'all' (longest path), which orders group variables. */
+  depths(): Map<string, number> {
+    const depth = new Map<string, number>();
+    const visit = (name: string): number => {
+      const known = depth.get(name);
+      if (known !== undefined) return known;
+      const g = this.mustGroup(name);
+      let d = 0;
+      for (const p of g.parents) d = Math.max(d, visit(p) + 1);
+      depth.set(name, d);
+      return d;
+    };
+    for (const name of this.groups.keys()) visit(name);
+    return depth;
+  }
+
+  private mustGroup(name: string): GroupData {
+    const g = this.groups.get(name);
+    if (!g) throw new Error(`internal: unknown group ${name}`);
+    return g;
+  }
+}
+
+/** Python's int() on the forms an inventory can hold: ints, numeric strings, booleans, floats. */
+function toPriority(value: unknown, loc?: SourceLocation): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.trunc(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'string' && /^\s*[-+]?\d+(?:_\d+)*\s*$/.test(value)) {
+    return Number.parseInt(value.replace(/_/g, ''), 10);
+  }
+  throw new LanesError(`ansible_group_priority must be an integer, got ${JSON.stringify(value)}`, {
+    location: loc,
+    hint: 'ansible_group_priority: 10',
+  });
+}

@@ -1,0 +1,10 @@
+/**
+ * Inventories: Ansible-compatible YAML and INI inventories (with group_vars/ and host_vars/),
+ * host patterns, and the `ansible-inventory --list` / `--graph` views.
+ */
+export type { Inventory, InventoryGroup, InventoryHost } from './model.js';
+export { loadInventory, parseInventoryText, IGNORED_IN_DIRECTORY } from './load.js';
+export { detectFormat, type InventoryFormat } from './detect.js';
+export { selectHosts, splitHostPattern } from './pattern.js';
+export { inventoryListJson, inventoryGraph, type InventoryListJson, type ListGroup } from './render.js';
+export { expandHostPattern, expandHostnameRange } from './address.js';

@@ -1,0 +1,125 @@
+/**
+ * group_vars/ and host_vars/ next to an inventory source, found the way Ansible's host_group_vars
+ * plugin finds them: for a name, the first of `name`, `name.yml`, `name.yaml`, `name.json` that
+ * exists; if that is a directory, every file in it (recursively, lexical order, skipping hidden
+ * and backup files), merged in that order.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { isMap } from 'yaml';
+import { LanesError } from '../errors.js';
+import { byCodePoint, mergeVars, type Vars } from './vars.js';
+import { describeNode, isNullNode, parseYaml } from './yaml-source.js';
+
+const VARS_EXTENSIONS = ['.yml', '.yaml', '.json'];
+
+
+/** Variables found for each name in one group_vars/ or host_vars/ directory. */
+export type VarsByName = Map<string, Vars>;
+
+/** Parsed vars files, shared across lookups so that a file used twice is read once. */
+export type VarsFileCache = Map<string, Vars | null>;
+
+export async function loadVarsDir(dir: string, names: Iterable<string>, cache: VarsFileCache): Promise<VarsByName> {
+  const out: VarsByName = new Map();
+  const entries = await listDir(dir);
+  if (!entries) return out;
+  for (const name of names) {
+    // Ansible skips names that are absolute paths (chroot-style host names).
+    if (name.startsWith('/')) continue;
+    const files = await findVarsFiles(dir, name, entries);
+    let vars: Vars | undefined;
+    for (const f of files) {
+      const v = await loadVarsFile(f, cache);
+      if (v) {
+        vars ??= {};
+        mergeVars(vars, v);
+      }
+    }
+    if (vars) out.set(name, vars);
+  }
+  return out;
+}
+
+async function findVarsFiles(dir: string, name: string, entries: Set<string>): Promise<string[]> {
+  // The bare name first, so that a directory `web/` wins over `web.yml` as in Ansible.
+  for (const ext of ['', ...VARS_EXTENSIONS]) {
+    const candidate = name + ext;
+    if (!name.includes('/') && !entries.has(candidate)) continue;
+    const full = join(dir, candidate);
+    const st = await stat(full).catch(() => undefined);
+    if (!st) continue;
+    return st.isDirectory() ? dirVarsFiles(full) : [full];
+  }
+  return [];
+}
+
+async function dirVarsFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const names = [...((await listDir(dir)) ?? [])].sort(byCodePoint);
+  for (const n of names) {
+    if (n.startsWith('.') || n.endsWith('~')) continue; // hidden and editor backup files
+    const full = join(dir, n);
+    const ext = extname(n);
+    const st = await stat(full);
+    if (st.isDirectory() && ext === '') found.push(...(await dirVarsFiles(full)));
+    else if (st.isFile() && (ext === '' || VARS_EXTENSIONS.includes(ext))) found.push(full);
+  }
+  return found;
+}
+
+/** One vars file: a mapping of variable names, or null when empty. */
+export async function loadVarsFile(file: string, cache: VarsFileCache): Promise<Vars | null> {
+  const cached = cache.get(file);
+  if (cached !== undefined) return cached;
+  const text = await readFile(file, 'utf8');
+  const vars = parseVarsText(text, file);
+  cache.set(file, vars);
+  return vars;
+}
+
+export function parseVarsText(text: string, file: string): Vars | null {
+  if (text.startsWith('$ANSIBLE_VAULT;')) {
+    throw new LanesError('vault-encrypted vars files are not supported', {
+      location: { file, line: 1, column: 1 },
+      hint: 'decrypt it with ansible-vault, or keep secrets out of the inventory',
+    });
+  }
+  let src;
+  try {
+    src = parseYaml(text, file);
+  } catch (e) {
+    // Ansible reads .json with a JSON parser first; accept JSON that YAML 1.1 would not.
+    if (extname(file) === '.json') {
+      const json = tryJson(text);
+      if (json !== undefined) return json;
+    }
+    throw e;
+  }
+  const root = src.deref(src.doc.contents);
+  if (isNullNode(root)) return null;
+  if (!isMap(root)) {
+    throw new LanesError(`a vars file must be a mapping of variable names to values, got ${describeNode(root)}`, {
+      location: src.loc(root),
+      hint: 'e.g. "http_port: 8080"',
+    });
+  }
+  return src.value(root) as Vars;
+}
+
+function tryJson(text: string): Vars | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Vars) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function listDir(dir: string): Promise<Set<string> | undefined> {
+  try {
+    return new Set(await readdir(dir));
+  } catch {
+    return undefined; // no such directory (or not a directory): nothing to load
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Reading YAML the way Ansible does (PyYAML, YAML 1.1), while keeping every node's line and column
+ * so that errors can point into the file.
+ *
+ * YAML 1.1 matters for existing inventories: `ansible_become: yes` is a boolean there, a string in
+ * YAML 1.2. The `yaml` package's own 1.1 schema is close to PyYAML's but not equal (it reads `y`/`n`
+ * as booleans and `0800` as 800, PyYAML keeps both as strings, and it turns dates into Date
+ * objects), so the implicit scalar types are redefined here with PyYAML's own resolver patterns.
+ */
+import {
+  LineCounter,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Document,
+  type Node,
+  type ScalarTag,
+  type Tags,
+} from 'yaml';
+import { LanesError, type SourceLocation } from '../errors.js';
+
+export type YamlNode = Node | null | undefined;
+
+// PyYAML's implicit resolvers (resolver.py), anchored.
+const BOOL_TRUE = /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/;
+const BOOL_FALSE = /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/;
+const INT =
+  /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
+const FLOAT =
+  /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const TIMESTAMP =
+  /^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$/;
+
+/** PyYAML's construct_yaml_int: binary, octal (leading 0), hex, base 60 (1:30) or decimal. */
+function resolveInt(src: string): number {
+  let v = src.replace(/_/g, '');
+  let sign = 1;
+  if (v[0] === '-' || v[0] === '+') {
+    if (v[0] === '-') sign = -1;
+    v = v.slice(1);
+  }
+  if (v === '0') return 0;
+  if (v.startsWith('0b')) return sign * Number.parseInt(v.slice(2), 2);
+  if (v.startsWith('0x')) return sign * Number.parseInt(v.slice(2), 16);
+  if (v.startsWith('0')) return sign * Number.parseInt(v, 8);
+  if (v.includes(':')) return sign * base60(v);
+  return sign * Number.parseInt(v, 10);
+}
+
+function resolveFloat(src: string): number {
+  let v = src.replace(/_/g, '').toLowerCase();
+  let sign = 1;
+  if (v[0] === '-' || v[0] === '+') {
+    if (v[0] === '-') sign = -1;
+    v = v.slice(1);
+  }
+  if (v === '.inf') return sign * Infinity;
+  if (v === '.nan') return NaN;
+  if (v.includes(':')) return sign * base60(v);
+  return sign * Number.parseFloat(v);
+}
+
+function base60(v: string): number {
+  let total = 0;
+  for (const part of v.split(':')) total = total * 60 + Number.parseFloat(part);
+  return total;
+}
+
+const INT_TAG = 'tag:yaml.org,2002:int';
+const FLOAT_TAG = 'tag:yaml.org,2002:float';
+const BOOL_TAG = 'tag:yaml.org,2002:bool';
+const TIMESTAMP_TAG = 'tag:yaml.org,2002:timestamp';
+const REPLACED = new Set([INT_TAG, FLOAT_TAG, BOOL_TAG, TIMESTAMP_TAG]);
+// The same tags, as the short ids a Tags list may also hold.
+const REPLACED_IDS = new Set(['bool', 'int', 'intHex', 'intOct', 'intTime', 'float', 'floatExp', 'floatNaN', 'floatTime', 'timestamp']);
+
+const pyyamlTags: ScalarTag[] = [
+  { tag: BOOL_TAG, default: true, identify: (v) => v === true, test: BOOL_TRUE, resolve: () => true },
+  { tag: BOOL_TAG, default: true, identify: (v) => v === false, test: BOOL_FALSE, resolve: () => false },
+  { tag: INT_TAG, default: true, identify: (v) => Number.isInteger(v), test: INT, resolve: resolveInt },
+  { tag: FLOAT_TAG, default: true, identify: (v) => typeof v === 'number', test: FLOAT, resolve: resolveFloat },
+  // Ansible prints dates back as text; keeping the source text avoids time zone surprises.
+  { tag: TIMESTAMP_TAG, default: true, identify: () => false, test: TIMESTAMP, resolve: (s) => s },
+  // Ansible Vault inline values: lanes cannot decrypt them, so they are kept in the same shape
+  // `ansible-inventory --list` prints them in.
+  { tag: '!vault', identify: () => false, resolve: (s) => ({ __ansible_vault: s }) },
+  // !unsafe only disables templating in Ansible; the value is the plain string.
+  { tag: '!unsafe', identify: () => false, resolve: (s) => s },
+];
+
+function customTags(tags: Tags): Tags {
+  return [...pyyamlTags, ...tags.filter((t) => (typeof t === 'string' ? !REPLACED_IDS.has(t) : !REPLACED.has(t.tag)))];
+}
+
+export class YamlSource {
+  constructor(
+    readonly file: string,
+    readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** 1-based line and column where `node` starts (the file alone if unknown). */
+  loc(node: YamlNode): SourceLocation {
+    const start = node?.range?.[0];
+    if (start === undefined) return { file: this.file };
+    const { line, col } = this.lines.linePos(start);
+    return { file: this.file, line, column: col };
+  }
+
+  /** Follow an alias to the node it names. */
+  deref(node: YamlNode): YamlNode {
+    return isAlias(node) ? (node.resolve(this.doc) as YamlNode) : node;
+  }
+
+  /** The plain JavaScript value of a node, with aliases and merge keys applied. */
+  value(node: YamlNode): unknown {
+    if (node === null || node === undefined) return null;
+    return node.toJS(this.doc, { maxAliasCount: -1 });
+  }
+}
+
+/** Parse YAML text, turning the first syntax error into a LanesError at its line and column. */
+export function parseYaml(text: string, file: string): YamlSource {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    version: '1.1',
+    customTags,
+    // PyYAML lets a repeated key win silently; refusing would reject inventories Ansible reads.
+    uniqueKeys: false,
+  });
+  const err = doc.errors[0];
+  if (err) {
+    const { line, col } = lines.linePos(err.pos[0]);
+    throw new LanesError(`invalid YAML: ${err.message}`, { location: { file, line, column: col } });
+  }
+  return new YamlSource(file, doc, lines);
+}
+
+export function isNullNode(node: YamlNode): boolean {
+  return node === null || node === undefined || (isScalar(node) && node.value === null);
+}
+
+/** How a node is described in "expected a mapping, got …" errors. */
+export function describeNode(node: YamlNode): string {
+  if (isNullNode(node)) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+    if (typeof v === 'boolean') return `the boolean ${v}`;
+    if (typeof v === 'number') return `the number ${v}`;
+  }
+  return 'a value of another type';
+}

@@ -1,0 +1,82 @@
+/**
+ * Keeps secrets (become passwords, tokens) out of everything lanes prints. Renderers mask each event
+ * before they look at it, so no output path (plain line, listr title, JSON field) can forget to.
+ */
+
+import type { LanesEvent } from './events.js';
+
+export const MASK = '********';
+/** Shorter "secrets" would shred ordinary output (masking every "a" or "ok"), so they are ignored. */
+export const MIN_SECRET_LENGTH = 3;
+
+export class SecretMasker {
+  private readonly secrets = new Set<string>();
+  /** One alternation, longest first, so a secret containing another is masked whole in one pass. */
+  private pattern: RegExp | undefined;
+
+  /** Register a secret; ignored when shorter than {@link MIN_SECRET_LENGTH}. */
+  add(secret: string): void {
+    if (secret.length < MIN_SECRET_LENGTH || this.secrets.has(secret)) return;
+    this.secrets.add(secret);
+    this.pattern = undefined;
+  }
+
+  get size(): number {
+    return this.secrets.size;
+  }
+
+  /** `text` with every registered secret replaced by {@link MASK}. */
+  mask(text: string): string {
+    if (this.secrets.size === 0) return text;
+    this.pattern ??= new RegExp(
+      [...this.secrets]
+        .sort((a, b) => b.length - a.length)
+        .map(escapeRegExp)
+        .join('|'),
+      'g',
+    );
+    return text.replace(this.pattern, MASK);
+  }
+
+  /**
+   * A copy of `value` with every string in it masked (object keys are left alone: they come from
+   * lanes, not from hosts or users). Masking the values rather than serialized JSON matters: a
+   * secret with a quote or backslash looks different once JSON-escaped and would slip through.
+   */
+  maskValue<T>(value: T): T {
+    if (this.secrets.size === 0) return value;
+    return this.walk(value, new Set()) as T;
+  }
+
+  /** The event with all its strings masked; the renderers call this first. */
+  maskEvent(event: LanesEvent): LanesEvent {
+    return this.maskValue(event);
+  }
+
+  private walk(value: unknown, path: Set<object>): unknown {
+    if (typeof value === 'string') return this.mask(value);
+    if (value === null || typeof value !== 'object') return value;
+    if (path.has(value)) return '[Circular]';
+    path.add(value);
+    try {
+      if (Array.isArray(value)) return value.map((v) => this.walk(v, path));
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') return this.walk(toJSON.call(value), path);
+      const proto: unknown = Object.getPrototypeOf(value);
+      // Class instances (Errors, Buffers, Maps) are left as they are; events carry plain data.
+      if (proto !== Object.prototype && proto !== null) return value;
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = this.walk(v, path);
+      return out;
+    } finally {
+      path.delete(value);
+    }
+  }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The process-wide masker: the transport registers become passwords here, renderers default to it. */
+export const secrets = new SecretMasker();

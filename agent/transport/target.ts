@@ -1,0 +1,179 @@
+/**
+ * Everything needed to reach one host, resolved once before connecting: address, user, keys, known
+ * hosts, jump hosts and privilege escalation. Sources, lowest precedence first (as Ansible + OpenSSH):
+ * `~/.ssh/config` for the address < the command line < the inventory's connection variables
+ * (`ansible_host`, `ansible_port`, `ansible_user`, `ansible_ssh_private_key_file`,
+ * `ansible_ssh_common_args`/`ansible_ssh_extra_args`, `ansible_become*`).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { LanesError } from '../errors.js';
+import { parseJumpSpec, parseSshArgs, type SshConfigLookup, type SshConfigResult } from './ssh-config.js';
+
+export interface BecomeSpec {
+  user: string;
+  /** Given once (inventory, --ask-become-pass or LANES_BECOME_PASSWORD); otherwise sudo must not ask. */
+  password?: string;
+}
+
+export interface HostTarget {
+  /** Inventory name, used in every message. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  /** Private key files to offer, in order. `explicitKey` when the user named one. */
+  identityFiles: string[];
+  explicitKey: boolean;
+  /** ssh-agent socket, unless IdentitiesOnly with an explicit key. */
+  agentSocket?: string;
+  /** known_hosts files checked, in order; the first is where --accept-new-host-keys writes. */
+  knownHostsFiles: string[];
+  acceptNewHostKeys: boolean;
+  /** Jump hosts to pass through, outermost first (ProxyJump). */
+  jumps: HostTarget[];
+  connectTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  become?: BecomeSpec;
+}
+
+export interface ConnectOptions {
+  user?: string;
+  privateKey?: string;
+  /** Extra known_hosts files (checked before the user's own). */
+  knownHostsFiles?: string[];
+  acceptNewHostKeys?: boolean;
+  connectTimeoutMs?: number;
+  become?: boolean;
+  becomeUser?: string;
+  becomePassword?: string;
+  sshConfig?: SshConfigLookup;
+  /** Defaults to process.env; injectable for tests. */
+  env?: NodeJS.ProcessEnv;
+}
+
+const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+export function resolveTarget(name: string, vars: Record<string, unknown>, opts: ConnectOptions = {}): HostTarget {
+  const env = opts.env ?? process.env;
+  const home = env.HOME ?? os.homedir();
+  const address = str(vars, 'ansible_host', name) ?? str(vars, 'ansible_ssh_host', name) ?? name;
+  const cfg = opts.sshConfig?.resolve(address) ?? { identityFiles: [], userKnownHostsFiles: [] };
+  const extra = mergeArgs(
+    parseSshArgs(str(vars, 'ansible_ssh_common_args', name) ?? '', `${name}: ansible_ssh_common_args`),
+    parseSshArgs(str(vars, 'ansible_ssh_extra_args', name) ?? '', `${name}: ansible_ssh_extra_args`),
+  );
+
+  const user =
+    str(vars, 'ansible_user', name) ?? str(vars, 'ansible_ssh_user', name) ?? extra.user ?? opts.user ?? cfg.user ?? os.userInfo().username;
+  const port = int(vars, 'ansible_port', name) ?? int(vars, 'ansible_ssh_port', name) ?? extra.port ?? cfg.port ?? 22;
+  const varKey = str(vars, 'ansible_ssh_private_key_file', name) ?? str(vars, 'ansible_private_key_file', name);
+  const explicit = [varKey, ...(extra.identityFiles ?? []), opts.privateKey].filter((k): k is string => !!k);
+  const identityFiles = explicit.length > 0 ? explicit.map((k) => expandHome(k, home)) : cfg.identityFiles.length > 0 ? cfg.identityFiles : DEFAULT_KEYS.map((k) => path.join(home, '.ssh', k));
+  const identitiesOnly = extra.identitiesOnly ?? cfg.identitiesOnly ?? false;
+
+  const knownHostsFiles = unique([
+    ...(opts.knownHostsFiles ?? []),
+    ...(extra.userKnownHostsFiles ?? []),
+    ...cfg.userKnownHostsFiles,
+    path.join(home, '.ssh', 'known_hosts'),
+    '/etc/ssh/ssh_known_hosts',
+  ].map((f) => expandHome(f, home)));
+  const strict = extra.strictHostKeyChecking ?? cfg.strictHostKeyChecking;
+  // StrictHostKeyChecking=no is treated as accept-new: lanes never connects to a host whose key changed.
+  const acceptNewHostKeys = opts.acceptNewHostKeys === true || strict === 'accept-new' || strict === 'no' || strict === 'off';
+
+  const connectTimeoutMs =
+    opts.connectTimeoutMs ?? (int(vars, 'ansible_timeout', name) ?? (extra.connectTimeout ?? cfg.connectTimeout ?? 10)) * 1000;
+  const jumpSpec = extra.proxyJump ?? cfg.proxyJump;
+  const jumps =
+    jumpSpec && jumpSpec !== 'none'
+      ? parseJumpSpec(jumpSpec).map((j) =>
+          resolveTarget(j.host, { ...(j.user ? { ansible_user: j.user } : {}), ...(j.port ? { ansible_port: j.port } : {}) }, {
+            ...opts,
+            // A jump host never escalates and is never itself jumped to through the same chain.
+            become: false,
+            becomePassword: undefined,
+            privateKey: undefined,
+            sshConfig: opts.sshConfig ? withoutProxyJump(opts.sshConfig) : undefined,
+          }),
+        )
+      : [];
+
+  const becomeWanted = bool(vars, 'ansible_become', name) ?? opts.become ?? false;
+  const become: BecomeSpec | undefined = becomeWanted
+    ? {
+        user: str(vars, 'ansible_become_user', name) ?? opts.becomeUser ?? 'root',
+        password: str(vars, 'ansible_become_password', name) ?? str(vars, 'ansible_become_pass', name) ?? opts.becomePassword,
+      }
+    : undefined;
+  const method = str(vars, 'ansible_become_method', name);
+  if (becomeWanted && method && method !== 'sudo') {
+    throw new LanesError(`ansible_become_method "${method}" is not supported`, { host: name, hint: 'lanes escalates with sudo only' });
+  }
+
+  return {
+    name,
+    address: cfg.hostName ?? address,
+    port,
+    user,
+    identityFiles,
+    explicitKey: explicit.length > 0,
+    agentSocket: identitiesOnly && explicit.length > 0 ? undefined : env.SSH_AUTH_SOCK || undefined,
+    knownHostsFiles,
+    acceptNewHostKeys,
+    jumps,
+    connectTimeoutMs,
+    keepaliveIntervalMs: (cfg.serverAliveInterval ?? 15) * 1000,
+    become,
+  };
+}
+
+function withoutProxyJump(lookup: SshConfigLookup): SshConfigLookup {
+  return { resolve: (h: string) => ({ ...lookup.resolve(h), proxyJump: undefined }) };
+}
+
+function mergeArgs(a: Partial<SshConfigResult>, b: Partial<SshConfigResult>): Partial<SshConfigResult> {
+  return {
+    ...a,
+    ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
+    identityFiles: [...(a.identityFiles ?? []), ...(b.identityFiles ?? [])],
+    userKnownHostsFiles: [...(a.userKnownHostsFiles ?? []), ...(b.userKnownHostsFiles ?? [])],
+  };
+}
+
+function expandHome(p: string, home: string): string {
+  return p === '~' ? home : p.startsWith('~/') ? path.join(home, p.slice(2)) : p;
+}
+
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+function str(vars: Record<string, unknown>, key: string, host: string): string | undefined {
+  const v = vars[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  throw new LanesError(`${key} must be a string, got ${typeof v}`, { host });
+}
+
+function int(vars: Record<string, unknown>, key: string, host: string): number | undefined {
+  const v = vars[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) {
+    throw new LanesError(`${key} must be a whole number, got ${JSON.stringify(v)}`, { host, hint: 'for example 22' });
+  }
+  return n;
+}
+
+function bool(vars: Record<string, unknown>, key: string, host: string): boolean | undefined {
+  const v = vars[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'boolean') return v;
+  const s = String(v).toLowerCase();
+  if (['true', 'yes', 'y', '1', 'on'].includes(s)) return true;
+  if (['false', 'no', 'n', '0', 'off'].includes(s)) return false;
+  throw new LanesError(`${key} must be true or false, got ${JSON.stringify(v)}`, { host });
+}

@@ -1,0 +1,22 @@
+/** `lanes facts`: what lanes reads from each host (OS, PHP-FPM, Supervisor, systemd, CPUs, memory). */
+import type { CommandModule } from 'yargs';
+import { readFacts } from '../agent/run/facts.js';
+import { selectFromInventory } from '../agent/run/select.js';
+import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { withRenderer } from './render.js';
+
+type Args = HostArgs & { pattern: string[] };
+
+export const factsCommand: CommandModule<object, Args> = {
+  command: 'facts [pattern..]',
+  describe: 'Show the facts lanes reads from hosts; --json for all of them',
+  builder: (y) =>
+    hostOptions(y).positional('pattern', { type: 'string', array: true, default: ['all'], describe: 'hosts or patterns' }) as never,
+  handler: async (args) => {
+    const { hosts } = await selectFromInventory(args.inventory, args.pattern.join(':'), args.limit);
+    const opts = await connectOptions(args);
+    process.exitCode = await withRenderer(args.json, (bus) =>
+      readFacts(hosts, { ...opts, bus, command: 'facts', forks: args.forks, timeoutMs: timeoutMs(args) }),
+    );
+  },
+};

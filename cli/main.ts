@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * The `lanes` command. Each subcommand lives in its own file and only parses, calls the agent and
+ * renders. User errors (LanesError, bad arguments) print one line and exit 1; anything else is a
+ * bug in lanes and is printed with its stack (exit 70).
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { isLanesError } from '../agent/errors.js';
+import { secrets } from '../agent/report/mask.js';
+import { factsCommand } from './facts.js';
+import { inventoryCommand } from './inventory.js';
+import { labCommand } from './lab.js';
+import { pingCommand } from './ping.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const parser = yargs(argv)
+    .scriptName('lanes')
+    // '-i a.yml web1' must not swallow the positional: repeat -i for several inventories.
+    .parserConfiguration({ 'greedy-arrays': false })
+    .usage('$0 <command> [options]\n\nProvision PHP application servers over SSH and ship releases without downtime.')
+    .command(pingCommand)
+    .command(factsCommand)
+    .command(inventoryCommand)
+    .command(labCommand)
+    .demandCommand(1, 'name a command (lanes --help lists them)')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('help', 'h')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  try {
+    await parser.parseAsync();
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (isLanesError(err)) {
+      process.stderr.write(`lanes: ${secrets.mask(err.format())}\n`);
+      return 1;
+    }
+    if (err instanceof UsageError || (err instanceof Error && err.name === 'YError')) {
+      process.stderr.write(`lanes: ${err.message} (see lanes --help)\n`);
+      return 1;
+    }
+    process.stderr.write(`lanes: internal error, please report it:\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 70;
+  }
+}
+
+class UsageError extends Error {}
+
+const code = await main(hideBin(process.argv));
+process.exitCode = code;

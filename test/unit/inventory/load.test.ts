@@ -1,0 +1,114 @@
+// Loading from paths: format detection, directories, several sources, host lists, bad paths.
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { detectFormat, inventoryListJson, loadInventory } from '../../../agent/inventory/index.js';
+import { expectLanesError, fixture } from './helpers.js';
+
+describe('format detection', () => {
+  it('trusts .yml, .yaml, .json and .ini extensions', () => {
+    assert.equal(detectFormat('hosts.yml', '[web]\nweb1\n'), 'yaml');
+    assert.equal(detectFormat('hosts.YAML', ''), 'yaml');
+    assert.equal(detectFormat('hosts.json', '{}'), 'yaml');
+    assert.equal(detectFormat('hosts.ini', 'all:\n  hosts:\n'), 'ini');
+  });
+
+  it('sniffs other names by content', () => {
+    assert.equal(detectFormat('hosts', 'all:\n  children:\n    web:\n'), 'yaml');
+    assert.equal(detectFormat('hosts', '{"all": {"hosts": {"a": null}}}'), 'yaml');
+    assert.equal(detectFormat('hosts', '[web]\nweb1\n'), 'ini');
+    assert.equal(detectFormat('hosts', 'web1\nweb2\n'), 'ini');
+    assert.equal(detectFormat('hosts', 'web1 ansible_host=10.0.0.1\n'), 'ini');
+    assert.equal(detectFormat('hosts', 'web1:2222\n'), 'ini');
+    assert.equal(detectFormat('hosts', ''), 'ini');
+    // Looks like YAML but is broken: detected as YAML so the YAML error is what gets reported.
+    assert.equal(detectFormat('hosts', 'all:\n  hosts: {a: 1\n'), 'yaml');
+  });
+
+  it('loads extensionless fixtures of both formats', async () => {
+    const yaml = await loadInventory([fixture('sniff/yaml-hosts')]);
+    const ini = await loadInventory([fixture('sniff/ini-hosts')]);
+    assert.deepEqual(yaml.groups.get('web')?.hosts, ['web1']);
+    assert.deepEqual(ini.groups.get('web')?.hosts, ['web1']);
+    assert.equal(ini.hosts.get('web1')?.vars['ansible_host'], '10.0.0.1');
+  });
+});
+
+describe('loadInventory', () => {
+  it('loads a directory like the file in it, skipping README.md and the vars folders', async () => {
+    const fromDir = await loadInventory([fixture('prod')]);
+    const fromFile = await loadInventory([fixture('prod/hosts.yml')]);
+    assert.deepEqual(inventoryListJson(fromDir), inventoryListJson(fromFile));
+    assert.equal(fromDir.hosts.size, 13);
+  });
+
+  it('skips .ini files inside a directory source, as Ansible does', async () => {
+    const inv = await loadInventory([fixture('legacy')]);
+    assert.equal(inv.hosts.size, 0);
+  });
+
+  it('merges several sources into one inventory', async () => {
+    const inv = await loadInventory([fixture('prod/hosts.yml'), fixture('legacy/hosts.ini')]);
+    assert.equal(inv.hosts.size, 13 + 7);
+    // 'web' is declared by both files: one group with the hosts of both.
+    assert.equal(inv.groups.get('web')?.hosts.length, 4);
+    assert.deepEqual(inv.groups.get('web')?.children, ['web_eu', 'web_us']);
+    // [web:vars] from the INI file now applies to the YAML web hosts too.
+    assert.equal(inv.hosts.get('web01.eu.example.com')?.vars['http_port'], 8080);
+    // As in Ansible: the INI parser files its host under ungrouped while reading; the YAML host
+    // (listed under all only) gets there when the inventory is reconciled after all sources.
+    assert.deepEqual(inv.groups.get('ungrouped')?.hosts, ['bastion.legacy.example.com', 'bastion.example.com']);
+  });
+
+  it('accepts a comma-separated host list', async () => {
+    const inv = await loadInventory(['web1,web2:2222,']);
+    assert.deepEqual([...inv.hosts.keys()], ['web1', 'web2']);
+    assert.deepEqual(inv.groups.get('ungrouped')?.hosts, ['web1', 'web2']);
+    assert.equal(inv.hosts.get('web2')?.vars['ansible_port'], 2222);
+  });
+
+  it('names a missing path', async () => {
+    const missing = fixture('nope/hosts.yml');
+    await expectLanesError(() => loadInventory([missing]), {
+      message: new RegExp(`inventory ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist`),
+      file: missing,
+      kind: 'input',
+      hint: /-i/,
+    });
+  });
+
+  it('refuses an empty list of paths', async () => {
+    await expectLanesError(() => loadInventory([]), { message: /no inventory given/ });
+  });
+
+  describe('with a scratch directory', () => {
+    let dir = '';
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'lanes-inventory-'));
+    });
+    after(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('refuses executable dynamic inventory scripts', async () => {
+      const script = join(dir, 'ec2.py');
+      await writeFile(script, '#!/usr/bin/env python3\nprint("{}")\n');
+      await chmod(script, 0o755);
+      await expectLanesError(() => loadInventory([script]), {
+        message: /executable script; dynamic inventories are not supported/,
+        file: script,
+        line: 1,
+        column: 1,
+        hint: /ansible-inventory/,
+      });
+    });
+
+    it('refuses vault-encrypted inventories', async () => {
+      const file = join(dir, 'secret.yml');
+      await writeFile(file, '$ANSIBLE_VAULT;1.1;AES256\n6231\n');
+      await expectLanesError(() => loadInventory([file]), { message: /vault-encrypted/, file, line: 1 });
+    });
+  });
+});
