@@ -1,6 +1,6 @@
 /** `lanes lab up|status|down|inventory`: the local lab of real Debian hosts under systemd-nspawn. */
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULT_HOSTS, labDown, labInventoryYaml, labStatus, labUp, type LabHost } from '../agent/lab/index.js';
+import { DEFAULT_HOSTS, labDown, labInventoryYaml, labPaths, labStatus, labUp, type LabHost } from '../agent/lab/index.js';
 
 interface NameArgs {
   name: string;
@@ -56,12 +56,14 @@ const down: CommandModule<object, NameArgs> = {
   },
 };
 
-const inventory: CommandModule<object, NameArgs> = {
+const inventory: CommandModule<object, NameArgs & { path: boolean }> = {
   command: 'inventory',
   describe: 'Print the lab as an Ansible YAML inventory (usable by lanes and Ansible)',
-  builder: (y) => withName(y) as never,
+  builder: (y) =>
+    withName(y).option('path', { type: 'boolean', default: false, describe: 'print the path of the inventory file instead' }) as never,
   handler: async (args) => {
-    process.stdout.write(await labInventoryYaml({ name: args.name }));
+    const yaml = await labInventoryYaml({ name: args.name });
+    process.stdout.write(args.path ? `${labPaths({ name: args.name }).inventoryFile}\n` : yaml);
   },
 };
 

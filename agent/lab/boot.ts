@@ -249,7 +249,7 @@ export async function waitForBoot(t: BootTarget, timeoutMs: number): Promise<Boo
     throw new LanesError(`booted degraded: failed units ${units.join(', ') || '(none listed)'}`, {
       kind: 'lab',
       host: t.host,
-      hint: `look inside with \`nsenter -t ${initPid} -a systemctl status ${units[0] ?? ''}\`; console log ${t.consoleLog}`,
+      hint: `look inside with \`nsenter -t ${initPid} -a systemctl status ${units[0] ?? ''}\`; clear it with \`systemctl reset-failed\` there, or recreate the lab with \`lanes lab down\``,
     });
   }
   if (state !== 'running') return fail(`systemd reports "${state}" after booting`);

@@ -135,6 +135,9 @@ describe('lanes lab (real hosts under systemd-nspawn)', { skip: isRoot ? false :
     assert.equal(doc.all.vars.ansible_user, 'lanes');
     assert.equal(doc.all.vars.ansible_ssh_private_key_file, paths.keyFile);
     assert.equal(readFileSync(paths.inventoryFile, 'utf8'), r.stdout);
+    const p = await runCli(['lab', 'inventory', '--name', NAME, '--path']);
+    ok(p, 'lab inventory --path');
+    assert.equal(p.stdout, `${paths.inventoryFile}\n`);
   });
 
   it('`lab up` again only checks: the same process keeps running', async () => {
