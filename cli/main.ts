@@ -8,10 +8,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isLanesError } from '../agent/errors.js';
 import { secrets } from '../agent/report/mask.js';
+import { applyCommand } from './apply.js';
 import { factsCommand } from './facts.js';
 import { inventoryCommand } from './inventory.js';
 import { labCommand } from './lab.js';
 import { pingCommand } from './ping.js';
+import { planCommand } from './plan.js';
+import { schemaCommand } from './schema.js';
 
 export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
@@ -19,10 +22,13 @@ export async function main(argv: string[]): Promise<number> {
     // '-i a.yml web1' must not swallow the positional: repeat -i for several inventories.
     .parserConfiguration({ 'greedy-arrays': false })
     .usage('$0 <command> [options]\n\nProvision PHP application servers over SSH and ship releases without downtime.')
+    .command(planCommand)
+    .command(applyCommand)
     .command(pingCommand)
     .command(factsCommand)
     .command(inventoryCommand)
     .command(labCommand)
+    .command(schemaCommand)
     .demandCommand(1, 'name a command (lanes --help lists them)')
     .strict()
     .recommendCommands()

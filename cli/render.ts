@@ -1,14 +1,27 @@
 /** Wire a command's event bus to the renderer the output stream calls for, and map results to exit codes. */
 import { EventBus } from '../agent/report/events.js';
 import { chooseRenderer } from '../agent/report/choose.js';
+import type { Renderer } from '../agent/report/renderer.js';
 
 /**
  * Run `work` with a renderer attached to a fresh bus. Exit code: 0 when every host succeeded,
  * 1 when any failed (the renderer has already printed one line per failed host).
  */
 export async function withRenderer(json: boolean, work: (bus: EventBus) => Promise<{ ok: boolean }>): Promise<number> {
+  const result = await attach(chooseRenderer({ json }), work);
+  return result.ok ? 0 : 1;
+}
+
+/**
+ * Progress only, on stderr (live on a terminal, plain lines otherwise), for commands whose real
+ * output — a plan, a JSON document — goes to stdout afterwards.
+ */
+export async function withProgress<T>(_json: boolean, work: (bus: EventBus) => Promise<T>): Promise<T> {
+  return attach(chooseRenderer({ stream: process.stderr }), work);
+}
+
+async function attach<T>(renderer: Renderer, work: (bus: EventBus) => Promise<T>): Promise<T> {
   const bus = new EventBus();
-  const renderer = chooseRenderer({ json });
   renderer.attach(bus);
   // Ctrl-C: let the renderer close its display (hosts still running show as interrupted), then
   // exit; open SSH connections end with the process, and nothing half-written stays behind because
@@ -17,12 +30,10 @@ export async function withRenderer(json: boolean, work: (bus: EventBus) => Promi
     void renderer.done().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSigint);
-  let ok = false;
   try {
-    ok = (await work(bus)).ok;
+    return await work(bus);
   } finally {
     process.off('SIGINT', onSigint);
     await renderer.done();
   }
-  return ok ? 0 : 1;
 }

@@ -38,7 +38,11 @@ export function renderInventoryYaml(input: InventoryInput): string {
     lines.push('      hosts: {}');
   } else {
     lines.push('      hosts:');
-    for (const h of input.hosts) lines.push(`        ${yamlScalar(h.name)}: { ansible_host: ${yamlScalar(h.address)} }`);
+    // Lab hosts share this machine's network namespace, so a service binds its host's own address:
+    // playbooks read `nginx_listen` (a real server leaves it unset and listens on port 80).
+    for (const h of input.hosts) {
+      lines.push(`        ${yamlScalar(h.name)}: { ansible_host: ${yamlScalar(h.address)}, nginx_listen: ${yamlScalar(`${h.address}:80`)} }`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

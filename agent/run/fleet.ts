@@ -16,6 +16,8 @@ export interface FleetHost {
 
 export interface HostContext {
   host: string;
+  /** For jobs that report sub-steps as they stream in (e.g. the phases of one apply exec). */
+  bus: EventBus;
   conn: SshConnection;
   /** How long connecting (handshake, host key check, authentication) took. */
   connectMs: number;
@@ -89,7 +91,7 @@ async function runHost<T>(target: HostTarget, job: HostJob<T>, bus: EventBus): P
   try {
     const t0 = Date.now();
     conn = await step('connect', () => SshConnection.open(target));
-    const { data, summary } = await job({ host, conn, connectMs: Date.now() - t0, step });
+    const { data, summary } = await job({ host, bus, conn, connectMs: Date.now() - t0, step });
     const ms = Date.now() - started;
     bus.emit({ type: 'host-end', host, ok: true, ms, summary, data });
     return { host, ok: true, ms, data };

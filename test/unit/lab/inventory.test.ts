@@ -29,8 +29,8 @@ describe('lab inventory YAML', () => {
         '  children:',
         '    app:',
         '      hosts:',
-        '        lab1: { ansible_host: 127.0.1.1 }',
-        '        lab2: { ansible_host: 127.0.1.2 }',
+        '        lab1: { ansible_host: 127.0.1.1, nginx_listen: "127.0.1.1:80" }',
+        '        lab2: { ansible_host: 127.0.1.2, nginx_listen: "127.0.1.2:80" }',
         '',
       ].join('\n'),
     );
@@ -38,12 +38,12 @@ describe('lab inventory YAML', () => {
 
   it('parses as YAML into the structure Ansible expects', () => {
     const doc = parse(renderInventoryYaml(input)) as {
-      all: { vars: Record<string, unknown>; children: { app: { hosts: Record<string, { ansible_host: string }> } } };
+      all: { vars: Record<string, unknown>; children: { app: { hosts: Record<string, { ansible_host: string; nginx_listen: string }> } } };
     };
     assert.equal(doc.all.vars.ansible_user, 'lanes');
     assert.equal(doc.all.vars.ansible_become, true);
     assert.equal(doc.all.vars.ansible_ssh_private_key_file, input.keyFile);
-    assert.deepEqual(doc.all.children.app.hosts, { lab1: { ansible_host: '127.0.1.1' }, lab2: { ansible_host: '127.0.1.2' } });
+    assert.deepEqual(doc.all.children.app.hosts, { lab1: { ansible_host: '127.0.1.1', nginx_listen: '127.0.1.1:80' }, lab2: { ansible_host: '127.0.1.2', nginx_listen: '127.0.1.2:80' } });
   });
 
   it('quotes paths with spaces for YAML and for the SSH argument line', () => {

@@ -1,0 +1,567 @@
+/**
+ * `{{ … }}` interpolation and Jinja2-style template files, with nunjucks.
+ *
+ * Variables behave as in Ansible:
+ *   - they are templated lazily, when used: `app_root: "/srv/{{ app }}"` is rendered where
+ *     `{{ app_root }}` is used, with the variables of that host (and a loop is reported);
+ *   - a string that is exactly one expression, `"{{ workers }}"`, keeps the value's type (a number,
+ *     a list…); anything else renders to a string;
+ *   - using an undefined variable is an error naming it (Ansible's StrictUndefined): not only when
+ *     it is printed, but in `{% if x %}`, `x ~ "…"`, `x | upper`… — only `x | default(…)` and
+ *     `x is defined` / `is undefined` may look at an undefined variable.
+ *
+ * nunjucks has no hook for undefined lookups, so every variable is served through a Proxy (the
+ * environment's globals, and each mapping or list value) that records lookups of missing names;
+ * `default` and the `defined` tests consume the record they were given, and a render that leaves a
+ * record behind fails. nunjucks prints `true`/`false` and joins lists with "," where Jinja2 prints
+ * `True` and `['a', 'b']`.
+ */
+import { Buffer } from 'node:buffer';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, posix, resolve } from 'node:path';
+import nunjucks from 'nunjucks';
+import { stringify as yamlStringify } from 'yaml';
+import { setVar } from '../inventory/vars.js';
+
+const TEMPLATE_MARK = /\{\{|\{%|\{#/;
+
+/** Whether a string contains template syntax at all (most strings do not, and are taken as they are). */
+export function isTemplated(s: string): boolean {
+  return TEMPLATE_MARK.test(s);
+}
+
+/** The value of Ansible's `omit`: a field set to it is left out. */
+export const OMIT = '__lanes_omit_place_holder__';
+
+/** A template that could not be rendered: an undefined variable, a syntax error, a filter error. */
+export class RenderError extends Error {
+  /** Variables whose (lazy) templating led here, outermost first. */
+  readonly via: string[] = [];
+  constructor(
+    message: string,
+    /** The undefined variable, for undefined-variable errors. */
+    readonly variable?: string,
+    /** Where in a template file, when nunjucks knows it. */
+    public file?: string,
+    public line?: number,
+    public column?: number,
+  ) {
+    super(message);
+    this.name = 'RenderError';
+  }
+
+  /** The message with the chain of variables that led to it. */
+  describe(): string {
+    return this.via.length > 0 ? `${this.message} (in variable ${this.via.map((v) => `"${v}"`).join(' → ')})` : this.message;
+  }
+}
+
+function undefinedVariable(name: string): RenderError {
+  return new RenderError(`undefined variable "${name}"`, name);
+}
+
+type Vars = Record<string, unknown>;
+
+interface Frame {
+  scope: Scope;
+  /** Lookups of missing variables not (yet) consumed by `default` or `is defined`. */
+  missing: string[];
+  /** An error raised by lanes code while nunjucks was running (nunjucks would rewrap it). */
+  pending?: RenderError;
+}
+
+interface AstNode {
+  typename: string;
+  children?: AstNode[];
+}
+const nunjucksParser = (nunjucks as unknown as { parser: { parse(src: string): AstNode } }).parser;
+const SafeString = nunjucks.runtime.SafeString;
+
+const PY_CONSTANTS: Readonly<Record<string, unknown>> = { True: true, False: false, None: null };
+const CAPTURE = '__lanes_capture';
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !(v instanceof SafeString) && Object.prototype.toString.call(v) === '[object Object]';
+}
+
+interface Compiled {
+  tpl: nunjucks.Template;
+  /** The string is one `{{ expression }}`: its value keeps its type. */
+  exact: boolean;
+}
+
+/**
+ * Template files: a relative name is looked up in the search paths (the playbook's templates/,
+ * then its directory, as Ansible does); an absolute name is read as is; `./x` and `../x` in an
+ * include are relative to the including template.
+ */
+class TemplateLoader {
+  cache: Record<string, unknown> = {};
+  constructor(private readonly searchPaths: string[]) {}
+
+  getSource(name: string): { src: string; path: string; noCache: boolean } | null {
+    const candidates = isAbsolute(name) ? [name] : this.searchPaths.map((d) => resolve(d, name));
+    for (const path of candidates) {
+      try {
+        return { src: readFileSync(path, 'utf8'), path, noCache: false };
+      } catch {
+        // not here: try the next search path
+      }
+    }
+    return null;
+  }
+
+  isRelative(name: string): boolean {
+    return name.startsWith('./') || name.startsWith('../');
+  }
+
+  resolve(from: string, to: string): string {
+    return resolve(dirname(from), to);
+  }
+}
+
+/** One nunjucks environment (per playbook: templates are looked up relative to it). */
+export class TemplateEngine {
+  readonly env: nunjucks.Environment;
+  private readonly frames: Frame[] = [];
+  private readonly compiled = new Map<string, Compiled>();
+  private readonly builtins: Vars;
+
+  constructor(searchPaths: string[]) {
+    // nunjucks accepts a loader returning null for "not found"; its type declarations do not say so.
+    const loader = new TemplateLoader(searchPaths) as unknown as nunjucks.ILoader;
+    this.env = new nunjucks.Environment(loader, {
+      autoescape: false,
+      throwOnUndefined: true,
+      // As Ansible's template module: the newline after a block tag is removed.
+      trimBlocks: true,
+    });
+    const holder = this.env as unknown as { globals: Vars };
+    this.builtins = holder.globals;
+    // Every name is "a global", so that each lookup nunjucks does not find in its own frame
+    // (loop variables, {% set %}) comes here and is answered by the current host's variables.
+    holder.globals = new Proxy(this.builtins, {
+      has: () => true,
+      get: (target, key) => (typeof key === 'symbol' ? Reflect.get(target, key) : this.lookup(key)),
+    });
+    installFilters(this);
+  }
+
+  /** Render a string with a scope's variables. One `{{ expression }}` keeps its type. */
+  render(text: string, scope: Scope): unknown {
+    const c = this.compile(text);
+    if (!c.exact) return this.run(scope, () => c.tpl.render({}));
+    return this.run(scope, () => {
+      let captured: unknown;
+      c.tpl.render({
+        [CAPTURE]: (v: unknown) => {
+          captured = v;
+          return '';
+        },
+      });
+      return this.materialize(captured);
+    });
+  }
+
+  /** Render a template file found in the search paths. */
+  renderFile(name: string, scope: Scope): string {
+    return this.run(scope, () => this.env.getTemplate(name).render({}));
+  }
+
+  /** A fully templated plain copy of a value (no proxies, no SafeStrings). */
+  materialize(v: unknown): unknown {
+    if (v instanceof SafeString) return String(v);
+    if (Array.isArray(v)) return v.map((x: unknown) => this.materialize(x));
+    if (isPlainObject(v)) {
+      const out: Vars = {};
+      for (const k of Object.keys(v)) setVar(out, k, this.materialize(v[k]));
+      return out;
+    }
+    return v;
+  }
+
+  /** Note a lookup of something undefined, by its name or path (`app.root`, `ports[3]`). */
+  recordMissing(name: string): void {
+    const frame = this.frames[this.frames.length - 1];
+    if (frame && frame.missing[frame.missing.length - 1] !== name) frame.missing.push(name);
+  }
+
+  /** `default` and `is defined` were given the undefined value of the last lookup: it is handled. */
+  consumeMissing(): void {
+    this.frames[this.frames.length - 1]?.missing.pop();
+  }
+
+  /** The last unhandled undefined lookup. */
+  lastMissing(): string | undefined {
+    const frame = this.frames[this.frames.length - 1];
+    return frame?.missing[frame.missing.length - 1];
+  }
+
+  /** Raise an error from lanes code running inside a render, so that it reaches the caller intact. */
+  fail(err: RenderError): never {
+    const frame = this.frames[this.frames.length - 1];
+    if (frame && !frame.pending) frame.pending = err;
+    throw err;
+  }
+
+  private lookup(name: string): unknown {
+    const frame = this.frames[this.frames.length - 1];
+    if (frame?.scope.has(name)) return frame.scope.lookup(name);
+    if (Object.hasOwn(this.builtins, name)) return this.builtins[name];
+    if (Object.hasOwn(PY_CONSTANTS, name)) return PY_CONSTANTS[name];
+    this.recordMissing(name);
+    return undefined;
+  }
+
+  private compile(text: string): Compiled {
+    let c = this.compiled.get(text);
+    if (c) return c;
+    const m = isExactExpression(text) ? /^\{\{-?([\s\S]*?)-?\}\}$/.exec(text) : null;
+    c = m
+      ? { tpl: new nunjucks.Template(`{{ ${CAPTURE}((${m[1] as string})) }}`, this.env), exact: true }
+      : { tpl: new nunjucks.Template(text, this.env), exact: false };
+    this.compiled.set(text, c);
+    return c;
+  }
+
+  private run<T>(scope: Scope, fn: () => T): T {
+    const frame: Frame = { scope, missing: [] };
+    this.frames.push(frame);
+    try {
+      const out = fn();
+      const first = frame.missing[0];
+      if (first !== undefined) throw undefinedVariable(first);
+      return out;
+    } catch (e) {
+      const pending = frame.pending;
+      if (pending) {
+        // Raised inside nunjucks: nunjucks knows the line it was at.
+        const where = e === pending ? undefined : translate(e, frame);
+        if (where?.line !== undefined && pending.line === undefined) Object.assign(pending, { file: where.file, line: where.line, column: where.column });
+        throw pending;
+      }
+      if (e instanceof RenderError) throw e;
+      throw translate(e, frame);
+    } finally {
+      this.frames.pop();
+    }
+  }
+}
+
+/** `{{ x }}` alone (one output of one expression), as opposed to `a{{ x }}` or `{{ a }}{{ b }}`. */
+function isExactExpression(text: string): boolean {
+  if (!text.startsWith('{{') || !text.endsWith('}}')) return false;
+  let ast: AstNode;
+  try {
+    ast = nunjucksParser.parse(text);
+  } catch {
+    return false; // rendering reports the syntax error
+  }
+  const out = ast.children?.length === 1 ? ast.children[0] : undefined;
+  return out?.typename === 'Output' && out.children?.length === 1 && out.children[0]?.typename !== 'TemplateData';
+}
+
+// nunjucks' messages: "(path) [Line 3, Column 16]\n  message", nested once per include level.
+const NUNJUCKS_WHERE = /\(([^()\n]*)\)(?: \[Line (\d+), Column (\d+)\])?\n\s*/g;
+
+/** Turn a nunjucks error into a RenderError with the innermost file and line it names. */
+function translate(e: unknown, frame: Frame): RenderError {
+  const raw = e instanceof Error ? e.message : String(e);
+  let file: string | undefined;
+  let line: number | undefined;
+  let column: number | undefined;
+  let rest = raw;
+  for (const m of raw.matchAll(NUNJUCKS_WHERE)) {
+    file = m[1] === 'unknown path' ? undefined : m[1];
+    line = m[2] === undefined ? undefined : Number(m[2]);
+    column = m[3] === undefined ? undefined : Number(m[3]);
+    rest = raw.slice((m.index ?? 0) + m[0].length);
+  }
+  rest = rest.replace(/^(?:Template render error: |Error: )+/, '').trim();
+  if (/^attempted to output null or undefined value/.test(rest)) {
+    const missing = frame.missing[frame.missing.length - 1];
+    const err = missing !== undefined ? undefinedVariable(missing) : new RenderError('the expression has no value (it is null)');
+    Object.assign(err, { file, line, column });
+    return err;
+  }
+  return new RenderError(`template error: ${rest}`, undefined, file, line, column);
+}
+
+/**
+ * The variables of one host in one play. Values are templated when first used and cached;
+ * mappings and lists are handed to nunjucks as Proxies that template their members lazily too.
+ */
+export class Scope {
+  private readonly rendered = new Map<string, unknown>();
+  private readonly members = new WeakMap<object, Map<string, unknown>>();
+  private readonly proxies = new WeakMap<object, object>();
+  private readonly active = new Set<string>();
+
+  constructor(
+    readonly engine: TemplateEngine,
+    readonly vars: Vars,
+  ) {}
+
+  has(name: string): boolean {
+    return Object.hasOwn(this.vars, name);
+  }
+
+  /** A variable's templated value (Proxy-wrapped when it is a mapping or list). */
+  lookup(name: string): unknown {
+    let value: unknown;
+    if (this.rendered.has(name)) value = this.rendered.get(name);
+    else {
+      value = this.resolve(this.vars[name], name);
+      this.rendered.set(name, value);
+    }
+    return this.wrap(value, name);
+  }
+
+  /** Render a string of the playbook with this scope. */
+  render(text: string): unknown {
+    return isTemplated(text) ? this.engine.render(text, this) : text;
+  }
+
+  private resolve(raw: unknown, label: string): unknown {
+    if (typeof raw !== 'string' || !isTemplated(raw)) return raw;
+    if (this.active.has(label)) {
+      this.engine.fail(new RenderError(`variable "${label}" refers to itself`));
+    }
+    this.active.add(label);
+    try {
+      return this.engine.render(raw, this);
+    } catch (e) {
+      if (e instanceof RenderError) {
+        if (e.via[0] !== label) e.via.unshift(label);
+        this.engine.fail(e);
+      }
+      throw e;
+    } finally {
+      this.active.delete(label);
+    }
+  }
+
+  private wrap(value: unknown, label: string): unknown {
+    if (!Array.isArray(value) && !isPlainObject(value)) return value;
+    const known = this.proxies.get(value);
+    if (known) return known;
+    const raw = value as Vars;
+    const isList = Array.isArray(value);
+    // The target is a copy, so that frozen values never break a Proxy invariant.
+    const target: Vars = isList ? ([...(value as unknown[])] as unknown as Vars) : { ...raw };
+    const sub = (k: string): string => (isList ? `${label}[${k}]` : `${label}.${k}`);
+    const proxy = new Proxy(target, {
+      get: (t, key, receiver) => {
+        if (typeof key === 'symbol') return Reflect.get(t, key, receiver);
+        if (Object.hasOwn(t, key)) {
+          if (isList && key === 'length') return t[key];
+          return this.wrap(this.member(raw, key, sub(key)), sub(key));
+        }
+        if (!isList && Object.hasOwn(DICT_METHODS, key)) return DICT_METHODS[key];
+        if (key in t) return Reflect.get(t, key, receiver);
+        this.engine.recordMissing(sub(key));
+        return undefined;
+      },
+    });
+    this.proxies.set(value, proxy);
+    return proxy;
+  }
+
+  private member(obj: Vars, key: string, label: string): unknown {
+    let cache = this.members.get(obj);
+    if (!cache) {
+      cache = new Map();
+      this.members.set(obj, cache);
+    }
+    if (cache.has(key)) return cache.get(key);
+    const value = this.resolve(obj[key], label);
+    cache.set(key, value);
+    return value;
+  }
+}
+
+/** Python dict methods templates written for Ansible use: d.items(), d.keys(), d.values(), d.get(k, default). */
+const DICT_METHODS: Readonly<Record<string, (this: Vars, ...args: unknown[]) => unknown>> = {
+  items(this: Vars) {
+    return Object.keys(this).map((k) => [k, this[k]]);
+  },
+  keys(this: Vars) {
+    return Object.keys(this);
+  },
+  values(this: Vars) {
+    return Object.keys(this).map((k) => this[k]);
+  },
+  get(this: Vars, key: unknown, def: unknown = null) {
+    return Object.hasOwn(this, String(key)) ? this[String(key)] : def;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Filters and tests (Ansible's, where nunjucks lacks them; no `quote`: lanes quotes shell words itself)
+
+interface Kwargs {
+  __keywords?: true;
+  [k: string]: unknown;
+}
+
+function kwargs(args: unknown[]): Kwargs {
+  const last = args[args.length - 1];
+  if (isPlainObject(last) && Object.hasOwn(last, '__keywords')) {
+    args.pop();
+    return last as Kwargs;
+  }
+  return {};
+}
+
+/** Python `re` syntax to JavaScript: named groups and `\1` / `\g<name>` in replacements. */
+function pyRegExp(pattern: string, flags: string): RegExp {
+  return new RegExp(pattern.replace(/\(\?P<(\w+)>/g, '(?<$1>').replace(/\(\?P=(\w+)\)/g, '\\k<$1>'), flags);
+}
+function pyReplacement(repl: string): string {
+  return repl
+    .replace(/\$/g, '$$$$')
+    .replace(/\\g<(\d+)>/g, '$$$1')
+    .replace(/\\g<(\w+)>/g, '$$<$1>')
+    .replace(/\\(\d)/g, '$$$1');
+}
+
+function combine(into: Vars, from: Vars, recursive: boolean): Vars {
+  const out: Vars = { ...into };
+  for (const k of Object.keys(from)) {
+    const a = out[k];
+    const b = from[k];
+    setVar(out, k, recursive && isPlainObject(a) && isPlainObject(b) ? combine(a, b, true) : b);
+  }
+  return out;
+}
+
+function installFilters(engine: TemplateEngine): void {
+  // addTest exists in nunjucks but not in its type declarations.
+  const env = engine.env as nunjucks.Environment & { addTest(name: string, fn: (...args: unknown[]) => unknown): void };
+  const m = (v: unknown): unknown => engine.materialize(v);
+  const fail = (message: string): never => engine.fail(new RenderError(message));
+
+  const defaultFilter = (val: unknown, def: unknown = '', boolean = false): unknown => {
+    if (val === undefined) {
+      engine.consumeMissing();
+      return def;
+    }
+    return boolean && !val ? def : val;
+  };
+  env.addFilter('default', defaultFilter);
+  env.addFilter('d', defaultFilter);
+  env.addFilter('mandatory', (val: unknown, msg?: string) => {
+    if (val !== undefined) return val;
+    const missing = engine.lastMissing();
+    engine.consumeMissing();
+    return engine.fail(msg !== undefined ? new RenderError(msg) : undefinedVariable(missing ?? 'value'));
+  });
+  env.addTest('defined', (val: unknown) => {
+    if (val === undefined) engine.consumeMissing();
+    return val !== undefined;
+  });
+  env.addTest('undefined', (val: unknown) => {
+    if (val === undefined) engine.consumeMissing();
+    return val === undefined;
+  });
+  env.addTest('none', (val: unknown) => val === null);
+
+  env.addFilter('bool', (val: unknown) => {
+    if (typeof val === 'boolean') return val;
+    if (typeof val === 'number') return val === 1;
+    if (typeof val === 'string' || val instanceof SafeString) return ['yes', 'on', '1', 'true', 'y'].includes(String(val).trim().toLowerCase());
+    return false;
+  });
+  env.addFilter('to_json', (val: unknown) => JSON.stringify(m(val)));
+  env.addFilter('to_nice_json', (val: unknown, indent: number = 4) => JSON.stringify(m(val), null, indent));
+  env.addFilter('from_json', (val: unknown) => {
+    try {
+      return JSON.parse(String(val)) as unknown;
+    } catch (e) {
+      return fail(`from_json: ${(e as Error).message}`);
+    }
+  });
+  env.addFilter('to_yaml', (val: unknown) => yamlStringify(m(val)));
+  env.addFilter('to_nice_yaml', (val: unknown, indent: number = 2) => yamlStringify(m(val), { indent }));
+  env.addFilter('b64encode', (val: unknown) => Buffer.from(String(val), 'utf8').toString('base64'));
+  env.addFilter('b64decode', (val: unknown) => Buffer.from(String(val), 'base64').toString('utf8'));
+  env.addFilter('basename', (val: unknown) => posix.basename(String(val)));
+  env.addFilter('dirname', (val: unknown) => posix.dirname(String(val)));
+  env.addFilter('ternary', (val: unknown, yes: unknown, no: unknown, none?: unknown) =>
+    val === null && none !== undefined ? none : val ? yes : no,
+  );
+  env.addFilter('regex_replace', (...args: unknown[]) => {
+    const kw = kwargs(args);
+    const [val, pattern, replacement = '', ignorecase = kw.ignorecase ?? false, multiline = kw.multiline ?? false] = args;
+    let re: RegExp;
+    try {
+      re = pyRegExp(String(pattern), `g${ignorecase ? 'i' : ''}${multiline ? 'm' : ''}`);
+    } catch (e) {
+      return fail(`regex_replace: ${(e as Error).message}`);
+    }
+    return String(val).replace(re, pyReplacement(String(replacement)));
+  });
+  env.addFilter('regex_search', (...args: unknown[]) => {
+    const kw = kwargs(args);
+    const [val, pattern, ignorecase = kw.ignorecase ?? false, multiline = kw.multiline ?? false] = args;
+    let re: RegExp;
+    try {
+      re = pyRegExp(String(pattern), `${ignorecase ? 'i' : ''}${multiline ? 'm' : ''}`);
+    } catch (e) {
+      return fail(`regex_search: ${(e as Error).message}`);
+    }
+    return re.exec(String(val))?.[0] ?? null;
+  });
+  env.addFilter('combine', (...args: unknown[]) => {
+    const kw = kwargs(args);
+    let out: Vars = {};
+    for (const d of args.flat()) {
+      const v = m(d);
+      if (!isPlainObject(v)) return fail(`combine: expected mappings, got ${Array.isArray(v) ? 'a list' : typeof v}`);
+      out = combine(out, v, kw.recursive === true);
+    }
+    return out;
+  });
+  env.addFilter('map', function (this: unknown, ...args: unknown[]) {
+    const kw = kwargs(args);
+    const [list, filter, ...rest] = args;
+    const items = Array.isArray(list) ? list : isPlainObject(list) ? Object.keys(list) : [];
+    if (typeof kw.attribute === 'string') {
+      const attr = kw.attribute;
+      return items.map((i: unknown) => (isPlainObject(i) ? i[attr] : undefined) ?? kw.default);
+    }
+    if (typeof filter !== 'string') return fail('map: give a filter name, or attribute="…"');
+    const f = env.getFilter(filter);
+    return items.map((i: unknown) => f.call(this, i, ...rest) as unknown);
+  });
+  env.addFilter('unique', (list: unknown) => {
+    const seen: unknown[] = [];
+    for (const i of Array.isArray(list) ? list : []) if (!seen.some((s) => JSON.stringify(m(s)) === JSON.stringify(m(i)))) seen.push(i);
+    return seen;
+  });
+  env.addFilter('flatten', (list: unknown, levels?: number) => (Array.isArray(list) ? (m(list) as unknown[]).flat(levels ?? Infinity) : list));
+  env.addFilter('dict2items', (val: unknown, keyName: string = 'key', valueName: string = 'value') => {
+    const v = m(val);
+    if (!isPlainObject(v)) return fail('dict2items: expected a mapping');
+    return Object.keys(v).map((k) => ({ [keyName]: k, [valueName]: v[k] }));
+  });
+  env.addFilter('items2dict', (val: unknown, keyName: string = 'key', valueName: string = 'value') => {
+    const v = m(val);
+    if (!Array.isArray(v)) return fail('items2dict: expected a list');
+    const out: Vars = {};
+    for (const item of v) if (isPlainObject(item)) setVar(out, String(item[keyName]), item[valueName]);
+    return out;
+  });
+
+  // Any other filter given an undefined value fails at once (StrictUndefined), so that the error
+  // carries the line nunjucks is at.
+  const filters = (env as unknown as { filters: Record<string, (...args: unknown[]) => unknown> }).filters;
+  for (const [name, filter] of Object.entries(filters)) {
+    if (name === 'default' || name === 'd' || name === 'mandatory') continue;
+    filters[name] = function (this: unknown, value: unknown, ...rest: unknown[]) {
+      const missing = value === undefined ? engine.lastMissing() : undefined;
+      if (missing !== undefined) engine.fail(undefinedVariable(missing));
+      return filter.call(this, value, ...rest);
+    };
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The plan as a reviewer reads it: hosts whose changes are identical are shown once, as one block
+ * with the list of hosts it applies to, so a 50-host fleet reads like one host. Each change shows
+ * its structured before → after fields, its unified diff, its notes, and the block ends with the
+ * handlers that will run. A fleet summary closes the plan.
+ */
+import { describeHandler, orderHandlers } from '../apply/handlers.js';
+import { countChanges } from '../plan/plan-host.js';
+import type { Change } from '../resources/types.js';
+import type { Paint } from './color.js';
+
+export interface PlanReportInput {
+  title: string;
+  /** Hosts that were planned, with their changes. */
+  hosts: { host: string; changes: Change[] }[];
+  /** Hosts that could not be planned, with the reason. */
+  failed: { host: string; message: string }[];
+}
+
+const SIGN: Record<Change['action'], string> = { create: '+', update: '~', delete: '-' };
+
+export function renderPlan(input: PlanReportInput, paint: Paint = (_s, t) => t): string {
+  const out: string[] = [`${input.title}`, ''];
+  const groups = groupIdentical(input.hosts);
+  for (const g of groups) {
+    if (g.changes.length === 0) continue;
+    out.push(paint('bold', `${g.hosts.join(', ')}: ${g.changes.length} change${g.changes.length === 1 ? '' : 's'}`));
+    for (const c of g.changes) out.push(...renderChange(c, paint));
+    const handlers = orderHandlers(g.changes).map(describeHandler);
+    if (handlers.length) {
+      out.push('  then:');
+      for (const h of handlers) out.push(`    - ${h}`);
+    }
+    out.push('');
+  }
+  const unchanged = input.hosts.filter((h) => h.changes.length === 0).map((h) => h.host);
+  if (unchanged.length) out.push(paint('dim', `no changes: ${unchanged.join(', ')}`), '');
+  for (const f of input.failed) out.push(paint('red', `FAILED ${f.host}: ${f.message}`));
+  if (input.failed.length) out.push('');
+  out.push(summaryLine(input));
+  const counts = countChanges(input.hosts.flatMap((h) => h.changes));
+  if (counts.size) {
+    out.push(
+      `changes: ${[...counts.entries()]
+        .map(([type, c]) => `${type} ${(['create', 'update', 'delete'] as const).filter((a) => c[a]).map((a) => `${c[a]} ${a}`).join(', ')}`)
+        .join('; ')}`,
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function summaryLine(input: PlanReportInput): string {
+  const changed = input.hosts.filter((h) => h.changes.length > 0).length;
+  const total = input.hosts.length + input.failed.length;
+  return `${total} host${total === 1 ? '' : 's'}: ${changed} to change, ${input.hosts.length - changed} unchanged, ${input.failed.length} failed`;
+}
+
+function renderChange(c: Change, paint: Paint): string[] {
+  const color = c.action === 'create' ? 'green' : c.action === 'delete' ? 'red' : 'yellow';
+  const lines = [`  ${paint(color, `${SIGN[c.action]} ${c.resource}`)}  ${c.summary}`];
+  for (const f of c.fields ?? []) lines.push(`      ${f.name}: ${f.before ?? '(none)'} → ${f.after ?? '(none)'}`);
+  for (const n of c.notes ?? []) lines.push(`      ${paint('yellow', `note: ${n}`)}`);
+  if (c.diff) {
+    for (const l of c.diff.replace(/\n$/, '').split('\n')) {
+      const painted = l.startsWith('+') && !l.startsWith('+++') ? paint('green', l) : l.startsWith('-') && !l.startsWith('---') ? paint('red', l) : paint('dim', l);
+      lines.push(`      ${painted}`);
+    }
+  }
+  return lines;
+}
+
+/** Hosts with exactly the same changes (same resources, diffs, fields, handlers) form one group. */
+export function groupIdentical(hosts: { host: string; changes: Change[] }[]): { hosts: string[]; changes: Change[] }[] {
+  const groups = new Map<string, { hosts: string[]; changes: Change[] }>();
+  for (const h of hosts) {
+    const key = JSON.stringify(h.changes);
+    const g = groups.get(key);
+    if (g) g.hosts.push(h.host);
+    else groups.set(key, { hosts: [h.host], changes: h.changes });
+  }
+  return [...groups.values()];
+}

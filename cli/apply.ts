@@ -1,0 +1,89 @@
+/**
+ * `lanes apply PLAYBOOK|PLANFILE`: plan, show, confirm, apply.
+ * - with --yes: one pass, one connection per host (read → plan → apply → verify);
+ * - on a terminal without --yes: the plan is shown and confirmed first, then applied only on hosts
+ *   whose state still matches what was shown;
+ * - a saved plan (lanes plan --out) is applied exactly as reviewed, host by host only where the
+ *   state still matches, naming the hosts that drifted.
+ */
+import type { CommandModule } from 'yargs';
+import { applyFleet, type HostApplyResult } from '../agent/apply/run.js';
+import { LanesError, errorLineForHost } from '../agent/errors.js';
+import { isPlanFile, readPlanFile } from '../agent/plan/plan-file.js';
+import { hostsOfSavedPlan, preparePlaybookRun } from '../agent/plan/prepare.js';
+import { planFleet, type HostPlan } from '../agent/plan/run.js';
+import { colorEnabled, painter } from '../agent/report/color.js';
+import { secrets } from '../agent/report/mask.js';
+import { renderPlan } from '../agent/report/plan-text.js';
+import type { FleetResult } from '../agent/run/fleet.js';
+import { confirm } from './confirm.js';
+import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
+import { withProgress } from './render.js';
+
+type Args = HostArgs & PlaybookArgs & { target: string; yes: boolean };
+
+export const applyCommand: CommandModule<object, Args> = {
+  command: 'apply <target>',
+  describe: 'Make hosts match a playbook (or apply a saved plan exactly as reviewed)',
+  builder: (y) =>
+    playbookOptions(hostOptions(y))
+      .positional('target', { type: 'string', demandOption: true, describe: 'playbook, or a plan file from lanes plan --out' })
+      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' }) as never,
+  handler: async (args) => {
+    const opts = await connectOptions(args);
+    const common = { ...opts, command: 'apply', forks: args.forks, timeoutMs: timeoutMs(args) };
+    const paint = painter(colorEnabled(process.stdout));
+    let result: FleetResult<HostApplyResult>;
+
+    if (await isPlanFile(args.target)) {
+      const plan = await readPlanFile(args.target);
+      const inventory = args.inventory.length ? args.inventory : plan.inventory;
+      const hosts = await hostsOfSavedPlan(inventory, plan.hosts.map((h) => h.host));
+      const saved = new Map(plan.hosts.map((h) => [h.host, h]));
+      result = await withProgress(args.json, (bus) => applyFleet(new Map(), hosts, { ...common, bus, saved }));
+    } else {
+      const prepared = await preparePlaybookRun({ playbook: args.target, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
+      if (args.yes) {
+        result = await withProgress(args.json, (bus) => applyFleet(prepared.desired, prepared.hosts, { ...common, bus }));
+      } else {
+        if (!process.stdin.isTTY) {
+          throw new LanesError('refusing to apply without confirmation: standard input is not a terminal', {
+            hint: 'review with lanes plan, then pass --yes (or apply a saved plan: lanes plan --out FILE; lanes apply FILE)',
+          });
+        }
+        const planned = await withProgress(args.json, (bus) => planFleet(prepared.desired, prepared.hosts, { ...common, bus, command: 'plan' }));
+        const plans = planned.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostPlan[];
+        const failed = planned.hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, message: errorLineForHost(h.error, h.host) }));
+        process.stdout.write(secrets.mask(renderPlan({ title: `plan: ${args.target}`, hosts: plans, failed }, paint)));
+        const toChange = plans.filter((p) => p.changes.length > 0);
+        if (toChange.length === 0) {
+          process.stdout.write('nothing to apply\n');
+          process.exitCode = failed.length ? 1 : 0;
+          return;
+        }
+        const n = toChange.reduce((a, p) => a + p.changes.length, 0);
+        if (!(await confirm(`apply ${n} change${n === 1 ? '' : 's'} to ${toChange.length} host${toChange.length === 1 ? '' : 's'}?`))) {
+          process.stdout.write('not applied\n');
+          process.exitCode = 1;
+          return;
+        }
+        const hosts = prepared.hosts.filter((h) => toChange.some((p) => p.host === h.name));
+        result = await withProgress(args.json, (bus) => applyFleet(prepared.desired, hosts, { ...common, bus, saved: new Map(toChange.map((p) => [p.host, p])) }));
+        if (failed.length) process.exitCode = 1;
+      }
+    }
+    report(result, args.target, args.json, paint);
+    if (!result.ok) process.exitCode = 1;
+  },
+};
+
+function report(result: FleetResult<HostApplyResult>, target: string, json: boolean, paint: ReturnType<typeof painter>) {
+  const applied = result.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostApplyResult[];
+  const failed = result.hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, message: errorLineForHost(h.error, h.host) }));
+  if (json) {
+    process.stdout.write(`${secrets.mask(JSON.stringify({ target, applied, failed }, null, 2))}\n`);
+    return;
+  }
+  process.stdout.write(secrets.mask(renderPlan({ title: `applied: ${target}`, hosts: applied, failed }, paint)));
+}

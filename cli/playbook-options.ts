@@ -1,0 +1,20 @@
+/** Options of the commands that take a playbook (plan, apply). */
+import type { Argv } from 'yargs';
+import { parseExtraVars } from '../agent/playbook/index.js';
+
+export interface PlaybookArgs {
+  'extra-vars'?: string[];
+}
+
+export function playbookOptions<T>(y: Argv<T>): Argv<T & PlaybookArgs> {
+  return y.option('extra-vars', {
+    alias: 'e',
+    type: 'string',
+    array: true,
+    describe: 'variables that override all others: key=value …, JSON, or @file.yml (repeatable)',
+  }) as unknown as Argv<T & PlaybookArgs>;
+}
+
+export async function extraVars(args: PlaybookArgs): Promise<Record<string, unknown>> {
+  return parseExtraVars(args['extra-vars'] ?? []);
+}
