@@ -85,5 +85,5 @@ function report(result: FleetResult<HostApplyResult>, target: string, json: bool
     process.stdout.write(`${secrets.mask(JSON.stringify({ target, applied, failed }, null, 2))}\n`);
     return;
   }
-  process.stdout.write(secrets.mask(renderPlan({ title: `applied: ${target}`, hosts: applied, failed }, paint)));
+  process.stdout.write(secrets.mask(renderPlan({ title: `applied: ${target}`, mode: 'applied', hosts: applied, failed }, paint)));
 }

@@ -11,6 +11,8 @@ import type { Paint } from './color.js';
 
 export interface PlanReportInput {
   title: string;
+  /** 'plan' (default): what would change; 'applied': what did. */
+  mode?: 'plan' | 'applied';
   /** Hosts that were planned, with their changes. */
   hosts: { host: string; changes: Change[] }[];
   /** Hosts that could not be planned, with the reason. */
@@ -52,15 +54,22 @@ export function renderPlan(input: PlanReportInput, paint: Paint = (_s, t) => t):
 export function summaryLine(input: PlanReportInput): string {
   const changed = input.hosts.filter((h) => h.changes.length > 0).length;
   const total = input.hosts.length + input.failed.length;
-  return `${total} host${total === 1 ? '' : 's'}: ${changed} to change, ${input.hosts.length - changed} unchanged, ${input.failed.length} failed`;
+  const verb = input.mode === 'applied' ? 'changed' : 'to change';
+  return `${total} host${total === 1 ? '' : 's'}: ${changed} ${verb}, ${input.hosts.length - changed} unchanged, ${input.failed.length} failed`;
 }
 
 function renderChange(c: Change, paint: Paint): string[] {
   const color = c.action === 'create' ? 'green' : c.action === 'delete' ? 'red' : 'yellow';
   const lines = [`  ${paint(color, `${SIGN[c.action]} ${c.resource}`)}  ${c.summary}`];
-  for (const f of c.fields ?? []) lines.push(`      ${f.name}: ${f.before ?? '(none)'} → ${f.after ?? '(none)'}`);
+  const fields = c.fields ?? [];
+  if (c.action === 'create' && fields.every((f) => f.before === undefined)) {
+    // A new thing has no "before": its settings read better on one line.
+    if (fields.length) lines.push(`      ${fields.map((f) => `${f.name}=${f.after ?? ''}`).join('  ')}`);
+  } else {
+    for (const f of fields) lines.push(`      ${f.name}: ${f.before ?? '(none)'} → ${f.after ?? '(none)'}`);
+  }
   for (const n of c.notes ?? []) lines.push(`      ${paint('yellow', `note: ${n}`)}`);
-  if (c.diff) {
+  if (c.diff?.trim()) {
     for (const l of c.diff.replace(/\n$/, '').split('\n')) {
       const painted = l.startsWith('+') && !l.startsWith('+++') ? paint('green', l) : l.startsWith('-') && !l.startsWith('---') ? paint('red', l) : paint('dim', l);
       lines.push(`      ${painted}`);
