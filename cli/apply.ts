@@ -55,7 +55,7 @@ export const applyCommand: CommandModule<object, Args> = {
         const planned = await withProgress(args.json, (bus) => planFleet(prepared.desired, prepared.hosts, { ...common, bus, command: 'plan' }));
         const plans = planned.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostPlan[];
         const failed = planned.hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, message: errorLineForHost(h.error, h.host) }));
-        process.stdout.write(secrets.mask(renderPlan({ title: `plan: ${args.target}`, hosts: plans, failed }, paint)));
+        if (!args.json) process.stdout.write(secrets.mask(renderPlan({ title: `plan: ${args.target}`, hosts: plans, failed }, paint)));
         const toChange = plans.filter((p) => p.changes.length > 0);
         if (toChange.length === 0) {
           process.stdout.write('nothing to apply\n');
@@ -81,9 +81,6 @@ export const applyCommand: CommandModule<object, Args> = {
 function report(result: FleetResult<HostApplyResult>, target: string, json: boolean, paint: ReturnType<typeof painter>) {
   const applied = result.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostApplyResult[];
   const failed = result.hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, message: errorLineForHost(h.error, h.host) }));
-  if (json) {
-    process.stdout.write(`${secrets.mask(JSON.stringify({ target, applied, failed }, null, 2))}\n`);
-    return;
-  }
+  if (json) return; // the event stream on stdout already carries every host's result
   process.stdout.write(secrets.mask(renderPlan({ title: `applied: ${target}`, mode: 'applied', hosts: applied, failed }, paint)));
 }

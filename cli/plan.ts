@@ -29,9 +29,7 @@ export const planCommand: CommandModule<object, Args> = {
     );
     const planned = result.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostPlan[];
     const failed = result.hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, message: errorLineForHost(h.error, h.host) }));
-    if (args.json) {
-      process.stdout.write(`${secrets.mask(JSON.stringify({ playbook: args.playbook, hosts: planned.map(({ host, changes }) => ({ host, changes })), failed }, null, 2))}\n`);
-    } else {
+    if (!args.json) {
       const paint = painter(colorEnabled(process.stdout));
       process.stdout.write(secrets.mask(renderPlan({ title: `plan: ${args.playbook}`, hosts: planned, failed }, paint)));
     }

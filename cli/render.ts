@@ -13,11 +13,12 @@ export async function withRenderer(json: boolean, work: (bus: EventBus) => Promi
 }
 
 /**
- * Progress only, on stderr (live on a terminal, plain lines otherwise), for commands whose real
- * output — a plan, a JSON document — goes to stdout afterwards.
+ * For commands whose real output (a plan) is printed to stdout afterwards: progress goes to stderr
+ * (live on a terminal, plain lines otherwise). With --json, stdout carries the event stream instead,
+ * as for every command, and the per-host results are in the `host-end` events' `data`.
  */
-export async function withProgress<T>(_json: boolean, work: (bus: EventBus) => Promise<T>): Promise<T> {
-  return attach(chooseRenderer({ stream: process.stderr }), work);
+export async function withProgress<T>(json: boolean, work: (bus: EventBus) => Promise<T>): Promise<T> {
+  return attach(json ? chooseRenderer({ json: true }) : chooseRenderer({ stream: process.stderr }), work);
 }
 
 async function attach<T>(renderer: Renderer, work: (bus: EventBus) => Promise<T>): Promise<T> {

@@ -282,10 +282,7 @@ export const supervisorProgramResource: ResourceType<SupervisorProgramSpec> = {
 
     const content = renderProgram(spec);
     const cmp = compareFile({ path, content, owner: 'root', group: 'root', mode: '0644' }, actual);
-    // Process state (a converged program that is STOPPED while autostart is true) is not planned here:
-    // the contract has no handler that starts a Supervisor program (`supervisor-update` only applies
-    // changed files). See the report to the lead for the proposed `supervisor` handler.
-    if (!cmp.action) return [];
+    if (!cmp.action) return notRunning(spec, actual, resource);
 
     const after = parseProgram(content, spec.name);
     const before = have?.type === 'file' && have.content !== undefined ? parseProgram(have.content, spec.name) : undefined;
@@ -312,3 +309,26 @@ export const supervisorProgramResource: ResourceType<SupervisorProgramSpec> = {
     ];
   },
 };
+
+/**
+ * A converged program that should run (autostart) but does not — stopped by hand, or FATAL after
+ * too many quick exits — is started. Its processes are `NAME` or, in a group, `NAME:NAME_00`….
+ */
+function notRunning(spec: SupervisorProgramSpec, actual: ActualState, resource: string): Change[] {
+  if (!spec.autostart || actual.supervisor === undefined) return [];
+  const procs = [...actual.supervisor.values()].filter((p) => p.name === spec.name || p.name.startsWith(`${spec.name}:`));
+  const down = procs.filter((p) => p.state !== 'RUNNING' && p.state !== 'STARTING');
+  if (procs.length > 0 && down.length === 0) return [];
+  const program = procs.some((p) => p.name.includes(':')) ? `${spec.name}:*` : spec.name;
+  const states = down.length ? [...new Set(down.map((p) => p.state))].join('/') : 'not loaded';
+  return [
+    {
+      resource,
+      action: 'update',
+      summary: `program ${spec.name}: ${states} → RUNNING`,
+      fields: [{ name: 'state', before: states, after: 'RUNNING' }],
+      operations: [],
+      handlers: procs.length ? [{ kind: 'supervisor-start', program }] : [{ kind: 'supervisor-update' }],
+    },
+  ];
+}

@@ -84,6 +84,8 @@ export const SERVICE_FIELDS = [
   'WantedBy',
 ] as const;
 
+const ONESHOT_MESSAGE = 'a oneshot service is inactive again once it ran, so "started" would start it on every run: set state: stopped, or give content with RemainAfterExit=yes';
+
 export const systemdServiceSchema = z
   .strictObject({
     name: safeName,
@@ -130,6 +132,8 @@ export const systemdServiceSchema = z
       for (const key of SERVICE_FIELDS) {
         if (v[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'cannot be combined with "content": write the directive into content instead' });
       }
+      // Not a service unit at all: the content rule above already says so.
+      if (!/^\s*\[Service\]\s*$/m.test(v.content)) return;
       const parsed = parseUnit(v.content);
       const installable = ['Install.WantedBy', 'Install.RequiredBy', 'Install.UpheldBy', 'Install.Alias'].some((k) => directive(parsed, k) !== undefined);
       if (v.enabled && !installable) {
@@ -138,7 +142,14 @@ export const systemdServiceSchema = z
       if (directive(parsed, 'Service.ExecStart') === undefined && directive(parsed, 'Service.Type') !== 'oneshot') {
         ctx.addIssue({ code: 'custom', path: ['content'], message: 'must set ExecStart= in [Service]' });
       }
+      const remains = /^(yes|true|on|1)$/i.test(directive(parsed, 'Service.RemainAfterExit') ?? '');
+      if (directive(parsed, 'Service.Type') === 'oneshot' && !remains && v.state === 'started') {
+        ctx.addIssue({ code: 'custom', path: ['state'], message: ONESHOT_MESSAGE });
+      }
       return;
+    }
+    if (v.Type === 'oneshot' && v.state === 'started') {
+      ctx.addIssue({ code: 'custom', path: ['state'], message: ONESHOT_MESSAGE });
     }
     if (v.ExecStart === undefined) {
       ctx.addIssue({ code: 'custom', path: ['ExecStart'], message: 'is required (or give the whole unit as "content")' });
@@ -228,7 +239,8 @@ export const systemdServiceResource: ResourceType<SystemdServiceSpec> = {
     const afterParsed = parseUnit(content);
     const beforeParsed = have?.type === 'file' && have.content !== undefined ? parseUnit(have.content) : undefined;
     const running = isRunning(props);
-    const staleLoad = !cmp.contentChanged && props.NeedDaemonReload === 'yes';
+    // The file on disk is not what systemd has loaded: changed since, or never loaded (not-found).
+    const staleLoad = !cmp.contentChanged && (props.NeedDaemonReload === 'yes' || (have?.type === 'file' && props.LoadState === 'not-found'));
     const reload = cmp.contentChanged || staleLoad;
 
     const changed = cmp.contentChanged ? changedDirectives(beforeParsed, afterParsed) : [];
@@ -291,7 +303,7 @@ export const systemdServiceResource: ResourceType<SystemdServiceSpec> = {
     if (cmp.action === 'create') parts.push(`create ${path}`);
     else if (cmp.contentChanged) parts.push(`update ${path}${changed.length ? ` (${changed.map(bare).join(', ')})` : ''}`);
     else if (cmp.action) parts.push(`change ${cmp.fields.map((f) => f.name).join(', ')} of ${path}`);
-    if (staleLoad) parts.push('daemon-reload (unit changed on disk since it was loaded)');
+    if (staleLoad) parts.push('daemon-reload (the file on disk is not what systemd loaded)');
     if (wrongSlice && !sliceChanged && restart) parts.push(`move from ${currentSlice} to ${declaredSlice}`);
     if (setLive) parts.push(`set ${Object.keys(live.properties).join(', ')} live`);
     if (state.enable) parts.push(state.enable.kind === 'unit' ? state.enable.action : '');

@@ -4,12 +4,16 @@
  * `Slice a → b` instead of only a diff), the conversions between declared resource-control values
  * and what `systemctl show` prints, and the enable/start/stop decisions.
  *
- * Formats follow systemd 252 (Debian 12, RHEL 9):
+ * Formats follow systemd 252 (Debian 12, RHEL 9), as seen in a booted Debian 12 container:
  *  - `systemctl show` prints *USec properties with format_timespan(usec, 0): "600ms", "1.500000s",
- *    "1min 40s", "infinity" (checked against `systemd-analyze timespan`, which formats the same way);
+ *    "1min 40s", "infinity" (the unit tests compare with `systemd-analyze timespan`, same function);
  *  - CPUQuota=N% is stored as CPUQuotaPerSecUSec = N × 10 000 µs;
- *  - MemoryMax/MemoryHigh are printed in bytes (1024-based suffixes) or "infinity", TasksMax as a
- *    number or "infinity", CPUWeight/IOWeight as a number or "[not set]".
+ *  - MemoryMax/MemoryHigh are printed in bytes (1024-based suffixes, "1G" → 1073741824) or
+ *    "infinity", TasksMax as a number or "infinity", CPUWeight/IOWeight as a number or "[not set]";
+ *    percentages ("50%" of RAM or of the task limit) are resolved on the host and not compared;
+ *  - `systemctl set-property --runtime UNIT KEY=` (empty) resets a property to its default, and the
+ *    runtime drop-in it writes (/run/systemd/system.control/UNIT.d/50-KEY.conf, listed in DropInPaths)
+ *    overrides the unit file even after daemon-reload.
  */
 import { z } from 'zod';
 import { LanesError } from '../errors.js';
@@ -62,7 +66,7 @@ export const cpuQuota = z
     z
       .string()
       .regex(/^\d+%$/, 'must be a percentage of one CPU such as "60%" (200% = two CPUs)')
-      .refine((s) => Number.parseInt(s, 10) > 0, 'must be more than 0%'),
+      .refine((s) => !/^\d+%$/.test(s) || Number.parseInt(s, 10) > 0, 'must be more than 0%'),
   );
 
 /** MemoryMax=/MemoryHigh=: bytes with an optional 1024-based K/M/G/T suffix, a share of RAM ("50%"), or infinity. */
@@ -73,7 +77,7 @@ export const memoryLimit = z
     z
       .string()
       .regex(/^(\d+[KMGT]?|\d+%|infinity)$/, 'must be bytes with an optional K, M, G or T suffix (1024-based, e.g. "512M"), a share of RAM such as "50%", or "infinity"')
-      .refine((s) => !s.endsWith('%') || Number.parseInt(s, 10) <= 100, 'must be at most 100%'),
+      .refine((s) => !/^\d+%$/.test(s) || Number.parseInt(s, 10) <= 100, 'must be at most 100%'),
   );
 
 /** CPUWeight=/IOWeight=: 1…10000 (100 is the default of every unit). */
@@ -89,7 +93,7 @@ export const tasksMax = z
     z
       .string()
       .regex(/^([1-9]\d*|\d+%|infinity)$/, 'must be a number of tasks (at least 1), a percentage of the system limit such as "50%", or "infinity"')
-      .refine((s) => !s.endsWith('%') || Number.parseInt(s, 10) <= 100, 'must be at most 100%'),
+      .refine((s) => !/^\d+%$/.test(s) || Number.parseInt(s, 10) <= 100, 'must be at most 100%'),
   );
 
 export const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;

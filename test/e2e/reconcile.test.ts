@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { runCli } from '../support/cli.js';
+import { jsonEvents, runCli } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
@@ -16,13 +16,24 @@ let lab: EnsuredLab;
 let names: string[];
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-reconcile-'));
 
-interface PlanJson {
-  hosts: { host: string; changes: { resource: string; action: string; summary: string; diff?: string }[] }[];
-  failed: { host: string; message: string }[];
+interface HostResult {
+  host: string;
+  changes: { resource: string; action: string; summary: string; diff?: string }[];
+  handlers?: string[];
 }
-interface ApplyJson {
-  applied: { host: string; changes: { resource: string }[]; handlers: string[] }[];
-  failed: { host: string; message: string }[];
+
+/** The `--json` event stream: every host's result is in its host-end event. */
+function results(stdout: string): { ok: HostResult[]; failed: { host: string; message: string }[] } {
+  const ends = jsonEvents(stdout).filter((e) => e.type === 'host-end') as unknown as {
+    host: string;
+    ok: boolean;
+    data?: HostResult;
+    failure?: { message: string };
+  }[];
+  return {
+    ok: ends.filter((e) => e.ok).map((e) => e.data!),
+    failed: ends.filter((e) => !e.ok).map((e) => ({ host: e.host, message: e.failure!.message })),
+  };
 }
 
 async function fpmMasterPid(host: string): Promise<string> {
@@ -49,9 +60,9 @@ describe('lanes apply playbooks/site.yml', { concurrency: false }, () => {
   it('converges the lab: pools answer, Nginx routes by prefix, workers run as queueuser, the scheduler sits in workers.slice', async () => {
     const r = await runCli(['apply', site, '-i', lab.inventoryFile, '--limit', names.join(':'), '--yes', '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const out = JSON.parse(r.stdout) as ApplyJson;
+    const out = results(r.stdout);
     assert.deepEqual(out.failed, []);
-    assert.equal(out.applied.length, 3);
+    assert.equal(out.ok.length, 3);
 
     for (const h of lab.hosts.slice(0, 3)) {
       for (const pool of ['web_public', 'web_session', 'api']) assert.equal(await pingPool(h.name, pool), 'pong', `${h.name} ${pool}`);
@@ -83,8 +94,9 @@ describe('lanes apply playbooks/site.yml', { concurrency: false }, () => {
     const pids = await Promise.all(names.map(fpmMasterPid));
     const r = await runCli(['apply', site, '-i', lab.inventoryFile, '--limit', names.join(':'), '--yes', '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const out = JSON.parse(r.stdout) as ApplyJson;
-    for (const a of out.applied) {
+    const out = results(r.stdout);
+    assert.equal(out.ok.length, 3);
+    for (const a of out.ok) {
       assert.deepEqual(a.changes, [], `${a.host}: ${JSON.stringify(a.changes)}`);
       assert.deepEqual(a.handlers, []);
     }
@@ -99,8 +111,9 @@ describe('lanes apply playbooks/site.yml', { concurrency: false }, () => {
     await onHost(lab, edited, "sed -i 's/^pm.max_children = 8$/pm.max_children = 99/' /etc/php/8.2/fpm/pool.d/web_public.conf");
     const r = await runCli(['plan', site, '-i', lab.inventoryFile, '--limit', names.join(':'), '--detailed-exitcode', '--json']);
     assert.equal(r.code, 2, r.stdout + r.stderr);
-    const plan = JSON.parse(r.stdout) as PlanJson;
-    for (const h of plan.hosts) {
+    const plan = results(r.stdout);
+    assert.equal(plan.ok.length, 3);
+    for (const h of plan.ok) {
       if (h.host === edited) {
         assert.equal(h.changes.length, 1);
         assert.equal(h.changes[0]!.resource, 'fpm_pool[web_public]');
@@ -113,6 +126,18 @@ describe('lanes apply playbooks/site.yml', { concurrency: false }, () => {
     assert.match(text.stdout, /pm\.max_children: 99 → 8/);
   });
 
+  it('a worker stopped by hand is planned as a start and started by apply, without touching files', async () => {
+    const host = names[2]!;
+    await onHost(lab, host, "supervisorctl stop 'app-queue:app-queue_01'");
+    const plan = await runCli(['plan', site, '-i', lab.inventoryFile, '--limit', host, '--detailed-exitcode']);
+    assert.equal(plan.code, 2, plan.stdout + plan.stderr);
+    assert.match(plan.stdout, /supervisor_program\[app-queue\]\s+program app-queue: STOPPED → RUNNING/);
+    assert.match(plan.stdout, /supervisorctl start app-queue:\*/);
+    const r = await runCli(['apply', site, '-i', lab.inventoryFile, '--limit', host, '--yes']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(await onHost(lab, host, "supervisorctl status 'app-queue:*'"), /app-queue_01\s+RUNNING/);
+  });
+
   it('a saved plan is applied only where the host still matches it', async () => {
     const [, edited] = names as [string, string, string];
     const planFile = path.join(tmp, 'reviewed.plan.json');
@@ -122,7 +147,7 @@ describe('lanes apply playbooks/site.yml', { concurrency: false }, () => {
     await onHost(lab, edited, "sed -i 's/^pm.max_children = 99$/pm.max_children = 98/' /etc/php/8.2/fpm/pool.d/web_public.conf");
     const refused = await runCli(['apply', planFile, '--json']);
     assert.equal(refused.code, 1);
-    const out = JSON.parse(refused.stdout) as ApplyJson;
+    const out = results(refused.stdout);
     assert.deepEqual(out.failed.map((f) => f.host), [edited]);
     assert.match(out.failed[0]!.message, /changed since the plan was made/);
     assert.match(await onHost(lab, edited, 'grep ^pm.max_children /etc/php/8.2/fpm/pool.d/web_public.conf'), /= 98/, 'the drifted host was not touched');
@@ -152,6 +177,24 @@ describe('lanes apply playbooks/site.yml', { concurrency: false }, () => {
       assert.equal(await pingPool(host, 'api'), 'pong', 'the api pool still answers');
     } finally {
       rmSync(bad, { force: true });
+    }
+  });
+});
+
+describe('plan and apply on the command line', () => {
+  it('apply refuses to run unconfirmed when standard input is not a terminal', async () => {
+    const r = await runCli(['apply', site, '-i', lab.inventoryFile, '--limit', names[0]!]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /refusing to apply without confirmation.*--yes/);
+  });
+
+  it('lanes schema prints a JSON Schema that knows every section', async () => {
+    const r = await runCli(['schema']);
+    assert.equal(r.code, 0, r.stderr);
+    const schema = JSON.parse(r.stdout) as Record<string, unknown>;
+    const text = JSON.stringify(schema);
+    for (const key of ['fpm', 'supervisor', 'systemd', 'users', 'templates', 'remove_pools', 'max_children', 'stopwaitsecs', 'CPUQuota']) {
+      assert.ok(text.includes(`"${key}"`), key);
     }
   });
 });

@@ -12,16 +12,10 @@ import { LanesError } from '../../agent/errors.js';
 import { SshConnection } from '../../agent/transport/connection.js';
 import { resolveTarget } from '../../agent/transport/target.js';
 import { jsonEvents, runCli } from '../support/cli.js';
-import { ensureLab } from './support/lab.js';
+import { ensureLab, type EnsuredLab } from './support/lab.js';
+import { onHost } from './support/remote.js';
 
-interface Lab {
-  inventoryFile: string;
-  keyFile: string;
-  knownHostsFile: string;
-  hosts: { name: string; address: string }[];
-}
-
-let lab: Lab;
+let lab: EnsuredLab;
 let tmp: string;
 /** An empty HOME, so no ~/.ssh of the machine running the tests can make a test pass by accident. */
 let home: string;
@@ -53,17 +47,6 @@ function hostEnds(stdout: string) {
     data?: { user: string; hostname: string };
     failure?: { message: string; kind: string };
   }[];
-}
-
-async function asRoot(address: string, script: string): Promise<string> {
-  const conn = await SshConnection.open(
-    resolveTarget('setup', { ansible_host: address, ...labVars(), ansible_become: true }, { env: { HOME: home } }),
-  );
-  try {
-    return (await conn.run(script)).stdout;
-  } finally {
-    conn.close();
-  }
 }
 
 before(async () => {
@@ -236,8 +219,9 @@ describe('sudo with a password', () => {
   before(async () => {
     addr = lab.hosts[2]!.address;
     const pub = readFileSync(`${lab.keyFile}.pub`, 'utf8').trim();
-    await asRoot(
-      addr,
+    await onHost(
+      lab,
+      lab.hosts[2]!.name,
       [
         'id deployer >/dev/null 2>&1 || useradd -m -s /bin/bash deployer',
         `echo ${"'deployer:" + password.replace(/'/g, `'\\''`) + "'"} | chpasswd`,

@@ -170,9 +170,12 @@ describe('supervisor_program rendering', () => {
 });
 
 describe('supervisor_program plan', () => {
-  it('is converged when the file is as rendered', () => {
-    assert.deepEqual(plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED)) })), []);
-    assert.deepEqual(plan(spec(), actualState(rhelFacts, { files: files(fileState(RHEL_PATH, RENDERED)) })), []);
+  it('is converged when the file is as rendered and every process runs', () => {
+    const supervisor = new Map(
+      ['00', '01', '02', '03'].map((n) => [`laravel-queue:laravel-queue_${n}`, { name: `laravel-queue:laravel-queue_${n}`, state: 'RUNNING' }]),
+    );
+    assert.deepEqual(plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED)), supervisor })), []);
+    assert.deepEqual(plan(spec(), actualState(rhelFacts, { files: files(fileState(RHEL_PATH, RENDERED)), supervisor })), []);
   });
 
   it('creates the program file in conf.d on Debian, with reread as validator and update as handler', () => {
@@ -277,10 +280,28 @@ describe('supervisor_program plan', () => {
     assert.match(change!.notes![0]!, /^supervisord is not running/);
   });
 
-  it('leaves process states to the apply engine: a STOPPED program with a converged file plans nothing', () => {
-    // The contract has no handler that starts a Supervisor program (see the report to the lead).
+  it('starts a converged program that is not running (autostart), as the whole group', () => {
+    const supervisor = new Map([
+      ['laravel-queue:laravel-queue_00', { name: 'laravel-queue:laravel-queue_00', state: 'STOPPED' }],
+      ['laravel-queue:laravel-queue_01', { name: 'laravel-queue:laravel-queue_01', state: 'RUNNING' }],
+    ]);
+    const changes = plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED)), supervisor }));
+    assert.equal(changes.length, 1);
+    assert.equal(changes[0]!.summary, 'program laravel-queue: STOPPED → RUNNING');
+    assert.deepEqual(changes[0]!.operations, []);
+    assert.deepEqual(changes[0]!.handlers, [{ kind: 'supervisor-start', program: 'laravel-queue:*' }]);
+  });
+
+  it('loads a converged program file that supervisord does not know yet', () => {
+    const changes = plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED)), supervisor: new Map() }));
+    assert.deepEqual(changes[0]?.handlers, [{ kind: 'supervisor-update' }]);
+    assert.equal(changes[0]?.summary, 'program laravel-queue: not loaded → RUNNING');
+  });
+
+  it('leaves a program alone that is not meant to start by itself (autostart false)', () => {
     const supervisor = new Map([['laravel-queue:laravel-queue_00', { name: 'laravel-queue:laravel-queue_00', state: 'STOPPED' }]]);
-    assert.deepEqual(plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED)), supervisor })), []);
+    const rendered = renderProgram(spec({ autostart: false }));
+    assert.deepEqual(plan(spec({ autostart: false }), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, rendered)), supervisor })), []);
   });
 
   it('compares environment per variable, as the program sees it', () => {
