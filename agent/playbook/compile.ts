@@ -431,7 +431,12 @@ class Compiler {
           bad(r.pos, 'a mapping', r.value, ps.loc);
           break;
         }
-        const wrap = s.wrap ?? 'settings';
+        if (s.wrap === undefined) {
+          // The mapping itself is the spec (e.g. release:), with field positions for error messages.
+          out.push({ spec: { ...r.value }, pos: { ...r.pos, fields: new Map(r.pos.fields) }, loc: ps.loc });
+          break;
+        }
+        const wrap = s.wrap;
         out.push({ spec: { [wrap]: r.value }, pos: { node: r.pos.node, path: r.pos.path, fields: new Map([[wrap, r.pos]]) }, loc: ps.loc });
         break;
       }

@@ -101,7 +101,7 @@ function sectionSchema(s: Section, registry: ResourceRegistry, defs: Json): Json
     case 'map':
       return { type: 'object', additionalProperties: { anyOf: [item, TEMPLATE_REF, { type: 'null' }] } };
     case 'single':
-      return (props[s.wrap ?? 'settings'] as Json | undefined) ?? { type: 'object' };
+      return s.wrap === undefined ? item : ((props[s.wrap] as Json | undefined) ?? { type: 'object' });
     case 'names':
       return { type: 'array', items: keySchema };
   }

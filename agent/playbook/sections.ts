@@ -25,7 +25,7 @@ export interface Section {
   keyField?: string;
   /** 'list': a plain string item means `{ [shorthand]: item }`. */
   shorthand?: string;
-  /** 'single': the spec field that receives the mapping. */
+  /** 'single': the spec field that receives the mapping; without it the mapping is the spec itself. */
   wrap?: string;
   /** Item keys that are renamed in the spec: playbook key → spec field. */
   rename?: Readonly<Record<string, string>>;
@@ -105,6 +105,13 @@ export const SECTIONS: readonly Section[] = [
     description: 'Supervisor programs by name',
   },
   { path: ['services'], type: 'service', form: 'map', description: 'Existing services to enable or start, by name' },
+  {
+    path: ['release'],
+    type: 'release',
+    form: 'single',
+    inherit: { php_version: 'fpm.version' },
+    description: 'Release layout and rollout: application path, shared paths, workers to drain, pools to reload and check, batches',
+  },
 ];
 
 export const PARAMS: readonly Param[] = [

@@ -16,6 +16,7 @@ import { systemdSliceResource } from './systemd-slice.js';
 import { systemdServiceResource } from './systemd-service.js';
 import { supervisorProgramResource } from './supervisor-program.js';
 import { serviceResource } from './service.js';
+import { releaseResource } from './release.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const resourceTypes: ResourceType<any>[] = [
@@ -32,6 +33,7 @@ export const resourceTypes: ResourceType<any>[] = [
   systemdServiceResource,
   supervisorProgramResource,
   serviceResource,
+  releaseResource,
 ];
 
 export function resourceType(type: string): ResourceType<unknown> | undefined {

@@ -130,8 +130,8 @@ describe('lanes lab (real hosts under systemd-nspawn)', { skip: isRoot ? false :
   it('`lab inventory` prints a YAML inventory naming the host', async () => {
     const r = await runCli(['lab', 'inventory', '--name', NAME]);
     ok(r, 'lab inventory');
-    const doc = parse(r.stdout) as { all: { vars: Record<string, unknown>; children: { app: { hosts: Record<string, { ansible_host: string }> } } } };
-    assert.deepEqual(doc.all.children.app.hosts, { lab1: { ansible_host: host.address } });
+    const doc = parse(r.stdout) as { all: { vars: Record<string, unknown>; children: { app: { hosts: Record<string, { ansible_host: string; nginx_listen: string }> } } } };
+    assert.deepEqual(doc.all.children.app.hosts, { lab1: { ansible_host: host.address, nginx_listen: `${host.address}:80` } });
     assert.equal(doc.all.vars.ansible_user, 'lanes');
     assert.equal(doc.all.vars.ansible_ssh_private_key_file, paths.keyFile);
     assert.equal(readFileSync(paths.inventoryFile, 'utf8'), r.stdout);

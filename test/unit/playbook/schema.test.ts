@@ -34,7 +34,7 @@ describe('playbookJsonSchema', () => {
   it('has every play key and section group', () => {
     assert.deepEqual(Object.keys(props), [
       'name', 'hosts', 'vars', 'vars_files',
-      'packages', 'groups', 'users', 'directories', 'files', 'templates', 'symlinks', 'services',
+      'packages', 'groups', 'users', 'directories', 'files', 'templates', 'symlinks', 'services', 'release',
       'fpm', 'systemd', 'supervisor',
     ]);
     assert.deepEqual(Object.keys(o(o(props.fpm).properties)), ['version', 'global', 'pools', 'remove_pools']);

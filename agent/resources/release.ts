@@ -1,0 +1,136 @@
+/**
+ * `release`: the play's release block. As a resource it reconciles what every release relies on —
+ * `releases/` and `shared/` (with the shared paths) under the application root — and makes sure
+ * PHP-FPM lets requests in flight finish during a reload: with Debian's `process_control_timeout = 0`
+ * a reload kills them (8 of 190 requests failed in a test), so when neither the host nor the play
+ * sets a non-zero value, it is set to 10s here and the plan says why. The rollout itself
+ * (`lanes release`) reads the same spec.
+ *
+ *   release:
+ *     path: /var/www/app
+ *     keep: 5
+ *     shared: [storage, .env]
+ *     workers: { supervisor: [app-queue], systemd: [app-scheduler] }
+ *     pools: [web_public, web_session, api]
+ *     health: { http: { url: "http://127.0.0.1/", expect_release: true }, timeout: 30s }
+ *     serial: [1, "100%"]
+ */
+import { z } from 'zod';
+import { LanesError } from '../errors.js';
+import { editGlobalSettings, readGlobalSetting } from './fpm-global.js';
+import { fpmDuration } from './fpm-ini.js';
+import { fpmInstallFor } from './fpm-pool.js';
+import { fileChange } from './managed-file.js';
+import type { ActualState, Change, PlanContext, Probe, ResourceType } from './types.js';
+import { absolutePath, safeName, unixName } from './values.js';
+
+const relativeEntry = z
+  .string()
+  .regex(/^[A-Za-z0-9_.@-][A-Za-z0-9_.@/-]*$/, 'must be a relative path inside the release (letters, digits, ".", "_", "-", "/")')
+  .refine((p) => !p.split('/').includes('..') && !p.endsWith('/'), 'must not contain ".." or end with "/"');
+
+const serialItem = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^(\d+|\d+(\.\d+)?%)$/, 'must be a number of hosts or a percentage such as "25%"'),
+]);
+
+export const releaseSchema = z.strictObject({
+  path: absolutePath,
+  keep: z.number().int().min(2, 'must keep at least 2 releases (the live one and the previous one)').default(5),
+  shared: z.array(relativeEntry).default([]),
+  owner: unixName.default('root'),
+  group: unixName.default('root'),
+  workers: z
+    .strictObject({
+      supervisor: z.array(safeName).default([]),
+      systemd: z.array(safeName).default([]),
+    })
+    .default({ supervisor: [], systemd: [] }),
+  /** Names of the play's fpm.pools that serve the application. */
+  pools: z.array(safeName).default([]),
+  reload: z.enum(['reload', 'opcache-reset']).default('reload'),
+  health: z
+    .strictObject({
+      http: z.strictObject({ url: z.string().regex(/^https?:\/\/[^\s'"]+$/, 'must be an http:// or https:// URL'), expect: z.string().optional(), expect_release: z.boolean().default(false) }).optional(),
+      timeout: fpmDuration.default('30s'),
+    })
+    .default({ timeout: '30s' }),
+  serial: z.union([serialItem, z.array(serialItem).min(1)]).default(1),
+  max_fail: z.number().int().nonnegative().default(0),
+  lock_ttl: fpmDuration.default('30m'),
+  php_version: z.string().optional(),
+});
+export type ReleaseBlock = z.output<typeof releaseSchema>;
+
+/** The value a release needs at least: in-flight requests get this long to finish on a reload. */
+export const RELEASE_PROCESS_CONTROL_TIMEOUT = '10s';
+
+export const releaseResource: ResourceType<ReleaseBlock> = {
+  type: 'release',
+  schema: releaseSchema,
+  id: () => 'release',
+  probes: (spec) => [
+    { kind: 'file', path: `${spec.path}/releases` },
+    { kind: 'file', path: `${spec.path}/shared` },
+    ...spec.shared.map((s): Probe => ({ kind: 'file', path: `${spec.path}/shared/${parentDir(s)}` })),
+    { kind: 'file', path: '/etc/php/*/fpm/php-fpm.conf' },
+    { kind: 'file', path: '/etc/php-fpm.conf' },
+  ],
+  plan(spec, actual, ctx): Change[] {
+    const changes: Change[] = [];
+    const dirs = [`${spec.path}/releases`, `${spec.path}/shared`, ...spec.shared.filter((s) => s.includes('/')).map((s) => `${spec.path}/shared/${parentDir(s)}`)];
+    for (const dir of [...new Set(dirs)]) {
+      if (actual.files.get(dir)?.type === 'directory') continue;
+      changes.push({
+        resource: `release[${dir}]`,
+        action: 'create',
+        summary: `create release directory ${dir}`,
+        operations: [{ op: 'mkdir', path: dir, owner: spec.owner, group: spec.group, mode: '0755' }],
+      });
+    }
+    changes.push(...processControlTimeout(spec, actual, ctx));
+    return changes;
+  },
+};
+
+function parentDir(entry: string): string {
+  const i = entry.lastIndexOf('/');
+  return i < 0 ? '' : entry.slice(0, i);
+}
+
+function isZero(value: string | undefined): boolean {
+  return value === undefined || /^0+[smhd]?$/.test(value.trim());
+}
+
+/** php-fpm.conf must let in-flight requests finish on a reload; set it when nothing else does. */
+function processControlTimeout(spec: ReleaseBlock, actual: ActualState, ctx: PlanContext): Change[] {
+  const declared = ctx.all.find((d) => d.type === 'fpm_global') as { spec: { settings?: Record<string, string> } } | undefined;
+  const fromPlay = declared?.spec.settings?.process_control_timeout;
+  if (fromPlay !== undefined) {
+    // The play manages it: fpm_global plans the change; a declared 0 would defeat graceful reloads.
+    if (isZero(fromPlay)) {
+      throw new LanesError(`fpm.global.process_control_timeout is ${fromPlay}: a release's reload would kill requests in flight`, {
+        location: ctx.source,
+        host: ctx.host,
+        hint: `set it to ${RELEASE_PROCESS_CONTROL_TIMEOUT} or more`,
+      });
+    }
+    return [];
+  }
+  if (actual.facts.php_fpm.installs.length === 0) return [];
+  const install = fpmInstallFor('release', spec.php_version, actual, ctx);
+  const conf = actual.files.get(install.confFile);
+  if (conf?.content === undefined) return [];
+  const current = readGlobalSetting(conf.content, 'process_control_timeout');
+  if (!isZero(current)) return [];
+  const content = editGlobalSettings(conf.content, { process_control_timeout: RELEASE_PROCESS_CONTROL_TIMEOUT });
+  return fileChange('release[process_control_timeout]', { path: install.confFile, content, owner: conf.owner, group: conf.group, mode: conf.mode }, actual, {
+    summary: `php-fpm ${install.version}: process_control_timeout ${current ?? '(unset, 0)'} → ${RELEASE_PROCESS_CONTROL_TIMEOUT} so a reload lets requests in flight finish`,
+    fields: [{ name: 'process_control_timeout', before: current ?? '0', after: RELEASE_PROCESS_CONTROL_TIMEOUT }],
+    validators: [{ kind: 'fpm-test', binary: install.binary }],
+    handlers: [{ kind: 'fpm-reload', unit: install.unit, sockets: [] }],
+    notes: [
+      'with 0, a graceful reload kills requests in flight (PHP-FPM waits for no one); php-fpm reads the new value on this reload, so the release reload after it lets them finish',
+    ],
+  });
+}
