@@ -9,11 +9,14 @@ import { hideBin } from 'yargs/helpers';
 import { isLanesError } from '../agent/errors.js';
 import { secrets } from '../agent/report/mask.js';
 import { applyCommand } from './apply.js';
+import { drainCommand, undrainCommand } from './drain.js';
 import { factsCommand } from './facts.js';
 import { inventoryCommand } from './inventory.js';
 import { labCommand } from './lab.js';
 import { pingCommand } from './ping.js';
 import { planCommand } from './plan.js';
+import { releaseCommand } from './release.js';
+import { rollbackCommand } from './rollback.js';
 import { schemaCommand } from './schema.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -24,6 +27,10 @@ export async function main(argv: string[]): Promise<number> {
     .usage('$0 <command> [options]\n\nProvision PHP application servers over SSH and ship releases without downtime.')
     .command(planCommand)
     .command(applyCommand)
+    .command(releaseCommand)
+    .command(rollbackCommand)
+    .command(drainCommand)
+    .command(undrainCommand)
     .command(pingCommand)
     .command(factsCommand)
     .command(inventoryCommand)

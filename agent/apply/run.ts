@@ -32,7 +32,8 @@ export async function applyFleet(desired: Map<string, DesiredResource[]>, hosts:
   return runFleet<HostApplyResult>(hosts, (ctx) => applyHost(ctx, desired.get(ctx.host) ?? opts.saved?.get(ctx.host)?.desired ?? [], opts), opts);
 }
 
-async function applyHost(ctx: HostContext, resources: DesiredResource[], opts: ApplyOptions) {
+/** Plan and apply on an open connection (used by applyFleet, and by a release for its layout). */
+export async function applyHost(ctx: HostContext, resources: DesiredResource[], opts: Pick<ApplyOptions, 'saved' | 'timeoutMs'>) {
   const { host, conn, step } = ctx;
   const saved = opts.saved?.get(host);
   const probes = saved?.probes ?? probesFor(resources);

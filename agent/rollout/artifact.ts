@@ -1,0 +1,377 @@
+/**
+ * The release artifact: one .tar.gz whose sha256 names the release.
+ *
+ * A directory is packed deterministically (sorted names, mtime 0, owner 0:0, no group/other write bit,
+ * GNU format so no pax timestamps, gzip header without name or time), so the same content always
+ * gives the same bytes and thus the same release id: re-releasing what is already live unpacks
+ * nothing (`@@exists`). A ready .tar.gz/.tgz is used as is.
+ *
+ * The remote side is a set of POSIX sh scripts, run as root, built here by pure functions; every
+ * value in them goes through `shq`. Layout under `spec.path`:
+ *
+ *   releases/<id>/          one unpacked artifact, with a `.lanes-release` marker (id, sha256, date)
+ *   releases/<id>.tmp-XXXX  work in progress (renamed into place when complete; pruned when stale)
+ *   shared/<entry>          what `spec.shared` links every release to (seeded by the first release)
+ *   current -> releases/<id> never touched here
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { LanesError } from '../errors.js';
+import { shq } from '../transport/quote.js';
+import { releaseDir, type ReleaseSpec } from './types.js';
+
+export interface Artifact {
+  /** `r` + the first 12 hex characters of sha256: the release directory name. */
+  id: string;
+  /** sha256 of `bytes`, hex. */
+  sha256: string;
+  /** A .tar.gz of the release. */
+  bytes: Buffer;
+  /** Entries in the tarball that are not directories (regular files, symlinks). */
+  files: number;
+  /** The absolute path it was read from. */
+  source: string;
+}
+
+/** The marker file inside every complete release. */
+export const RELEASE_MARKER = '.lanes-release';
+/** Exit code of {@link unpackScript} when the upload does not match the expected sha256. */
+export const EXIT_CHECKSUM_MISMATCH = 3;
+/** Exit code of {@link unpackScript} when `releases/<id>` exists but is not a (matching) lanes release. */
+export const EXIT_RELEASE_CONFLICT = 4;
+
+/** Temporary release directories older than this (minutes) are removed by {@link pruneScript}. */
+const STALE_TMP_MINUTES = 60;
+
+/** The GNU tar options that make a pack depend on content only. */
+export const DETERMINISTIC_TAR_OPTIONS = [
+  '--format=gnu',
+  '--sort=name',
+  '--mtime=@0',
+  '--owner=0',
+  '--group=0',
+  '--numeric-owner',
+  '--mode=go-w',
+];
+
+/** Read (or pack) a release artifact. */
+export async function readArtifact(pathOrTarGz: string): Promise<Artifact> {
+  const source = path.resolve(pathOrTarGz);
+  let st;
+  try {
+    st = await stat(source);
+  } catch {
+    throw new LanesError(`release artifact ${pathOrTarGz} does not exist`, {
+      hint: 'give a directory holding the application or a .tar.gz of it',
+    });
+  }
+
+  let bytes: Buffer;
+  if (st.isDirectory()) {
+    const entries = await readdir(source).catch((e: unknown) => {
+      throw new LanesError(`release artifact ${pathOrTarGz} cannot be read: ${(e as Error).message}`);
+    });
+    if (entries.length === 0) {
+      throw new LanesError(`release artifact ${pathOrTarGz} is an empty directory`, { hint: 'point it at the application directory' });
+    }
+    const tar = await run('tar', [...DETERMINISTIC_TAR_OPTIONS, '-C', source, '-cf', '-', '.'], undefined, pathOrTarGz, 'pack');
+    // zlib writes a gzip header with no file name and mtime 0: the same tar gives the same bytes.
+    bytes = gzipSync(tar, { level: 9 });
+  } else if (st.isFile() && /\.(tar\.gz|tgz)$/i.test(source)) {
+    bytes = await readFile(source);
+    if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
+      throw new LanesError(`release artifact ${pathOrTarGz} is not a gzip file`, { hint: 'give a .tar.gz made with tar -czf' });
+    }
+  } else {
+    throw new LanesError(`release artifact ${pathOrTarGz} is neither a directory nor a .tar.gz/.tgz file`, {
+      hint: 'give a directory holding the application or a .tar.gz of it',
+    });
+  }
+
+  const listing = (await run('tar', ['-tzvf', '-'], bytes, pathOrTarGz, 'list')).toString('utf8');
+  // `tar -tv` starts each line with the mode; 'd' marks a directory.
+  const lines = listing.split('\n').filter((l) => l.trim() !== '');
+  const files = lines.filter((l) => !l.startsWith('d')).length;
+  if (files === 0) {
+    throw new LanesError(`release artifact ${pathOrTarGz} contains no files`, { hint: 'an empty release cannot be served' });
+  }
+
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { id: releaseId(sha256), sha256, bytes, files, source };
+}
+
+/** The release id for an artifact's sha256. */
+export function releaseId(sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new LanesError(`not a sha256 digest: ${sha256}`, { kind: 'internal' });
+  return `r${sha256.slice(0, 12)}`;
+}
+
+function run(cmd: string, args: string[], input: Buffer | undefined, what: string, doing: 'pack' | 'list'): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    child.on('error', (e) => reject(new LanesError(`cannot run ${cmd} to ${doing} ${what}: ${e.message}`, { hint: 'GNU tar is needed' })));
+    child.on('close', (code) => {
+      if (code === 0) return resolve(Buffer.concat(out));
+      const said = err.trim().split('\n').slice(-2).join(' | ');
+      reject(
+        new LanesError(
+          doing === 'pack' ? `cannot pack release artifact ${what}: ${said || `tar exit ${code}`}` : `release artifact ${what} is not a valid .tar.gz: ${said || `tar exit ${code}`}`,
+        ),
+      );
+    });
+    child.stdin.on('error', () => {
+      /* tar exited early; its exit status tells why */
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** A `spec.shared` entry normalized ('storage/', './.env' → 'storage', '.env'); refuses escapes. */
+export function sharedEntry(entry: string): string {
+  const norm = path.posix.normalize(entry).replace(/\/+$/, '').replace(/^(\.\/)+/, '');
+  if (entry.trim() === '' || norm === '' || norm === '.' || entry.startsWith('/') || norm === '..' || norm.startsWith('../')) {
+    throw new LanesError(`shared path ${JSON.stringify(entry)} must be a relative path inside the release`, {
+      hint: 'e.g. storage, .env, public/uploads',
+    });
+  }
+  if (norm === RELEASE_MARKER) throw new LanesError(`shared path ${entry} is reserved by lanes`);
+  return norm;
+}
+
+function checkPath(spec: Pick<ReleaseSpec, 'path'>): string {
+  const p = spec.path.replace(/\/+$/, '');
+  if (!p.startsWith('/') || p.split('/').includes('..')) {
+    throw new LanesError(`release path ${JSON.stringify(spec.path)} must be an absolute path`, { hint: 'e.g. /var/www/app' });
+  }
+  return p;
+}
+
+function checkId(id: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) || id.includes('.tmp-')) {
+    throw new LanesError(`release id ${JSON.stringify(id)} is not a valid directory name`, { kind: 'internal' });
+  }
+  return id;
+}
+
+/** sh functions shared by the scripts below. */
+const SHA_FN = `sha256_of() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1"
+  elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1"
+  else openssl dgst -sha256 -r "$1"
+  fi | cut -d' ' -f1
+}`;
+const MARKER_FIELD_FN = `marker_field() { sed -n "s/^$2=//p" "$1/${RELEASE_MARKER}" 2>/dev/null | head -n 1; }`;
+
+export interface UnpackOptions {
+  /** chown the release to spec.owner:spec.group (default true; needs root). */
+  chown?: boolean;
+}
+
+/**
+ * Script (POSIX sh, as root, the tarball on stdin) that unpacks an artifact into `releases/<id>`.
+ * Prints `@@exists <id>` when that release is already complete (stdin is drained and nothing
+ * changes), otherwise `@@seeded <entry>` for each shared entry moved from the release into an empty
+ * shared/, `@@shared-missing <entry>` for a link whose target does not exist yet, and finally
+ * `@@unpacked <id>`. Exit 3: checksum mismatch; exit 4: `releases/<id>` is in the way.
+ */
+export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: string }, opts: UnpackOptions = {}): string {
+  const base = checkPath(spec);
+  const id = checkId(artifact.id);
+  if (!/^[0-9a-f]{64}$/.test(artifact.sha256)) throw new LanesError(`not a sha256 digest: ${artifact.sha256}`, { kind: 'internal' });
+  const shared = [...new Set(spec.shared.map(sharedEntry))];
+  for (const a of shared) {
+    const inside = shared.find((b) => b !== a && a.startsWith(`${b}/`));
+    if (inside) {
+      throw new LanesError(`shared paths ${inside} and ${a} overlap`, { hint: `${a} is already shared through ${inside}: list only ${inside}` });
+    }
+  }
+  const chown = opts.chown ?? true;
+  const owner = chown ? `${spec.owner}${spec.group ? `:${spec.group}` : ''}` : '';
+
+  const links = shared.map((e) => {
+    const dir = path.posix.dirname(e);
+    const s = shq(`${base}/shared/${e}`);
+    const r = `"$tmpd"/${shq(e)}`;
+    // A symlink shipped in the release on the way to an entry would make rm/mv act outside it.
+    const parents = e.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+    return [
+      ...parents.map((p) => `[ -L "$tmpd"/${shq(p)} ] && fail 1 ${shq(`${p} is a symlink in the release: cannot share ${e} below it`)}`),
+      `mkdir -p ${shq(dir === '.' ? `${base}/shared` : `${base}/shared/${dir}`)}`,
+      // The first release seeds shared/: what it ships moves there (already owned by owner:group).
+      `if [ ! -e ${s} ] && [ ! -L ${s} ] && { [ -e ${r} ] || [ -L ${r} ]; }; then`,
+      `  mv ${r} ${s} || fail 1 ${shq(`cannot move ${e} into ${base}/shared`)}`,
+      `  printf '@@seeded %s\\n' ${shq(e)}`,
+      'fi',
+      `rm -rf ${r}`,
+      dir === '.' ? '' : `mkdir -p "$tmpd"/${shq(dir)}`,
+      `ln -s ${s} ${r} || fail 1 ${shq(`cannot link ${e} to ${base}/shared/${e}`)}`,
+      owner ? `chown -h ${shq(owner)} ${r}` : '',
+      `[ -e ${s} ] || printf '@@shared-missing %s\\n' ${shq(e)}`,
+    ]
+      .filter(Boolean)
+      .join('\n');
+  });
+
+  return `set -u
+umask 022
+base=${shq(base)}
+id=${shq(id)}
+want=${shq(artifact.sha256)}
+rel=${shq(releaseDir({ path: base }, id))}
+tmpd=
+tmpf=
+fail() { code=$1; shift; printf '%s\\n' "$*" >&2; exit "$code"; }
+${SHA_FN}
+${MARKER_FIELD_FN}
+if [ -e "$rel" ] || [ -L "$rel" ]; then
+  cat >/dev/null
+  if [ -f "$rel/${RELEASE_MARKER}" ]; then
+    have=$(marker_field "$rel" sha256)
+    [ "$have" = "$want" ] || fail ${EXIT_RELEASE_CONFLICT} "$rel holds another artifact (sha256 $have, expected $want)"
+    printf '@@exists %s\\n' "$id"
+    exit 0
+  fi
+  fail ${EXIT_RELEASE_CONFLICT} "$rel exists but is not a complete lanes release (no ${RELEASE_MARKER}): remove it and release again"
+fi
+mkdir -p "$base/releases" "$base/shared" || fail 1 "cannot create $base/releases and $base/shared"
+trap 'rm -rf "$tmpd" "$tmpf"' EXIT
+trap 'exit 130' INT TERM HUP
+tmpf=$(mktemp "$rel.tmp-XXXXXX") || fail 1 "cannot create a temporary file in $base/releases"
+cat > "$tmpf" || fail 1 "cannot store the upload in $base/releases (disk full?)"
+got=$(sha256_of "$tmpf")
+[ "$got" = "$want" ] || fail ${EXIT_CHECKSUM_MISMATCH} "checksum mismatch: the upload has sha256 $got, expected $want (corrupted transfer?)"
+tmpd=$(mktemp -d "$rel.tmp-XXXXXX") || fail 1 "cannot create a temporary directory in $base/releases"
+chmod 0755 "$tmpd"
+tar -xzf "$tmpf" -C "$tmpd" --no-same-owner || fail 1 "cannot extract the artifact into $tmpd"
+rm -f "$tmpf"
+${owner ? `chown -R ${shq(owner)} "$tmpd" || fail 1 ${shq(`cannot chown the release to ${owner}`)}` : ': no chown'}
+${links.join('\n')}
+now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+case $now in *N*) now=$(date -u +%Y-%m-%dT%H:%M:%SZ) ;; esac
+printf 'id=%s\\nsha256=%s\\ndate=%s\\n' "$id" "$want" "$now" > "$tmpd/${RELEASE_MARKER}" || fail 1 "cannot write the release marker"
+${owner ? `chown -h ${shq(owner)} "$tmpd/${RELEASE_MARKER}"` : ''}
+[ -e "$rel" ] && fail ${EXIT_RELEASE_CONFLICT} "$rel appeared while unpacking (another release running?)"
+mv "$tmpd" "$rel" || fail 1 "cannot rename $tmpd to $rel"
+tmpd=
+printf '@@unpacked %s\\n' "$id"
+`;
+}
+
+export interface UnpackOutcome {
+  status: 'exists' | 'unpacked';
+  /** Shared entries moved from this release into shared/ (first release). */
+  seeded: string[];
+  /** Shared links whose target does not exist yet. */
+  missingShared: string[];
+}
+
+/** Read what {@link unpackScript} printed (after a zero exit). */
+export function parseUnpackOutput(out: string): UnpackOutcome {
+  const lines = out.split('\n');
+  const exists = lines.some((l) => l.startsWith('@@exists '));
+  const unpacked = lines.some((l) => l.startsWith('@@unpacked '));
+  if (!exists && !unpacked) throw new LanesError('the unpack script printed no outcome', { kind: 'exec' });
+  const after = (p: string) => lines.filter((l) => l.startsWith(p)).map((l) => l.slice(p.length));
+  return { status: exists ? 'exists' : 'unpacked', seeded: after('@@seeded '), missingShared: after('@@shared-missing ') };
+}
+
+/**
+ * Script that removes the releases beyond `spec.keep` (newest first by their marker date), never one
+ * in `keepIds` nor the one `current` points to. Also removes temporary directories left behind by an
+ * interrupted unpack more than an hour ago. Prints `@@removed <id>` / `@@removed-stale <name>`.
+ */
+export function pruneScript(spec: Pick<ReleaseSpec, 'path' | 'keep'>, keepIds: string[]): string {
+  const base = checkPath(spec);
+  if (!Number.isInteger(spec.keep) || spec.keep < 1) {
+    throw new LanesError(`release keep must be a whole number of at least 1, got ${spec.keep}`, { hint: 'keep: 5' });
+  }
+  const protect = keepIds.map(checkId);
+  return `set -u
+base=${shq(base)}
+keep=${spec.keep}
+protect=${shq(protect.join('\n'))}
+${MARKER_FIELD_FN}
+cd "$base/releases" 2>/dev/null || exit 0
+live=$(readlink "$base/current" 2>/dev/null) && protect="$protect
+\${live##*/}"
+find . -mindepth 1 -maxdepth 1 -name '*.tmp-*' -mmin +${STALE_TMP_MINUTES} 2>/dev/null | while IFS= read -r t; do
+  rm -rf "$t" && printf '@@removed-stale %s\\n' "\${t#./}"
+done
+for d in */; do
+  d=\${d%/}
+  case $d in *.tmp-*) continue ;; esac
+  [ -f "$d/${RELEASE_MARKER}" ] || continue
+  printf '%s %s\\n' "$(marker_field "$d" date)" "$d"
+done | sort -r | {
+  n=0
+  while IFS= read -r line; do
+    d=\${line#* }
+    n=$((n + 1))
+    [ "$n" -le "$keep" ] && continue
+    printf '%s\\n' "$protect" | grep -qxF -- "$d" && continue
+    rm -rf "./$d" && printf '@@removed %s\\n' "$d"
+  done
+}
+exit 0
+`;
+}
+
+/** The ids {@link pruneScript} printed as removed. */
+export function parsePruneOutput(out: string): string[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('@@removed '))
+    .map((l) => l.slice('@@removed '.length));
+}
+
+/** Script that prints where `current` points and every complete release with its date. */
+export function currentReleaseScript(spec: Pick<ReleaseSpec, 'path'>): string {
+  const base = checkPath(spec);
+  return `set -u
+base=${shq(base)}
+${MARKER_FIELD_FN}
+if [ -L "$base/current" ]; then printf '@@current %s\\n' "$(readlink "$base/current")"; fi
+cd "$base/releases" 2>/dev/null || exit 0
+for d in */; do
+  d=\${d%/}
+  case $d in *.tmp-*) continue ;; esac
+  [ -f "$d/${RELEASE_MARKER}" ] || continue
+  printf '@@release %s %s\\n' "$(marker_field "$d" date)" "$d"
+done
+exit 0
+`;
+}
+
+export interface CurrentRelease {
+  /** The release id `current` points to (the last path component of its target). */
+  current?: string;
+  /** The raw symlink target. */
+  currentTarget?: string;
+  /** Complete releases, oldest first. */
+  releases: { id: string; date: string }[];
+}
+
+export function parseCurrentRelease(out: string): CurrentRelease {
+  const result: CurrentRelease = { releases: [] };
+  for (const line of out.split('\n')) {
+    if (line.startsWith('@@current ')) {
+      const target = line.slice('@@current '.length);
+      result.currentTarget = target;
+      result.current = target.replace(/\/+$/, '').split('/').pop() || undefined;
+    } else if (line.startsWith('@@release ')) {
+      const rest = line.slice('@@release '.length);
+      const sp = rest.indexOf(' ');
+      if (sp < 0) continue;
+      result.releases.push({ date: rest.slice(0, sp), id: rest.slice(sp + 1) });
+    }
+  }
+  result.releases.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.id < b.id ? -1 : 1));
+  return result;
+}

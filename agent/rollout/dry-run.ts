@@ -1,0 +1,39 @@
+/** `lanes release --dry-run`: the batch plan, the steps each host goes through, and the layout diffs. Touches nothing. */
+import type { DesiredResource } from '../resources/types.js';
+import { batches, parseSerial } from './serial.js';
+import { expectsRelease, releaseSpecFor } from './spec.js';
+import type { ReleaseSpec } from './types.js';
+
+export function releaseSteps(spec: ReleaseSpec, id: string): string[] {
+  const workers = [...spec.workers.supervisor.map((w) => `supervisor ${w}`), ...spec.workers.systemd.map((w) => `systemd ${w}`)];
+  const checks = [
+    'php-fpm master alive',
+    ...spec.pools.flatMap((p) => [
+      ...(p.ping ? [`${p.name} ${p.ping.path} answers "${p.ping.response}"`] : []),
+      ...(p.statusPath ? [`${p.name} ${p.statusPath} accepts work`] : []),
+    ]),
+    ...(spec.health.http ? [`GET ${spec.health.http.url}${spec.health.http.expect ? ` contains "${spec.health.http.expect}"` : ''}`] : []),
+  ];
+  return [
+    `drain workers: ${workers.join(', ') || '(none declared)'} — stop, wait until the job in progress finishes`,
+    `switch ${spec.path}/current → releases/${id}`,
+    spec.reload === 'reload' ? 'php-fpm -t, then graceful reload (SIGUSR2), one at a time' : `OPcache reset in ${spec.pools.map((p) => p.name).join(', ')} (no reload)`,
+    `health gate (${Math.round(spec.health.timeoutMs / 1000)}s): ${checks.join('; ')}`,
+    `start workers, check they run releases/${id}`,
+    'on failure: switch back, reload, start workers; the host fails',
+  ];
+}
+
+export function renderReleasePlan(desired: Map<string, DesiredResource[]>, hosts: string[], opts: { id: string; serial?: string; maxFail?: number }): string {
+  const first = releaseSpecFor(hosts[0]!, desired.get(hosts[0]!) ?? []);
+  const serial = opts.serial ? parseSerial(opts.serial) : first.serial;
+  const plan = batches(hosts, serial);
+  const lines = [`release ${opts.id} to ${hosts.length} host${hosts.length === 1 ? '' : 's'} in ${plan.length} batch${plan.length === 1 ? '' : 'es'} (serial ${serial.join(', ')}; stop after ${opts.maxFail ?? first.maxFail} failed host(s))`, ''];
+  plan.forEach((b, i) => lines.push(`batch ${i + 1}: ${b.join(', ')}`));
+  lines.push('', 'every host first: lock (a lease naming you), upload and unpack to releases/' + opts.id + ' (checksum verified), shared links', 'then, batch by batch, on each host:');
+  const http = first.health.http;
+  const shown = http && expectsRelease(desired.get(hosts[0]!) ?? []) ? { ...first, health: { ...first.health, http: { ...http, expect: http.expect ?? opts.id } } } : first;
+  for (const s of releaseSteps(shown, opts.id)) lines.push(`  - ${s}`);
+  lines.push(`finally: prune releases beyond ${first.keep}, unlock`);
+  return `${lines.join('\n')}\n`;
+}

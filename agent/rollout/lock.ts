@@ -1,0 +1,322 @@
+/**
+ * The release lock is a lease, not a file that only a successful run removes (a cancelled CI job
+ * must not block every later release: deployphp/deployer#3335). `<spec.path>/.lanes-release.lock`
+ * holds one JSON line naming who holds it, from where, since when and until when:
+ *
+ *   {"holder":"alice","from":"laptop","pid":4242,"since":"…Z","expires":"…Z","operation":"release"}
+ *
+ * Scripts (POSIX sh, as root) built here. Each decides and writes inside a short critical section
+ * (an atomic `mkdir` of `<lock>.guard`, held for milliseconds, taken over when a killed run left it
+ * for a minute), and a lock file only ever appears whole (a temp file renamed into place):
+ *   acquire  no lock → `@@acquired`; an unexpired lock of someone else → `@@held <json>` (exit 0:
+ *            the caller decides); an expired (or unreadable) one is replaced and reported →
+ *            `@@acquired-expired <old json>`. The lock is read back before success is reported.
+ *   release  removes the lock only if it is ours (same holder, from, pid and since).
+ *   renew    extends `expires` of our lock.
+ *   break    removes whatever lock there is.
+ *
+ * Times are the deploying machine's clock, in UTC ISO form; the host compares them with its own
+ * clock, so the lease length should be well above any clock skew.
+ */
+import os from 'node:os';
+import { LanesError } from '../errors.js';
+import { shq } from '../transport/quote.js';
+import type { ReleaseSpec } from './types.js';
+
+export interface Lease {
+  /** Who: $USER, LANES_LOCK_HOLDER, or the CI job. */
+  holder: string;
+  /** The machine lanes runs on. */
+  from: string;
+  pid: number;
+  /** UTC ISO time, seconds precision. */
+  since: string;
+  expires: string;
+  /** What the holder is doing: release, rollback… */
+  operation: string;
+}
+
+export const LOCK_FILE = '.lanes-release.lock';
+/** Exit code of an acquire that kept losing races for the lock file. */
+export const EXIT_LOCK_CONTENTION = 5;
+
+export function lockPath(spec: Pick<ReleaseSpec, 'path'>): string {
+  const p = spec.path.replace(/\/+$/, '');
+  if (!p.startsWith('/')) throw new LanesError(`release path ${JSON.stringify(spec.path)} must be an absolute path`, { hint: 'e.g. /var/www/app' });
+  return `${p}/${LOCK_FILE}`;
+}
+
+/** Who takes the lock: LANES_LOCK_HOLDER, else the CI job (GitHub Actions, GitLab CI), else the user. */
+export function lockHolder(env: NodeJS.ProcessEnv = process.env): string {
+  const set = (k: string) => {
+    const v = env[k]?.trim();
+    return v ? v : undefined;
+  };
+  const explicit = set('LANES_LOCK_HOLDER');
+  if (explicit) return explicit;
+  const gh = set('GITHUB_RUN_ID');
+  if (gh) {
+    const repo = set('GITHUB_REPOSITORY');
+    const actor = set('GITHUB_ACTOR');
+    return `github:${repo ? `${repo}/` : ''}run/${gh}${actor ? ` (${actor})` : ''}`;
+  }
+  const gl = set('CI_JOB_ID');
+  if (gl) {
+    const project = set('CI_PROJECT_PATH');
+    const user = set('GITLAB_USER_LOGIN');
+    return `gitlab:${project ? `${project}/` : ''}job/${gl}${user ? ` (${user})` : ''}`;
+  }
+  return set('USER') ?? set('LOGNAME') ?? safeUsername() ?? 'unknown';
+}
+
+function safeUsername(): string | undefined {
+  try {
+    return os.userInfo().username || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** ISO UTC without milliseconds: the form locks are written in (and compared by the host). */
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export interface NewLeaseOptions {
+  operation: string;
+  ttlMs: number;
+  holder?: string;
+  from?: string;
+  pid?: number;
+  /** Now, ms since the epoch (tests). */
+  now?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function newLease(opts: NewLeaseOptions): Lease {
+  if (!Number.isFinite(opts.ttlMs) || opts.ttlMs < 1000) {
+    throw new LanesError(`lock lease must last at least 1s, got ${opts.ttlMs}ms`, { hint: 'e.g. lock_ttl: 30m' });
+  }
+  const now = Math.floor((opts.now ?? Date.now()) / 1000) * 1000;
+  return {
+    holder: opts.holder ?? lockHolder(opts.env),
+    from: opts.from ?? os.hostname(),
+    pid: opts.pid ?? process.pid,
+    since: isoSeconds(now),
+    expires: isoSeconds(now + Math.ceil(opts.ttlMs / 1000) * 1000),
+    operation: opts.operation,
+  };
+}
+
+/** The same lease, expiring `ttlMs` after `now`. */
+export function renewLease(lease: Lease, ttlMs: number, now = Date.now()): Lease {
+  return { ...lease, expires: isoSeconds(Math.floor(now / 1000) * 1000 + Math.ceil(ttlMs / 1000) * 1000) };
+}
+
+/** The lock file line, keys in a fixed order (the identity part is a prefix of it). */
+export function serializeLease(lease: Lease): string {
+  return `${identityPrefix(lease)}"expires":${JSON.stringify(lease.expires)},"operation":${JSON.stringify(lease.operation)}}`;
+}
+
+/** `{"holder":…,"from":…,"pid":…,"since":…,` — what makes a lock ours whatever its expiry. */
+function identityPrefix(lease: Lease): string {
+  if (!Number.isInteger(lease.pid)) throw new LanesError(`lock pid must be a whole number, got ${lease.pid}`, { kind: 'internal' });
+  return `{"holder":${JSON.stringify(lease.holder)},"from":${JSON.stringify(lease.from)},"pid":${lease.pid},"since":${JSON.stringify(lease.since)},`;
+}
+
+/** A lock file line, or undefined when it is not one. */
+export function parseLease(line: string): Lease | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const holder = s('holder');
+  const since = s('since');
+  const expires = s('expires');
+  if (holder === undefined || since === undefined || expires === undefined) return undefined;
+  return {
+    holder,
+    from: s('from') ?? '',
+    pid: typeof o.pid === 'number' ? o.pid : 0,
+    since,
+    expires,
+    operation: s('operation') ?? '',
+  };
+}
+
+/** sh shared by the lock scripts: paths, the guard, a reader and the expiry test against the host clock. */
+function prelude(spec: Pick<ReleaseSpec, 'path'>): string {
+  const lock = lockPath(spec);
+  return `set -u
+umask 022
+dir=${shq(lock.replace(/\/[^/]*$/, '') || '/')}
+lock=${shq(lock)}
+guard_d="$lock.guard"
+tmp="$lock.tmp.$$"
+guarded=
+trap 'rm -f "$tmp"; [ -z "$guarded" ] || rmdir "$guard_d" 2>/dev/null' EXIT
+trap 'exit 130' INT TERM HUP
+fail() { printf '%s\\n' "$*" >&2; exit 1; }
+# guard: enter the critical section (an atomic mkdir, held for milliseconds). A guard older than a
+# minute was left by a run killed inside it and is taken over.
+guard() {
+  n=0
+  until mkdir "$guard_d" 2>/dev/null; do
+    [ -d "$dir" ] || fail "$dir does not exist"
+    n=$((n + 1))
+    if [ "$n" -gt 3 ] && [ -n "$(find "$guard_d" -maxdepth 0 -mmin +1 2>/dev/null)" ]; then
+      rmdir "$guard_d" 2>/dev/null
+    fi
+    if [ "$n" -gt 1500 ]; then
+      printf '%s\\n' "timed out waiting for $guard_d (remove it if no lanes run is active)" >&2
+      exit ${EXIT_LOCK_CONTENTION}
+    fi
+    sleep 0.1 2>/dev/null || sleep 1
+  done
+  guarded=1
+}
+# readlock FILE: its first line in $line; fails when there is no such file.
+readlock() { line=; [ -f "$1" ] || return 1; { IFS= read -r line || :; } 2>/dev/null < "$1" || return 1; return 0; }
+# expired LINE: its "expires" is before the host's clock (an unreadable lock counts as expired).
+now=$(date -u +%Y%m%d%H%M%S)
+expired() {
+  e=$(printf '%s\\n' "$1" | sed -n 's/.*"expires":"\\([^"]*\\)".*/\\1/p' | tr -cd 0-9 | cut -c1-14)
+  [ \${#e} -eq 14 ] || return 0
+  [ "$now" -gt "$e" ]
+}
+`;
+}
+
+/**
+ * Script that takes the lock for `lease`. Prints `@@acquired`, `@@held <json>` or
+ * `@@acquired-expired <old json>`; exit 5 only when the guard could not be entered.
+ */
+export function acquireScript(spec: Pick<ReleaseSpec, 'path'>, lease: Lease): string {
+  return `${prelude(spec)}
+mine=${shq(identityPrefix(lease))}
+mkdir -p "$dir" || fail "cannot create $dir"
+printf '%s\\n' ${shq(serializeLease(lease))} > "$tmp" || fail "cannot write $tmp"
+guard
+old=
+if readlock "$lock"; then
+  case $line in "$mine"*) echo '@@acquired'; exit 0 ;; esac
+  if ! expired "$line"; then printf '@@held %s\\n' "$line"; exit 0; fi
+  old=$line
+fi
+# The new lock appears whole (rename), replacing an expired one if any; then read it back.
+mv -f "$tmp" "$lock" || fail "cannot write $lock"
+readlock "$lock" || line=
+case $line in "$mine"*) ;; *) printf '@@held %s\\n' "$line"; exit 0 ;; esac
+if [ -n "$old" ]; then printf '@@acquired-expired %s\\n' "$old"; else echo '@@acquired'; fi
+exit 0
+`;
+}
+
+/** Script that removes the lock if it is `lease`'s. Prints `@@released`, `@@absent` or `@@not-ours <json>`. */
+export function releaseScript(spec: Pick<ReleaseSpec, 'path'>, lease: Lease): string {
+  return `${prelude(spec)}
+mine=${shq(identityPrefix(lease))}
+[ -e "$lock" ] || { echo '@@absent'; exit 0; }
+guard
+readlock "$lock" || { echo '@@absent'; exit 0; }
+case $line in
+  "$mine"*) rm -f "$lock" || fail "cannot remove $lock"; echo '@@released' ;;
+  *) printf '@@not-ours %s\\n' "$line" ;;
+esac
+exit 0
+`;
+}
+
+/**
+ * Script that extends our lock to `renewed.expires` (see {@link renewLease}). Prints `@@renewed`,
+ * or `@@lost <json>` / `@@absent` when the lock is no longer ours.
+ */
+export function renewScript(spec: Pick<ReleaseSpec, 'path'>, renewed: Lease): string {
+  return `${prelude(spec)}
+mine=${shq(identityPrefix(renewed))}
+[ -e "$lock" ] || { echo '@@absent'; exit 0; }
+printf '%s\\n' ${shq(serializeLease(renewed))} > "$tmp" || fail "cannot write $tmp"
+guard
+readlock "$lock" || { echo '@@absent'; exit 0; }
+case $line in
+  "$mine"*) mv -f "$tmp" "$lock" || fail "cannot write $lock"; echo '@@renewed' ;;
+  *) printf '@@lost %s\\n' "$line" ;;
+esac
+exit 0
+`;
+}
+
+/** Script that removes any lock. Prints `@@broken <json>` or `@@absent`. */
+export function breakScript(spec: Pick<ReleaseSpec, 'path'>): string {
+  return `${prelude(spec)}
+[ -e "$lock" ] || { echo '@@absent'; exit 0; }
+guard
+if readlock "$lock"; then
+  rm -f "$lock" || fail "cannot remove $lock"
+  printf '@@broken %s\\n' "$line"
+else
+  echo '@@absent'
+fi
+exit 0
+`;
+}
+
+export interface LockOutcome {
+  status: 'acquired' | 'held' | 'acquired-expired';
+  /** The other lease: the one holding the lock ('held'), or the expired one taken over. */
+  holder?: Lease;
+  /** Its line as found, when it is not a valid lease. */
+  raw?: string;
+}
+
+/** Read what {@link acquireScript} printed. */
+export function parseLockOutput(out: string): LockOutcome {
+  for (const line of out.split('\n')) {
+    if (line === '@@acquired') return { status: 'acquired' };
+    for (const status of ['held', 'acquired-expired'] as const) {
+      const p = `@@${status} `;
+      if (line.startsWith(p) || line === p.trimEnd()) {
+        const raw = line.slice(p.length);
+        const holder = parseLease(raw);
+        return holder ? { status, holder } : { status, raw };
+      }
+    }
+  }
+  throw new LanesError(`the lock script printed no outcome: ${out.trim().split('\n').slice(-1)[0] ?? ''}`, { kind: 'exec' });
+}
+
+/** What {@link releaseScript}, {@link renewScript} or {@link breakScript} printed. */
+export function parseLockChange(out: string): { status: 'released' | 'renewed' | 'broken' | 'absent' | 'not-ours' | 'lost'; lease?: Lease; raw?: string } {
+  for (const line of out.split('\n')) {
+    const m = /^@@(released|renewed|broken|absent|not-ours|lost)(?: (.*))?$/.exec(line);
+    if (!m) continue;
+    const status = m[1] as 'released' | 'renewed' | 'broken' | 'absent' | 'not-ours' | 'lost';
+    const raw = m[2];
+    if (raw === undefined) return { status };
+    const lease = parseLease(raw);
+    return lease ? { status, lease } : { status, raw };
+  }
+  throw new LanesError(`the lock script printed no outcome: ${out.trim().split('\n').slice(-1)[0] ?? ''}`, { kind: 'exec' });
+}
+
+/** The error for a lock someone else holds (or an unreadable one). */
+export function lockHeldError(host: string, lease: Lease | undefined, raw?: string): LanesError {
+  const hint = 'wait, or break it with lanes release --break-lock';
+  if (!lease) {
+    return new LanesError(`release locked by an unreadable lock file${raw ? ` (${raw.slice(0, 120)})` : ''}`, { kind: 'exec', host, hint });
+  }
+  const who = lease.from ? `${lease.holder}@${lease.from}` : lease.holder;
+  const details = [lease.pid ? `pid ${lease.pid}` : '', lease.operation ? `operation ${lease.operation}` : ''].filter(Boolean).join(', ');
+  const sameDay = lease.since.slice(0, 10) === lease.expires.slice(0, 10) && /^\d{4}-\d{2}-\d{2}T/.test(lease.expires);
+  const expires = sameDay ? lease.expires.slice(11) : lease.expires;
+  return new LanesError(`release locked by ${who}${details ? ` (${details})` : ''} since ${lease.since}, expires ${expires}`, {
+    kind: 'exec',
+    host,
+    hint,
+  });
+}

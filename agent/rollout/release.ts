@@ -1,0 +1,287 @@
+/**
+ * `lanes release`: ship a new version with no failed request and no job killed mid-flight.
+ *
+ *   1. connect, lock every host (a lease naming the holder), reconcile the release layout
+ *   2. upload + unpack the artifact to releases/<id> on ALL hosts before any switch
+ *   3. batch by batch (serial): drain workers → switch `current` → graceful FPM reload (or OPcache
+ *      reset) → health gate → start workers, proving they run the new release;
+ *      a host failing any step is rolled back (previous `current`, reload, workers started);
+ *      more failures than --max-fail stop the rollout, leaving untouched hosts untouched
+ *   4. prune old releases, unlock
+ *
+ * The same dance toward an existing release is `lanes rollback` (no upload).
+ */
+import { LanesError, errorLineForHost } from '../errors.js';
+import { readState } from '../facts/probes.js';
+import { applyHost } from '../apply/run.js';
+import type { FpmInstall } from '../facts/php-fpm.js';
+import { probesFor } from '../plan/plan-host.js';
+import type { DesiredResource } from '../resources/types.js';
+import type { EventBus } from '../report/events.js';
+import type { FleetHost } from '../run/fleet.js';
+import { FleetSession, type HostSession } from '../run/session.js';
+import type { ConnectOptions } from '../transport/target.js';
+import { currentReleaseScript, parseCurrentRelease, pruneScript, readArtifact, unpackScript, type Artifact } from './artifact.js';
+import { healthFailureMessage, healthScript, parseHealth } from './health.js';
+import { acquireScript, breakScript, lockHeldError, newLease, parseLockOutput, releaseScript as unlockScript, type Lease } from './lock.js';
+import { fpmReloadScript, opcacheResetScript } from './reload.js';
+import { batches, parseSerial } from './serial.js';
+import { expectsRelease, releaseSpecFor } from './spec.js';
+import { releaseDir, type ReleaseSpec } from './types.js';
+import { drainScript, parseWorkers, undrainScript, workersFailureMessage } from './workers.js';
+import { shq } from '../transport/quote.js';
+
+export interface ReleaseOptions extends ConnectOptions {
+  bus: EventBus;
+  forks?: number;
+  timeoutMs?: number;
+  /** A directory or .tar.gz to ship; absent for a rollback. */
+  artifact?: string;
+  /** Rollback target; default the release before the live one. */
+  rollbackTo?: string;
+  serial?: string;
+  maxFail?: number;
+  breakLock?: boolean;
+  command?: string;
+}
+
+export interface HostRelease {
+  host: string;
+  release: string;
+  previous?: string;
+  /** 'switched', 'already live', 'rolled back', 'untouched'. */
+  outcome: string;
+}
+
+interface HostState {
+  spec: ReleaseSpec;
+  desired: DesiredResource[];
+  fpm?: FpmInstall;
+  lease?: Lease;
+  current?: string;
+  releases: { id: string; date: string }[];
+  /** Releases that went live, oldest first (from <path>/.lanes-history). */
+  history: string[];
+  target?: string;
+}
+
+export interface ReleaseRun {
+  ok: boolean;
+  releaseId?: string;
+  hosts: { host: string; ok: boolean; message?: string; result?: HostRelease }[];
+  batches: string[][];
+  stoppedEarly: boolean;
+}
+
+export async function releaseFleet(desired: Map<string, DesiredResource[]>, hosts: FleetHost[], opts: ReleaseOptions): Promise<ReleaseRun> {
+  // Everything that can be checked locally is checked before any connection.
+  const specs = new Map(hosts.map((h) => [h.name, releaseSpecFor(h.name, desired.get(h.name) ?? [])]));
+  const first = specs.get(hosts[0]!.name)!;
+  const serial = opts.serial ? parseSerial(opts.serial) : first.serial;
+  const maxFail = opts.maxFail ?? first.maxFail;
+  const plan = batches(
+    hosts.map((h) => h.name),
+    serial,
+  );
+  const artifact: Artifact | undefined = opts.artifact ? await readArtifact(opts.artifact) : undefined;
+
+  const session = await FleetSession.open(hosts, { ...opts, command: opts.command ?? (artifact ? 'release' : 'rollback') });
+  const state = new Map<string, HostState>();
+  // Release scripts run as root and get their input (the artifact) on stdin.
+  const run: Runner = (s, script, input) => s.ctx.conn.exec(script, { become: true, stdin: input, timeoutMs: opts.timeoutMs });
+  let stoppedEarly = false;
+  try {
+    // 1. lock + layout
+    await session.each(async (s) => {
+      const spec = specs.get(s.host)!;
+      const st: HostState = { spec, desired: desired.get(s.host) ?? [], releases: [], history: [] };
+      state.set(s.host, st);
+      if (opts.breakLock) await s.ctx.step('break lock', async () => run(s, breakScript(spec)));
+      const lease: Lease = newLease({ operation: session.command, ttlMs: spec.lockTtlMs });
+      const out = await s.ctx.step('lock', async () => parseLockOutput((await run(s, acquireScript(spec, lease))).stdout));
+      if (out.status === 'held') throw lockHeldError(s.host, out.holder, out.raw);
+      st.lease = lease;
+      const layout = st.desired.filter((d) => d.type === 'release');
+      await applyHost(s.ctx, layout, { timeoutMs: opts.timeoutMs });
+      const actual = await readState(s.ctx.conn, probesFor(layout));
+      st.fpm = actual.facts.php_fpm.primary;
+      const cur = parseCurrentRelease((await s.ctx.step('read releases', () => run(s, currentReleaseScript(spec)))).stdout);
+      st.current = cur.current;
+      st.releases = cur.releases;
+      st.history = (await run(s, `cat ${shq(historyFile(spec))} 2>/dev/null || true`)).stdout.split('\n').map((l) => l.split(' ')[1] ?? '').filter(Boolean);
+    });
+
+    // 2. upload everywhere before any switch
+    if (artifact) {
+      await session.each(async (s) => {
+        const st = state.get(s.host)!;
+        await s.ctx.step(`upload ${artifact.id}`, async () => {
+          const r = await run(s, unpackScript(st.spec, artifact), artifact.bytes);
+          if (r.code !== 0) throw new LanesError(`upload of ${artifact.id} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`, { kind: 'exec', host: s.host });
+        });
+        st.target = artifact.id;
+      });
+    } else {
+      await session.each(async (s) => {
+        const st = state.get(s.host)!;
+        st.target = opts.rollbackTo ?? previousRelease(st);
+        if (!st.target) throw new LanesError('no earlier release to roll back to', { host: s.host });
+        if (!st.releases.some((r) => r.id === st.target)) throw new LanesError(`release ${st.target} is not on this host (have: ${st.releases.map((r) => r.id).join(', ') || 'none'})`, { host: s.host });
+      });
+    }
+
+    // 3. batches
+    let failures = session.failures.length;
+    for (const batch of plan) {
+      if (failures > maxFail) {
+        stoppedEarly = true;
+        break;
+      }
+      const members = session.live.filter((s) => batch.includes(s.host));
+      await session.each((s) => switchHost(s, state.get(s.host)!, run, expectsRelease(state.get(s.host)!.desired)), members);
+      failures = session.failures.length;
+    }
+    for (const s of session.live) {
+      const st = state.get(s.host)!;
+      if (!s.summary) {
+        s.summary = 'untouched: the rollout stopped before this host';
+        s.data = { host: s.host, release: st.current ?? '', outcome: 'untouched' } satisfies HostRelease;
+      }
+    }
+
+    // 4. prune, unlock
+    await session.each(async (s) => {
+      const st = state.get(s.host)!;
+      const keep = [st.target, st.current].filter((x): x is string => !!x);
+      await s.ctx.step('prune', () => run(s, pruneScript(st.spec, keep)));
+    });
+  } finally {
+    await Promise.all(
+      session.sessions
+        .filter((s) => s.ctx && state.get(s.host)?.lease)
+        .map((s) => run(s, unlockScript(state.get(s.host)!.spec, state.get(s.host)!.lease!)).catch(() => undefined)),
+    );
+  }
+  const end = session.end();
+  return {
+    ok: end.ok,
+    releaseId: artifact?.id,
+    batches: plan,
+    stoppedEarly,
+    hosts: session.sessions.map((s) => ({
+      host: s.host,
+      ok: !s.failed,
+      message: s.failed ? errorLineForHost(s.failed, s.host) : s.summary,
+      result: s.data as HostRelease | undefined,
+    })),
+  };
+}
+
+/**
+ * The release that was live before the current one — from the history of switches, so a release that
+ * was unpacked but never went live (a failed one) is never a rollback target.
+ */
+function previousRelease(st: HostState): string | undefined {
+  return [...st.history].reverse().find((id) => id !== st.current && st.releases.some((r) => r.id === id));
+}
+
+function historyFile(spec: ReleaseSpec): string {
+  return `${spec.path}/.lanes-history`;
+}
+
+type Runner = (s: HostSession, script: string, input?: Buffer) => ReturnType<HostSession['ctx']['conn']['exec']>;
+
+/** One host's switch, with rollback on any failure. */
+async function switchHost(s: HostSession, st: HostState, run: Runner, expectRelease: boolean): Promise<void> {
+  const target = st.target!;
+  const previous = st.current;
+  if (previous === target) {
+    s.summary = `${target} already live`;
+    s.data = { host: s.host, release: target, previous, outcome: 'already live' } satisfies HostRelease;
+    return;
+  }
+  const fpm = st.fpm;
+  if (!fpm) throw new LanesError('php-fpm is not installed', { host: s.host });
+  const spec = withExpect(st.spec, expectRelease ? target : undefined);
+  const step = async (name: string, script: string, check?: (out: string) => void) => {
+    await s.ctx.step(name, async () => {
+      const r = await run(s, script);
+      check?.(r.stdout);
+      if (r.code !== 0) throw new LanesError(`${name} failed: ${lastLines(r.stderr || r.stdout)}`, { kind: 'exec', host: s.host });
+    });
+  };
+  const reload = () =>
+    spec.reload === 'opcache-reset'
+      ? step('opcache reset', opcacheResetScript(spec.pools))
+      : step('reload php-fpm', fpmReloadScript({ fpmUnit: fpm.unit, fpmBinary: fpm.binary, confFile: fpm.confFile }));
+  let switched = false;
+  let failedStep = '';
+  try {
+    failedStep = 'drain workers';
+    await step('drain workers', drainScript(spec), (out) => {
+      const w = parseWorkers(out);
+      if (!w.ok) throw new LanesError(`drain failed: ${workersFailureMessage(w)}`, { kind: 'exec', host: s.host });
+    });
+    failedStep = 'switch';
+    let switchedAt = 0;
+    await step(`switch current → ${target}`, switchScript(spec, target), (out) => {
+      // The host's own clock: workers must have started after this moment to run the new code.
+      switchedAt = Number(/^@@switched (\d+)$/m.exec(out)?.[1] ?? 0);
+    });
+    switched = true;
+    failedStep = 'reload';
+    await reload();
+    failedStep = 'health gate';
+    await s.ctx.step('health gate', async () => {
+      const r = await run(s, healthScript(spec, { releaseId: target, fpmUnit: fpm.unit }));
+      const h = parseHealth(r.stdout);
+      if (!h.ok) throw new LanesError(`health gate failed: ${healthFailureMessage(h)}`, { kind: 'exec', host: s.host });
+    });
+    failedStep = 'start workers';
+    await step('start workers', undrainScript(spec, { releaseDir: releaseDir(spec, target), switchedAt }), (out) => {
+      const w = parseWorkers(out);
+      if (!w.ok) throw new LanesError(`workers: ${workersFailureMessage(w)}`, { kind: 'exec', host: s.host });
+    });
+    await run(s, `printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shq(target)} >> ${shq(historyFile(spec))}`);
+    st.current = target;
+    s.summary = `${target} live${previous ? ` (was ${previous})` : ''}`;
+    s.data = { host: s.host, release: target, previous, outcome: 'switched' } satisfies HostRelease;
+  } catch (err) {
+    const why = errorLineForHost(err, s.host);
+    let rollback = 'nothing had changed';
+    try {
+      if (switched && previous) {
+        await step(`rollback current → ${previous}`, switchScript(spec, previous));
+        await reload();
+        rollback = `rolled back to ${previous}`;
+      } else if (switched) rollback = 'no previous release to roll back to';
+      await step('start workers', undrainScript(spec, { releaseDir: releaseDir(spec, switched && !previous ? target : (previous ?? target)), switchedAt: 0 }));
+    } catch (e) {
+      rollback += `; rollback incomplete: ${errorLineForHost(e, s.host)}`;
+    }
+    throw new LanesError(`${failedStep}: ${why.replace(/^[a-z ]+failed: /, '')} — ${rollback}`, { kind: 'exec', host: s.host });
+  }
+}
+
+function withExpect(spec: ReleaseSpec, releaseId?: string): ReleaseSpec {
+  if (!spec.health.http || !releaseId) return spec;
+  return { ...spec, health: { ...spec.health, http: { ...spec.health.http, expect: spec.health.http.expect ?? releaseId } } };
+}
+
+/** Atomic switch: a new symlink under a temp name, renamed over `current`. */
+export function switchScript(spec: ReleaseSpec, id: string): string {
+  const cur = `${spec.path}/current`;
+  const tmp = `${spec.path}/.current.lanes-${process.pid}`;
+  return [
+    'set -e',
+    `test -d ${shq(releaseDir(spec, id))}`,
+    `ln -sfn ${shq(`releases/${id}`)} ${shq(tmp)}`,
+    `mv -fT ${shq(tmp)} ${shq(cur)}`,
+    `printf '@@switched %s\\n' "$(date +%s%3N)"`,
+  ].join('\n');
+}
+
+function lastLines(text: string): string {
+  return text.trim().split('\n').slice(-3).join(' | ');
+}
+

@@ -1,0 +1,27 @@
+/** `lanes drain` and `lanes undrain`: stop the release's workers gracefully (jobs in progress finish), or start them again. */
+import type { CommandModule } from 'yargs';
+import { preparePlaybookRun } from '../agent/plan/prepare.js';
+import { workersFleet } from '../agent/rollout/maintenance.js';
+import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
+import { withRenderer } from './render.js';
+
+type Args = HostArgs & PlaybookArgs & { playbook: string };
+
+function workersCommand(action: 'drain' | 'undrain', describe: string): CommandModule<object, Args> {
+  return {
+    command: `${action} <playbook>`,
+    describe,
+    builder: (y) => playbookOptions(hostOptions(y)).positional('playbook', { type: 'string', demandOption: true, describe: 'playbook with a release: block' }) as never,
+    handler: async (args) => {
+      const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
+      const opts = await connectOptions(args);
+      process.exitCode = await withRenderer(args.json, (bus) =>
+        workersFleet(action, prepared.desired, prepared.hosts, { ...opts, bus, command: action, forks: args.forks, timeoutMs: timeoutMs(args) }),
+      );
+    },
+  };
+}
+
+export const drainCommand = workersCommand('drain', "Stop the release's workers gracefully: each finishes its job in progress");
+export const undrainCommand = workersCommand('undrain', "Start the release's workers again and check they run the live release");

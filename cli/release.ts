@@ -1,0 +1,78 @@
+/** `lanes release`: a rolling, health-gated release of an artifact, with rollback. */
+import type { CommandModule } from 'yargs';
+import { errorLineForHost } from '../agent/errors.js';
+import { preparePlaybookRun } from '../agent/plan/prepare.js';
+import { planFleet, type HostPlan } from '../agent/plan/run.js';
+import { colorEnabled, painter } from '../agent/report/color.js';
+import { renderPlan } from '../agent/report/plan-text.js';
+import { readArtifact } from '../agent/rollout/artifact.js';
+import { renderReleasePlan } from '../agent/rollout/dry-run.js';
+import { releaseFleet, type ReleaseRun } from '../agent/rollout/release.js';
+import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
+import { withProgress } from './render.js';
+
+export interface RolloutArgs extends HostArgs, PlaybookArgs {
+  playbook: string;
+  serial?: string;
+  'max-fail'?: number;
+  'break-lock': boolean;
+}
+
+export function rolloutOptions<T>(y: import('yargs').Argv<T>) {
+  return playbookOptions(hostOptions(y))
+    .positional('playbook', { type: 'string', demandOption: true, describe: 'playbook with a release: block' })
+    .option('serial', { type: 'string', describe: 'batches, as Ansible serial: 1, 25%, or 1,50%,100% (default: the play\'s release.serial)' })
+    .option('max-fail', { type: 'number', describe: 'failed hosts tolerated before the rollout stops (default: release.max_fail, 0)' })
+    .option('break-lock', { type: 'boolean', default: false, describe: 'remove a stale release lock first (names who held it)' });
+}
+
+type Args = RolloutArgs & { artifact: string; 'dry-run': boolean };
+
+export const releaseCommand: CommandModule<object, Args> = {
+  command: 'release <playbook>',
+  describe: 'Ship an artifact host by host: drain workers, switch, reload gracefully, health-check, roll back on failure',
+  builder: (y) =>
+    rolloutOptions(y)
+      .option('artifact', { type: 'string', demandOption: true, describe: 'the release: a directory or a .tar.gz' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'print the batch plan, the steps per host and the layout diffs; touch nothing' }) as never,
+  handler: async (args) => {
+    const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
+    const opts = await connectOptions(args);
+    if (args['dry-run']) {
+      const artifact = await readArtifact(args.artifact);
+      process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { id: artifact.id, serial: args.serial, maxFail: args['max-fail'] }));
+      const layout = new Map([...prepared.desired].map(([h, d]) => [h, d.filter((r) => r.type === 'release')]));
+      const planned = await withProgress(args.json, (bus) => planFleet(layout, prepared.hosts, { ...opts, bus, command: 'plan', forks: args.forks, timeoutMs: timeoutMs(args) }));
+      const hosts = planned.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostPlan[];
+      const failed = planned.hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, message: errorLineForHost(h.error, h.host) }));
+      process.stdout.write(`\n${renderPlan({ title: 'release layout (applied first on every host):', hosts, failed }, painter(colorEnabled(process.stdout)))}`);
+      process.exitCode = failed.length ? 1 : 0;
+      return;
+    }
+    const result = await withProgress(args.json, (bus) =>
+      releaseFleet(prepared.desired, prepared.hosts, {
+        ...opts,
+        bus,
+        forks: args.forks,
+        timeoutMs: timeoutMs(args),
+        artifact: args.artifact,
+        serial: args.serial,
+        maxFail: args['max-fail'],
+        breakLock: args['break-lock'],
+      }),
+    );
+    if (!args.json) process.stdout.write(renderRun(result));
+    process.exitCode = result.ok ? 0 : 1;
+  },
+};
+
+export function renderRun(r: ReleaseRun): string {
+  const lines = r.hosts.map((h) => `${h.ok ? 'ok    ' : 'FAILED'} ${h.host}: ${h.message ?? ''}`);
+  const failed = r.hosts.filter((h) => !h.ok).length;
+  lines.push(
+    '',
+    `${r.releaseId ? `release ${r.releaseId}` : 'rollback'}: ${r.hosts.length - failed} ok, ${failed} failed${r.stoppedEarly ? '; the rollout stopped (more failures than --max-fail), later batches untouched' : ''}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
