@@ -224,10 +224,10 @@ describe('drain script', () => {
     const r = h.drain();
     assert.equal(r.code, 1);
     const mailer = r.result.workers.find((w) => w.name === 'mailer')!;
+    const child = /pid (\d+)/.exec(mailer.detail ?? '')?.[1];
+    if (child) writeFileSync(path.join(h.S, 'all-pids'), `${child}\n`, { flag: 'a' }); // cleaned up after
     assert.equal(mailer.state, 'fail');
     assert.match(mailer.detail!, /^mailer did not stop within stopwaitsecs=10: pid \d+ \(sleep 1002\) still running \(supervisorctl stop said: mailer: stopped\)$/);
-    const child = Number(/pid (\d+)/.exec(mailer.detail!)![1]);
-    writeFileSync(path.join(h.S, 'all-pids'), `${child}\n`, { flag: 'a' });
   });
 
   it('fails for a program or unit that does not exist', () => {
