@@ -16,6 +16,7 @@
  */
 import type { Change, Operation, Validator } from '../resources/types.js';
 import { shq } from '../transport/quote.js';
+import { FPM_RELOAD_LOCK } from '../rollout/reload.js';
 import { orderHandlers, type PlannedHandler } from './handlers.js';
 
 export const EXIT_VALIDATION_FAILED = 3;
@@ -263,7 +264,12 @@ function handlerCommand(h: PlannedHandler): string {
       return `supervisorctl start ${shq(h.program)}`;
     case 'fpm':
       // A master that is not running (it died, or recovery runs after a failed reload) is started instead.
-      return `if systemctl is-active -q ${shq(h.unit)}; then systemctl ${h.action} ${shq(h.unit)}; else systemctl reset-failed ${shq(h.unit)} 2>/dev/null; systemctl start ${shq(h.unit)}; fi && fpm_healthy ${[h.unit, ...h.sockets].map(shq).join(' ')}`;
+      // Never two FPM reloads at once on a host (php-src warns): the same lock file as lanes release.
+      return [
+        `if command -v flock >/dev/null 2>&1; then exec 9>>${shq(FPM_RELOAD_LOCK)}; flock -w 120 9; fi`,
+        `if systemctl is-active -q ${shq(h.unit)}; then systemctl ${h.action} ${shq(h.unit)}; else systemctl reset-failed ${shq(h.unit)} 2>/dev/null; systemctl start ${shq(h.unit)}; fi && fpm_healthy ${[h.unit, ...h.sockets].map(shq).join(' ')}`,
+        `rc=$?; command -v flock >/dev/null 2>&1 && flock -u 9; [ $rc = 0 ]`,
+      ].join('\n');
   }
 }
 

@@ -24,7 +24,7 @@ import type { ConnectOptions } from '../transport/target.js';
 import { currentReleaseScript, parseCurrentRelease, pruneScript, readArtifact, unpackScript, type Artifact } from './artifact.js';
 import { healthFailureMessage, healthScript, parseHealth } from './health.js';
 import { acquireScript, breakScript, lockHeldError, newLease, parseLockOutput, releaseScript as unlockScript, type Lease } from './lock.js';
-import { fpmReloadScript, opcacheResetScript } from './reload.js';
+import { fpmReloadScript, opcacheFailureMessage, opcacheResetScript, parseOpcache, parseReload, reloadFailureMessage } from './reload.js';
 import { batches, parseSerial } from './serial.js';
 import { expectsRelease, releaseSpecFor } from './spec.js';
 import { releaseDir, type ReleaseSpec } from './types.js';
@@ -88,7 +88,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
   const session = await FleetSession.open(hosts, { ...opts, command: opts.command ?? (artifact ? 'release' : 'rollback') });
   const state = new Map<string, HostState>();
   // Release scripts run as root and get their input (the artifact) on stdin.
-  const run: Runner = (s, script, input) => s.ctx.conn.exec(script, { become: true, stdin: input, timeoutMs: opts.timeoutMs });
+  const run: Runner = (s, script, input, timeoutMs) => s.ctx.conn.exec(script, { become: true, stdin: input, timeoutMs: timeoutMs ?? opts.timeoutMs });
   let stoppedEarly = false;
   try {
     // 1. lock + layout
@@ -189,7 +189,7 @@ function historyFile(spec: ReleaseSpec): string {
   return `${spec.path}/.lanes-history`;
 }
 
-type Runner = (s: HostSession, script: string, input?: Buffer) => ReturnType<HostSession['ctx']['conn']['exec']>;
+type Runner = (s: HostSession, script: string, input?: Buffer, timeoutMs?: number) => ReturnType<HostSession['ctx']['conn']['exec']>;
 
 /** One host's switch, with rollback on any failure. */
 async function switchHost(s: HostSession, st: HostState, run: Runner, expectRelease: boolean): Promise<void> {
@@ -203,25 +203,39 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
   const fpm = st.fpm;
   if (!fpm) throw new LanesError('php-fpm is not installed', { host: s.host });
   const spec = withExpect(st.spec, expectRelease ? target : undefined);
-  const step = async (name: string, script: string, check?: (out: string) => void) => {
+  const step = async (name: string, script: string, check?: (out: string) => void, timeoutMs?: number) => {
     await s.ctx.step(name, async () => {
-      const r = await run(s, script);
+      const r = await run(s, script, undefined, timeoutMs);
       check?.(r.stdout);
       if (r.code !== 0) throw new LanesError(`${name} failed: ${lastLines(r.stderr || r.stdout)}`, { kind: 'exec', host: s.host });
     });
   };
   const reload = () =>
     spec.reload === 'opcache-reset'
-      ? step('opcache reset', opcacheResetScript(spec.pools))
-      : step('reload php-fpm', fpmReloadScript({ fpmUnit: fpm.unit, fpmBinary: fpm.binary, confFile: fpm.confFile }));
+      ? step('opcache reset', opcacheResetScript(spec.pools), (out) => {
+          const o = parseOpcache(out);
+          if (!o.ok) throw new LanesError(`OPcache reset failed: ${opcacheFailureMessage(o)}`, { kind: 'exec', host: s.host });
+        })
+      : step('reload php-fpm', fpmReloadScript({ fpmUnit: fpm.unit, fpmBinary: fpm.binary, confFile: fpm.confFile }), (out) => {
+          const r = parseReload(out);
+          if (!r.ok) throw new LanesError(`php-fpm reload failed: ${reloadFailureMessage(r)}`, { kind: 'exec', host: s.host });
+        });
+  // Drains and starts are bounded by the workers' own stopwaitsecs / TimeoutStopSec, which may well be
+  // longer than --timeout (600 s in site.yml): no exec timeout for them.
+  const NO_LIMIT = 0;
   let switched = false;
   let failedStep = '';
   try {
     failedStep = 'drain workers';
-    await step('drain workers', drainScript(spec), (out) => {
-      const w = parseWorkers(out);
-      if (!w.ok) throw new LanesError(`drain failed: ${workersFailureMessage(w)}`, { kind: 'exec', host: s.host });
-    });
+    await step(
+      'drain workers',
+      drainScript(spec),
+      (out) => {
+        const w = parseWorkers(out);
+        if (!w.ok) throw new LanesError(`drain failed: ${workersFailureMessage(w)}`, { kind: 'exec', host: s.host });
+      },
+      NO_LIMIT,
+    );
     failedStep = 'switch';
     let switchedAt = 0;
     await step(`switch current → ${target}`, switchScript(spec, target), (out) => {
@@ -238,10 +252,15 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
       if (!h.ok) throw new LanesError(`health gate failed: ${healthFailureMessage(h)}`, { kind: 'exec', host: s.host });
     });
     failedStep = 'start workers';
-    await step('start workers', undrainScript(spec, { releaseDir: releaseDir(spec, target), switchedAt }), (out) => {
-      const w = parseWorkers(out);
-      if (!w.ok) throw new LanesError(`workers: ${workersFailureMessage(w)}`, { kind: 'exec', host: s.host });
-    });
+    await step(
+      'start workers',
+      undrainScript(spec, { releaseDir: releaseDir(spec, target), switchedAt }),
+      (out) => {
+        const w = parseWorkers(out);
+        if (!w.ok) throw new LanesError(`workers: ${workersFailureMessage(w)}`, { kind: 'exec', host: s.host });
+      },
+      NO_LIMIT,
+    );
     await run(s, `printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shq(target)} >> ${shq(historyFile(spec))}`);
     st.current = target;
     s.summary = `${target} live${previous ? ` (was ${previous})` : ''}`;
@@ -255,7 +274,10 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
         await reload();
         rollback = `rolled back to ${previous}`;
       } else if (switched) rollback = 'no previous release to roll back to';
-      await step('start workers', undrainScript(spec, { releaseDir: releaseDir(spec, switched && !previous ? target : (previous ?? target)), switchedAt: 0 }));
+      // Workers may already run on the failed release (when starting them was the failing step):
+      // drain first — draining stopped workers is a no-op — then start them on the live release.
+      await step('drain workers', drainScript(spec), undefined, NO_LIMIT);
+      await step('start workers', undrainScript(spec, { releaseDir: `${spec.path}/current`, switchedAt: 0 }), undefined, NO_LIMIT);
     } catch (e) {
       rollback += `; rollback incomplete: ${errorLineForHost(e, s.host)}`;
     }

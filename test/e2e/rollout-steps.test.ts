@@ -24,9 +24,12 @@ const FPM = { fpmUnit: 'php8.2-fpm.service', fpmBinary: '/usr/sbin/php-fpm8.2', 
 let lab: EnsuredLab;
 let host: string;
 let address: string;
-/** `current` as found (e.g. releases/bootstrap). */
-let originalLink: string;
-let liveRelease: string;
+
+/** The release `current` points to now (other test files may release to the lab too). */
+async function live(): Promise<{ link: string; dir: string }> {
+  const out = (await sh(`readlink ${shq(`${APP}/current`)}; readlink -f ${shq(`${APP}/current`)}`)).trim().split('\n');
+  return { link: out[0] ?? '', dir: out[1] ?? '' };
+}
 
 const pools: ReleasePool[] = ['web_public', 'web_session', 'api'].map((name) => ({
   name,
@@ -92,18 +95,21 @@ before(async () => {
     const r = await runCli(['apply', path.join(repoRoot, 'playbooks', 'site.yml'), '-i', lab.inventoryFile, '--limit', host, '--yes']);
     assert.equal(r.code, 0, `provisioning ${host} failed: ${r.stdout}${r.stderr}`);
   }
-  originalLink = (await sh(`readlink ${shq(`${APP}/current`)}`)).trim();
-  liveRelease = (await sh(`readlink -f ${shq(`${APP}/current`)}`)).trim();
-  assert.match(originalLink, /^releases\//);
+  assert.match((await live()).link, /^releases\//);
 });
 
+/** If `current` still points at this file's copy, back to what it pointed at before. */
+let restoreLink: string | undefined;
+
 after(async () => {
-  if (!lab || !originalLink) return;
+  if (!lab) return;
   // Whatever happened: `current` as found, the copy gone, workers running on the live release.
   await sh(
     [
       `cd ${shq(APP)}`,
-      `[ "$(readlink current)" = ${shq(originalLink)} ] || { ln -sfn ${shq(originalLink)} .current.lanes-e2e && mv -fT .current.lanes-e2e current; }`,
+      restoreLink
+        ? `[ "$(readlink current)" = ${shq(`releases/${COPY}`)} ] && { ln -sfn ${shq(restoreLink)} .current.lanes-e2e && mv -fT .current.lanes-e2e current; }`
+        : 'true',
       `if pgrep -f /current/ | while read -r p; do readlink "/proc/$p/cwd"; done | grep -q ${shq(COPY)}; then supervisorctl restart 'app-queue:*'; systemctl restart app-scheduler; fi`,
       `rm -rf ${shq(`releases/${COPY}`)} /run/lanes-e2e-slow.php /run/lanes-e2e-slow.out /tmp/lanes-e2e-broken-fpm.conf`,
       "supervisorctl start 'app-queue:*' >/dev/null 2>&1",
@@ -114,7 +120,7 @@ after(async () => {
 
 describe('release steps on a lab host', { concurrency: false }, () => {
   it('health gate: a provisioned host passes every check, with cgi-fcgi and with the PHP client', async () => {
-    const release = path.basename(liveRelease);
+    const release = path.basename((await live()).dir);
     const s = spec({ health: { timeoutMs: 15_000, http: { url: `http://${address}/`, expect: `"release":"${release}"` } } });
     for (const prefix of ['', 'LANES_FCGI_CLIENT=php\n']) {
       const r = await step(prefix + healthScript(s, { releaseId: release, fpmUnit: FPM.fpmUnit }));
@@ -212,6 +218,7 @@ describe('release steps on a lab host', { concurrency: false }, () => {
     const down = await workerState();
     assert.deepEqual(down, { supervisor: ['app-queue:app-queue_00 STOPPED', 'app-queue:app-queue_01 STOPPED'], scheduler: 'inactive', processes: [] });
 
+    const liveRelease = (await live()).dir;
     const switchedAt = Number((await sh('date +%s%3N')).trim());
     const u = await step(undrainScript(spec(), { releaseDir: liveRelease, switchedAt }));
     const ur = parseWorkers(u.stdout);
@@ -232,8 +239,10 @@ describe('release steps on a lab host', { concurrency: false }, () => {
 
   it('a worker left running across a switch of current is reported stale; after drain and start it runs the new release', async () => {
     const copy = `${APP}/releases/${COPY}`;
+    const { link: originalLink, dir: liveRelease } = await live();
     await sh(`cp -a ${shq(liveRelease)} ${shq(copy)}`);
     await sh('sleep 0.2');
+    restoreLink = originalLink;
     await switchTo(`releases/${COPY}`);
     try {
       const switchedAt = Number((await sh('date +%s%3N')).trim());
@@ -249,8 +258,9 @@ describe('release steps on a lab host', { concurrency: false }, () => {
       assert.equal(fresh.code, 0, fr.message);
       assert.deepEqual(fr.workers.map((w) => w.cwd), [copy, copy, copy]);
     } finally {
-      // Back to the release found, with workers restarted on it, and the copy removed.
-      await switchTo(originalLink);
+      // Back to the release found (unless someone else has switched since), workers restarted on it, the copy removed.
+      await sh(`cd ${shq(APP)} && [ "$(readlink current)" = ${shq(`releases/${COPY}`)} ] && ln -sfn ${shq(originalLink)} .current.lanes-e2e && mv -fT .current.lanes-e2e current`);
+      restoreLink = undefined;
       const d = await step(drainScript(spec()));
       const u = await step(undrainScript(spec(), { releaseDir: liveRelease, switchedAt: 0 }));
       await sh(`rm -rf ${shq(copy)}`);
