@@ -71,10 +71,12 @@ describe('lanes apply playbooks/site.yml', { concurrency: false }, () => {
         assert.equal(res.status, 200, `${h.name} ${p}: ${res.body}`);
         assert.equal((JSON.parse(res.body) as { pool: string }).pool, pool, `${h.name} ${p}`);
       }
+      // Programs just (re)started by supervisorctl update are STARTING for their startsecs (1 s).
       const workers = await onHost(
         lab,
         h.name,
-        `supervisorctl status 'app-queue:*'; for n in 00 01; do ps -o user= -p "$(supervisorctl pid app-queue:app-queue_$n)"; done`,
+        `for i in $(seq 50); do supervisorctl status 'app-queue:*' | grep -q STARTING || break; sleep 0.2; done
+supervisorctl status 'app-queue:*'; for n in 00 01; do ps -o user= -p "$(supervisorctl pid app-queue:app-queue_$n)"; done`,
       );
       assert.match(workers, /app-queue:app-queue_00\s+RUNNING/);
       assert.match(workers, /app-queue:app-queue_01\s+RUNNING/);
@@ -135,7 +137,8 @@ describe('lanes apply playbooks/site.yml', { concurrency: false }, () => {
     assert.match(plan.stdout, /supervisorctl start app-queue:\*/);
     const r = await runCli(['apply', site, '-i', lab.inventoryFile, '--limit', host, '--yes']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(await onHost(lab, host, "supervisorctl status 'app-queue:*'"), /app-queue_01\s+RUNNING/);
+    const status = await onHost(lab, host, "for i in $(seq 50); do supervisorctl status 'app-queue:*' | grep -q STARTING || break; sleep 0.2; done; supervisorctl status 'app-queue:*'");
+    assert.match(status, /app-queue_01\s+RUNNING/);
   });
 
   it('a saved plan is applied only where the host still matches it', async () => {
