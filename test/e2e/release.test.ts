@@ -37,7 +37,7 @@ async function currentOf(host: string): Promise<string> {
 }
 
 /** Jobs recorded by the sample workers: every job a given release started must have finished. */
-async function unfinishedJobs(host: string, release: string): Promise<{ started: number; unfinished: string[] }> {
+async function unfinishedJobs(host: string, release: string): Promise<{ started: number; kinds: string[]; unfinished: string[] }> {
   const log = await onHost(lab, host, 'cat /var/www/app/shared/storage/jobs.log 2>/dev/null || true');
   const started = new Map<string, boolean>();
   for (const line of log.split('\n')) {
@@ -46,7 +46,8 @@ async function unfinishedJobs(host: string, release: string): Promise<{ started:
     if (what === 'start') started.set(job, false);
     if (what === 'finish') started.set(job, true);
   }
-  return { started: started.size, unfinished: [...started].filter(([, done]) => !done).map(([j]) => j) };
+  const kinds = [...new Set([...started.keys()].map((j) => j.split('-')[0]!))].sort();
+  return { started: started.size, kinds, unfinished: [...started].filter(([, done]) => !done).map(([j]) => j) };
 }
 
 before(async () => {
@@ -92,6 +93,7 @@ describe('lanes release', { concurrency: false }, () => {
       assert.equal(await currentOf(h.name), `releases/${id2}`);
       const jobs = await unfinishedJobs(h.name, id1);
       assert.ok(jobs.started > 0, `${h.name}: the v1 workers ran jobs`);
+      assert.deepEqual(jobs.kinds, ['queue', 'scheduler'], `${h.name}: jobs from the Supervisor worker and the systemd one`);
       assert.deepEqual(jobs.unfinished, [], `${h.name}: every job v1 started finished`);
     }
     const workers = await onHost(lab, lab.hosts[0]!.name, `for p in $(pgrep -f '^/usr/bin/php .*/(worker|scheduler)\\.php'); do readlink /proc/$p/cwd; done | sort -u`);
