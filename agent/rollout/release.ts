@@ -132,11 +132,13 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
 
     // 3. batches
     let failures = session.failures.length;
-    for (const batch of plan) {
+    for (const [i, batch] of plan.entries()) {
       if (failures > maxFail) {
         stoppedEarly = true;
+        session.bus.emit({ type: 'message', level: 'warn', text: `stopping: ${failures} host(s) failed (max ${maxFail}); ${plan.slice(i).flat().join(', ')} untouched` });
         break;
       }
+      session.bus.emit({ type: 'message', level: 'info', text: `batch ${i + 1}/${plan.length}: ${batch.join(', ')}` });
       const members = session.live.filter((s) => batch.includes(s.host));
       await session.each((s) => switchHost(s, state.get(s.host)!, run, expectsRelease(state.get(s.host)!.desired)), members);
       failures = session.failures.length;

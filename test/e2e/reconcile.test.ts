@@ -2,6 +2,7 @@
 // zero changes and no handler, detect a hand edit on one host, refuse a saved plan after drift, and
 // keep PHP-FPM serving the old configuration when a new one fails validation.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -139,6 +140,32 @@ supervisorctl status 'app-queue:*'; for n in 00 01; do ps -o user= -p "$(supervi
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const status = await onHost(lab, host, "for i in $(seq 50); do supervisorctl status 'app-queue:*' | grep -q STARTING || break; sleep 0.2; done; supervisorctl status 'app-queue:*'");
     assert.match(status, /app-queue_01\s+RUNNING/);
+  });
+
+  it('on a terminal, apply shows the plan and asks; "n" applies nothing', async () => {
+    const host = names[1]!;
+    await onHost(lab, host, "sed -i 's/^pm.max_children = 8$/pm.max_children = 77/' /etc/php/8.2/fpm/pool.d/api.conf");
+    try {
+      // script(1) gives the CLI a real pseudo-terminal, as a person at a shell has.
+      const cmd = [process.execPath, path.join(repoRoot, 'dist/cli/main.js'), 'apply', site, '-i', lab.inventoryFile, '--limit', host].map((a) => `'${a}'`).join(' ');
+      const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
+        const child = spawn('script', ['-qefc', cmd, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' } });
+        let text = '';
+        child.stdout.on('data', (d: Buffer) => {
+          text += d.toString();
+          if (/\[y\/N\]/.test(text)) child.stdin.write('n\n');
+        });
+        child.on('close', (code) => resolve({ code, text }));
+      });
+      assert.match(out.text, /pm\.max_children: 77 → 8/);
+      assert.match(out.text, /apply 1 change to 1 host\? \[y\/N\]/);
+      assert.match(out.text, /not applied/);
+      assert.equal(out.code, 1);
+      assert.match(await onHost(lab, host, 'grep ^pm.max_children /etc/php/8.2/fpm/pool.d/api.conf'), /= 77$/m, 'nothing was applied');
+    } finally {
+      const fix = await runCli(['apply', site, '-i', lab.inventoryFile, '--limit', host, '--yes']);
+      assert.equal(fix.code, 0, fix.stdout + fix.stderr);
+    }
   });
 
   it('a saved plan is applied only where the host still matches it', async () => {

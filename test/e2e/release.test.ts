@@ -131,6 +131,19 @@ describe('lanes release', { concurrency: false }, () => {
     assert.equal(done.code, 0, done.stdout + done.stderr);
   });
 
+  it('lanes drain stops the workers gracefully and lanes undrain starts them on the live release', async () => {
+    const host = lab.hosts[0]!;
+    const d = await runCli(['drain', site, '-i', lab.inventoryFile, '--limit', host.name]);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    assert.match(await onHost(lab, host.name, "supervisorctl status 'app-queue:*'; systemctl is-active app-scheduler || true"), /STOPPED[\s\S]*STOPPED[\s\S]*inactive/);
+    const u = await runCli(['undrain', site, '-i', lab.inventoryFile, '--limit', host.name]);
+    assert.equal(u.code, 0, u.stdout + u.stderr);
+    const live = (await currentOf(host.name)).replace('releases/', '');
+    assert.match(u.stdout, /app-queue.*running/);
+    const cwd = await onHost(lab, host.name, `for p in $(pgrep -f '^/usr/bin/php .*/(worker|scheduler)\\.php'); do readlink /proc/$p/cwd; done | sort -u`);
+    assert.equal(cwd.trim(), `/var/www/app/releases/${live}`);
+  });
+
   it('lanes rollback goes back to the previous release', async () => {
     const v3 = (await readArtifact(path.join(tmp, 'v3'))).id;
     const v2id = (await readArtifact(v2)).id;

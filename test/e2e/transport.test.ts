@@ -74,6 +74,34 @@ describe('lanes ping against the lab', () => {
     assert.match(r.stdout, /3 ok, 0 failed/);
   });
 
+  it('works from an Ansible INI inventory a team already has', async () => {
+    const ini = path.join(tmp, 'hosts.ini');
+    writeFileSync(
+      ini,
+      [
+        '# an INI inventory as Ansible users write them',
+        '[web]',
+        ...lab.hosts.slice(0, 2).map((h) => `${h.name} ansible_host=${h.address}`),
+        '',
+        '[workers]',
+        `${lab.hosts[2]!.name} ansible_host=${lab.hosts[2]!.address}`,
+        '',
+        '[app:children]',
+        'web',
+        'workers',
+        '',
+        '[all:vars]',
+        'ansible_user=lanes',
+        `ansible_ssh_private_key_file=${lab.keyFile}`,
+        `ansible_ssh_common_args="-o UserKnownHostsFile=${lab.knownHostsFile} -o StrictHostKeyChecking=yes"`,
+        '',
+      ].join('\n'),
+    );
+    const r = await runCli(['ping', 'app:!workers', '-i', ini, '--json'], { env: { HOME: home } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(hostEnds(r.stdout).map((e) => e.host).sort(), lab.hosts.slice(0, 2).map((h) => h.name).sort());
+  });
+
   it('reports an unreachable host with its reason, without stopping the healthy ones', async () => {
     const inv = inventory('unreachable', { ...hostsOf(2), ghost: { ansible_host: '127.0.1.250' } }, labVars());
     const r = await runCli(['ping', '-i', inv, '--json'], { env: { HOME: home } });
