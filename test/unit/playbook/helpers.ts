@@ -1,7 +1,6 @@
 // Shared helpers for playbook tests: parse inline playbooks placed in the fixture directory (so
 // vars_files and templates resolve), compile with the fake registry, and check errors exactly.
 import assert from 'node:assert/strict';
-import { LanesError } from '../../../agent/errors.js';
 import { loadInventory } from '../../../agent/inventory/index.js';
 import type { Inventory } from '../../../agent/inventory/model.js';
 import { compilePlaybook, type CompileOptions, type CompiledPlan } from '../../../agent/playbook/compile.js';
@@ -47,31 +46,7 @@ export async function errorLines(fn: () => unknown): Promise<string[]> {
   return caught.errors.map((e) => e.format());
 }
 
-export interface ExpectedError {
-  message?: RegExp;
-  file?: string;
-  line?: number;
-  column?: number;
-  hint?: RegExp;
-}
-
-/** Run `fn` and check it throws a LanesError at exactly this place. */
-export async function expectLanesError(fn: () => unknown, expected: ExpectedError): Promise<LanesError> {
-  let caught: unknown;
-  try {
-    await fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof LanesError, `expected a LanesError, got ${String(caught)}`);
-  const err = caught;
-  if (expected.message) assert.match(err.message, expected.message);
-  if (expected.hint) assert.match(err.hint ?? '', expected.hint);
-  if (expected.file !== undefined) assert.equal(err.location?.file, expected.file);
-  if (expected.line !== undefined) assert.equal(err.location?.line, expected.line, err.format());
-  if (expected.column !== undefined) assert.equal(err.location?.column, expected.column, err.format());
-  return err;
-}
+export { expectLanesError, type ExpectedError } from '../../support/errors.js';
 
 /** `INLINE:line:column: rest` */
 export function at(line: number, column: number, rest: string): string {
