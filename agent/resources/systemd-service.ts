@@ -19,11 +19,11 @@
  * start/stop; a new unit is enabled and started, never restarted.
  */
 import { z } from 'zod';
-import { compareFile } from './managed-file.js';
 import type { Change, FieldChange, Handler, Probe, ResourceType } from './types.js';
 import { safeName, unixName } from './values.js';
 import {
   changedDirectives,
+  compareUnitFile,
   controlDirectives,
   cpuQuota,
   directive,
@@ -36,12 +36,10 @@ import {
   memoryLimit,
   parseUnit,
   renderUnit,
-  requireSystemd,
   unitCommand,
   unitEnvironment,
   unitName,
   unitPath,
-  unitProps,
   unitStatePlan,
   unitText,
   unitValue,
@@ -230,14 +228,8 @@ export const systemdServiceResource: ResourceType<SystemdServiceSpec> = {
   plan(spec, actual, ctx): Change[] {
     const unit = serviceUnit(spec);
     const resource = `systemd_service[${unit}]`;
-    requireSystemd(actual, ctx, resource);
     const path = servicePath(spec);
-    const content = renderService(spec);
-    const cmp = compareFile({ path, content, owner: 'root', group: 'root', mode: '0644' }, actual);
-    const props = unitProps(actual, unit);
-    const have = actual.files.get(path);
-    const afterParsed = parseUnit(content);
-    const beforeParsed = have?.type === 'file' && have.content !== undefined ? parseUnit(have.content) : undefined;
+    const { cmp, props, have, afterParsed, beforeParsed } = compareUnitFile(actual, ctx, resource, unit, path, renderService(spec));
     const running = isRunning(props);
     // The file on disk is not what systemd has loaded: changed since, or never loaded (not-found).
     const staleLoad = !cmp.contentChanged && (props.NeedDaemonReload === 'yes' || (have?.type === 'file' && props.LoadState === 'not-found'));

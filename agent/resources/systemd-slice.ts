@@ -14,11 +14,11 @@
  * for a slice that is not running, so they are corrected whenever `systemctl show` lists one.
  */
 import { z } from 'zod';
-import { compareFile } from './managed-file.js';
 import type { Change, Handler, Probe, ResourceType } from './types.js';
 import { safeName } from './values.js';
 import {
   cgroupWeight,
+  compareUnitFile,
   controlDirectives,
   cpuQuota,
   directiveFields,
@@ -27,11 +27,8 @@ import {
   isRunning,
   liveControl,
   memoryLimit,
-  parseUnit,
   renderUnit,
-  requireSystemd,
   tasksMax,
-  unitProps,
   unitText,
   withSuffix,
 } from './unit-file.js';
@@ -90,14 +87,8 @@ export const systemdSliceResource: ResourceType<SystemdSliceSpec> = {
   plan(spec, actual, ctx): Change[] {
     const unit = sliceUnit(spec);
     const resource = `systemd_slice[${unit}]`;
-    requireSystemd(actual, ctx, resource);
     const path = slicePath(spec);
-    const content = renderSlice(spec);
-    const cmp = compareFile({ path, content, owner: 'root', group: 'root', mode: '0644' }, actual);
-    const props = unitProps(actual, unit);
-    const have = actual.files.get(path);
-    const afterParsed = parseUnit(content);
-    const beforeParsed = have?.type === 'file' && have.content !== undefined ? parseUnit(have.content) : undefined;
+    const { cmp, props, afterParsed, beforeParsed } = compareUnitFile(actual, ctx, resource, unit, path, renderSlice(spec));
 
     // Live values: only for a loaded slice that is running or carries set-property drop-ins; any other
     // slice takes the file's values at daemon-reload (or when it is first loaded).

@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { LanesError } from '../errors.js';
+import { compareFile } from './managed-file.js';
 import type { ActualState, FieldChange, Handler, PlanContext } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -483,4 +484,21 @@ export function unitStatePlan(unit: string, want: UnitStateWanted, props: Record
     plan.startsOrStops = true;
   }
   return plan;
+}
+
+/**
+ * What every unit-file resource compares first: the rendered file against the one on disk, the
+ * unit's properties as systemd reports them, and both files parsed into directives.
+ */
+export function compareUnitFile(actual: ActualState, ctx: PlanContext, resource: string, unit: string, path: string, content: string) {
+  requireSystemd(actual, ctx, resource);
+  const cmp = compareFile({ path, content, owner: 'root', group: 'root', mode: '0644' }, actual);
+  const have = actual.files.get(path);
+  return {
+    cmp,
+    props: unitProps(actual, unit),
+    have,
+    afterParsed: parseUnit(content),
+    beforeParsed: have?.type === 'file' && have.content !== undefined ? parseUnit(have.content) : undefined,
+  };
 }
