@@ -2,7 +2,7 @@
 // RHEL-layout one, the reader the release planner uses, and the plan.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LanesError } from '../../../agent/errors.js';
@@ -10,6 +10,7 @@ import { editGlobalSettings, fpmGlobalResource, fpmGlobalSchema, readGlobalSetti
 import type { PlanContext } from '../../../agent/resources/types.js';
 import { actualState, debianFacts, fileState, files, rhelFacts } from '../../support/actual.js';
 import { fixture } from '../../support/paths.js';
+import { DEBIAN_ROOT, debianRootSkip } from '../../support/debian-root.js';
 
 const DEBIAN = readFileSync(fixture('resources', 'fpm', 'debian-bookworm-php-fpm.conf'), 'utf8');
 const RHEL = readFileSync(fixture('resources', 'fpm', 'rhel-php-fpm.conf'), 'utf8');
@@ -238,12 +239,8 @@ describe('fpm_global plan', () => {
 });
 
 // Proof against the real parser: the edited Debian and RHEL files pass `php-fpm8.2 -t` in a Debian root.
-const ROOT = '/var/tmp/explore/root';
-const chrootSkip = !existsSync(path.join(ROOT, 'usr/sbin/php-fpm8.2'))
-  ? `no Debian root with php-fpm8.2 at ${ROOT} (it exists only on the exploration machine)`
-  : process.getuid?.() !== 0
-    ? 'chroot needs root'
-    : undefined;
+const ROOT = DEBIAN_ROOT;
+const chrootSkip = debianRootSkip('usr/sbin/php-fpm8.2', 'php-fpm8.2');
 
 describe('edited php-fpm.conf under the real php-fpm8.2 -t', () => {
   it('accepts the edited Debian and RHEL files and reads the values lanes wrote', (t) => {

@@ -2,7 +2,7 @@
 // the rendered pool file, and plans against Debian and RHEL hosts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LanesError } from '../../../agent/errors.js';
@@ -11,6 +11,7 @@ import { fpmPoolResource, fpmPoolSchema, renderPool, type FpmPoolSpec } from '..
 import type { ActualState, FileState, PlanContext } from '../../../agent/resources/types.js';
 import { actualState, debianFacts, fileState, files, rhelFacts } from '../../support/actual.js';
 import { fixture } from '../../support/paths.js';
+import { DEBIAN_ROOT, debianRootSkip } from '../../support/debian-root.js';
 
 /** The seed article's web_session pool, as a playbook declares it (after the playbook layer added name and php_version). */
 const webSession = {
@@ -433,12 +434,8 @@ describe('fpm_pool plan (other hosts)', () => {
 
 // Proof against the real parser: rendered pools pass `php-fpm8.2 -t` in a Debian root, and `-tt` (which
 // dumps the configuration as php-fpm understood it) shows the values exactly as declared.
-const ROOT = '/var/tmp/explore/root';
-const chrootSkip = !existsSync(path.join(ROOT, 'usr/sbin/php-fpm8.2'))
-  ? `no Debian root with php-fpm8.2 at ${ROOT} (it exists only on the exploration machine)`
-  : process.getuid?.() !== 0
-    ? 'chroot needs root'
-    : undefined;
+const ROOT = DEBIAN_ROOT;
+const chrootSkip = debianRootSkip('usr/sbin/php-fpm8.2', 'php-fpm8.2');
 
 describe('rendered pools under the real php-fpm8.2 -t', () => {
   /** Writes the pools next to a copy of Debian's php-fpm.conf that includes them, runs php-fpm8.2 -tt. */

@@ -2,7 +2,7 @@
 // plans on Debian and RHEL layouts; then the rendered file read by the real Supervisor 4.2.5 parser.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LanesError } from '../../../agent/errors.js';
@@ -20,6 +20,7 @@ import {
 import type { ActualState, PlanContext } from '../../../agent/resources/types.js';
 import { actualState, debianFacts, fileState, files, rhelFacts } from '../../support/actual.js';
 import { fixture } from '../../support/paths.js';
+import { DEBIAN_ROOT, debianRootSkip } from '../../support/debian-root.js';
 
 /** The seed article's queue workers (/work/shared/seeds/000_…): four workers as their own user, long stopwaitsecs. */
 const laravelQueue = {
@@ -317,12 +318,8 @@ describe('supervisor_program plan', () => {
 // Proof against the real parser: the rendered file goes through Supervisor 4.2.5's own option
 // processing (ServerOptions.realize: configparser, %(…)s expansion, environment parsing, user lookup)
 // in a Debian root. realize() builds the process configs and starts nothing.
-const ROOT = '/var/tmp/explore/root';
-const chrootSkip = !existsSync(path.join(ROOT, 'usr/lib/python3/dist-packages/supervisor/options.py'))
-  ? `no Debian root with supervisor at ${ROOT} (it exists only on the exploration machine)`
-  : process.getuid?.() !== 0
-    ? 'chroot needs root'
-    : undefined;
+const ROOT = DEBIAN_ROOT;
+const chrootSkip = debianRootSkip('usr/lib/python3/dist-packages/supervisor/options.py', 'supervisor');
 
 const REALIZE = `
 import sys, json

@@ -2,15 +2,14 @@
 // running and stopped units (restart vs set-property, Slice= moves, enable/start), and
 // `systemd-analyze verify` of rendered units in a Debian root.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { LanesError } from '../../../agent/errors.js';
 import { renderService, runningSlice, systemdServiceResource, systemdServiceSchema, type SystemdServiceSpec } from '../../../agent/resources/systemd-service.js';
 import type { ActualState, PlanContext, UnitState } from '../../../agent/resources/types.js';
 import { actualState, debianFacts, fileState, files, rhelFacts } from '../../support/actual.js';
 import { fixture } from '../../support/paths.js';
+import { debianRootSkip, verifyUnitInRoot } from '../../support/debian-root.js';
 
 /** The seed article's scheduler: a CLI worker in the low-priority slice, deprioritised with Nice and idle IO. */
 const scheduler = {
@@ -358,37 +357,22 @@ describe('systemd_service plan', () => {
   });
 });
 
-const ROOT = '/var/tmp/explore/root';
-const chrootSkip = !existsSync(path.join(ROOT, 'usr/bin/systemd-analyze'))
-  ? `no Debian root with systemd-analyze at ${ROOT} (it exists only on the exploration machine)`
-  : process.getuid?.() !== 0
-    ? 'chroot needs root'
-    : undefined;
+const chrootSkip = debianRootSkip('usr/bin/systemd-analyze', 'systemd-analyze');
 
-function verifyInRoot(name: string, content: string): { status: number | null; output: string } {
-  const dir = mkdtempSync(path.join(ROOT, 'tmp', 'lanes-units-'));
-  try {
-    writeFileSync(path.join(dir, name), content);
-    const run = spawnSync('chroot', [ROOT, 'systemd-analyze', 'verify', '--man=no', `/tmp/${path.basename(dir)}/${name}`], { encoding: 'utf8' });
-    return { status: run.status, output: `${run.stdout}${run.stderr}`.trim() };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('systemd_service against systemd 252 (Debian root)', () => {
   it('rendered units verify without a warning', (t) => {
     if (chrootSkip) return t.skip(chrootSkip);
     const minimal = systemdServiceSchema.parse({ name: 'worker', ExecStart: '/usr/bin/php -r "echo 1;"', EnvironmentFile: '-/etc/default/worker', KillMode: 'mixed', Type: 'exec' });
-    for (const s of [spec(), minimal]) assert.deepEqual(verifyInRoot(`${s.name}.service`, renderService(s)), { status: 0, output: '' });
+    for (const s of [spec(), minimal]) assert.deepEqual(verifyUnitInRoot(`${s.name}.service`, renderService(s)), { status: 0, output: '' });
   });
 
   it('verify fails on a missing binary and only warns on a bad value', (t) => {
     if (chrootSkip) return t.skip(chrootSkip);
-    const missing = verifyInRoot(UNIT, RENDERED.replace('/usr/bin/php', '/usr/bin/php9'));
+    const missing = verifyUnitInRoot(UNIT, RENDERED.replace('/usr/bin/php', '/usr/bin/php9'));
     assert.notEqual(missing.status, 0);
     assert.match(missing.output, /Command \/usr\/bin\/php9 is not executable/);
-    const bad = verifyInRoot(UNIT, RENDERED.replace('Nice=10', 'Nice=42'));
+    const bad = verifyUnitInRoot(UNIT, RENDERED.replace('Nice=10', 'Nice=42'));
     assert.equal(bad.status, 0);
     assert.match(bad.output, /Nice/);
   });

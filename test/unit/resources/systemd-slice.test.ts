@@ -1,15 +1,14 @@
 // systemd_slice: schema rules, the rendered slice unit, plans (file change, live set-property when the
 // slice runs, drift of the running values, runtime drop-ins), and `systemd-analyze verify` in a Debian root.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { LanesError } from '../../../agent/errors.js';
 import { renderSlice, systemdSliceResource, systemdSliceSchema, type SystemdSliceSpec } from '../../../agent/resources/systemd-slice.js';
 import type { ActualState, PlanContext, UnitState } from '../../../agent/resources/types.js';
 import { actualState, debianFacts, fileState, files } from '../../support/actual.js';
 import { fixture } from '../../support/paths.js';
+import { debianRootSkip, verifyUnitInRoot } from '../../support/debian-root.js';
 
 const workers = { name: 'workers', Description: 'Queue workers and scheduler (low priority)', CPUQuota: '60%', CPUWeight: 20, MemoryHigh: '768M', MemoryMax: '1G', IOWeight: 50, TasksMax: 512 };
 const RENDERED = readFileSync(fixture('resources', 'systemd', 'workers.slice'), 'utf8');
@@ -199,36 +198,21 @@ describe('systemd_slice plan', () => {
 
 // `systemd-analyze verify` of systemd 252 in a Debian root: exit 0 is not enough (unknown keys and bad
 // values are only warnings there), so the rendered unit must produce no output at all.
-const ROOT = '/var/tmp/explore/root';
-const chrootSkip = !existsSync(path.join(ROOT, 'usr/bin/systemd-analyze'))
-  ? `no Debian root with systemd-analyze at ${ROOT} (it exists only on the exploration machine)`
-  : process.getuid?.() !== 0
-    ? 'chroot needs root'
-    : undefined;
+const chrootSkip = debianRootSkip('usr/bin/systemd-analyze', 'systemd-analyze');
 
-function verifyInRoot(name: string, content: string): { status: number | null; output: string } {
-  const dir = mkdtempSync(path.join(ROOT, 'tmp', 'lanes-units-'));
-  try {
-    writeFileSync(path.join(dir, name), content);
-    const run = spawnSync('chroot', [ROOT, 'systemd-analyze', 'verify', '--man=no', `/tmp/${path.basename(dir)}/${name}`], { encoding: 'utf8' });
-    return { status: run.status, output: `${run.stdout}${run.stderr}`.trim() };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('systemd_slice against systemd 252 (Debian root)', () => {
   it('rendered slices verify without a warning', (t) => {
     if (chrootSkip) return t.skip(chrootSkip);
     for (const s of [spec(), spec({ CPUQuota: '150%', MemoryMax: '50%', MemoryHigh: 'infinity', TasksMax: '10%' }), systemdSliceSchema.parse({ name: 'batch' })]) {
-      const r = verifyInRoot('workers.slice', renderSlice(s));
+      const r = verifyUnitInRoot('workers.slice', renderSlice(s));
       assert.deepEqual(r, { status: 0, output: '' });
     }
   });
 
   it('verify only warns about what the schema refuses (so the schema has to)', (t) => {
     if (chrootSkip) return t.skip(chrootSkip);
-    const r = verifyInRoot('workers.slice', RENDERED.replace('CPUQuota=60%', 'CPUQuota=0%').replace('MemoryMax=1G', 'MemoryMax=1GB'));
+    const r = verifyUnitInRoot('workers.slice', RENDERED.replace('CPUQuota=60%', 'CPUQuota=0%').replace('MemoryMax=1G', 'MemoryMax=1GB'));
     assert.equal(r.status, 0);
     assert.match(r.output, /Invalid CPU quota '0%', ignoring/);
     assert.match(r.output, /Invalid memory limit '1GB', ignoring/);

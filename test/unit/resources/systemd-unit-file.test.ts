@@ -3,8 +3,6 @@
 // against the real `systemd-analyze timespan` of a Debian 12 root when it is there.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
   bytesToMemory,
@@ -23,6 +21,7 @@ import {
   renderUnit,
   specifiersOk,
 } from '../../../agent/resources/unit-file.js';
+import { DEBIAN_ROOT, debianRootSkip } from '../../support/debian-root.js';
 
 describe('unit files', () => {
   it('renders sections in order, skipping unset values and empty sections', () => {
@@ -145,12 +144,8 @@ describe('liveControl', () => {
 
 // The real formatter: `systemd-analyze timespan` prints "Human:" with format_timespan(t, 0), the same
 // call `systemctl show` makes for *USec properties (shared/bus-print-properties.c in systemd 252).
-const ROOT = '/var/tmp/explore/root';
-const chrootSkip = !existsSync(path.join(ROOT, 'usr/bin/systemd-analyze'))
-  ? `no Debian root with systemd-analyze at ${ROOT} (it exists only on the exploration machine)`
-  : process.getuid?.() !== 0
-    ? 'chroot needs root'
-    : undefined;
+const ROOT = DEBIAN_ROOT;
+const chrootSkip = debianRootSkip('usr/bin/systemd-analyze', 'systemd-analyze');
 
 describe('formatTimespan against systemd 252 (Debian root)', () => {
   it('prints what systemd-analyze timespan prints', (t) => {
