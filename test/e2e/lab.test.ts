@@ -2,7 +2,7 @@
 // under systemd-nspawn; OpenSSH reaches it with the lab key and host-key checking ON; its services
 // run; a host whose processes died with the session (overlay still mounted) comes back with its
 // upper dir; `lanes lab down` leaves no process and no mount behind. Uses its own small lab
-// ("e2elab", another address block) so that it runs beside the default lab.
+// (`<run's lab>-l`, another address block) so that it runs beside the run's lab and any other lab.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,8 +14,9 @@ import { parse } from 'yaml';
 import { labDown, labPaths, type LabHost } from '../../agent/lab/index.js';
 import { parseMountinfo, mountsUnder } from '../../agent/lab/mountinfo.js';
 import { runCli, type CliResult } from '../support/cli.js';
+import { testLabName } from './support/lab.js';
 
-const NAME = 'e2elab';
+const NAME = `${testLabName()}-l`;
 const isRoot = process.getuid?.() === 0;
 const paths = labPaths({ name: NAME });
 
@@ -82,7 +83,7 @@ describe('lanes lab (real hosts under systemd-nspawn)', { skip: isRoot ? false :
   let host: LabHost;
 
   after(async () => {
-    // Whatever happened above, leave no e2elab host running.
+    // Whatever happened above, leave no host of this lab running.
     if (existsSync(paths.stateFile)) await labDown({ name: NAME }).catch(() => undefined);
   });
 
@@ -179,6 +180,6 @@ describe('lanes lab (real hosts under systemd-nspawn)', { skip: isRoot ? false :
     assert.deepEqual(await status(), []);
     const inv = await runCli(['lab', 'inventory', '--name', NAME]);
     assert.equal(inv.code, 1);
-    assert.match(inv.stderr, /^lanes: lab "e2elab" has no hosts/);
+    assert.match(inv.stderr, new RegExp(`^lanes: lab "${NAME}" has no hosts`));
   });
 });

@@ -1,18 +1,21 @@
 /**
  * Checks against the real tools (php-fpm -t, systemd-analyze, Supervisor's parser) run inside a
- * debootstrapped Debian root. That root exists only where someone built it (the exploration machine),
- * so these tests skip, with the reason, everywhere else — CI included.
+ * Debian root with chroot. The root is a throwaway overlay on the lab's cached base image that the
+ * test entry (`node dist/test/run.js`, what `npm test` runs) mounts for each run and passes in
+ * LANES_TEST_DEBIAN_ROOT — built on first use on a fresh machine, so CI runs these checks too.
+ * Only a run that is not root (a developer's laptop) skips them, with the reason.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const DEBIAN_ROOT = '/var/tmp/explore/root';
+export const DEBIAN_ROOT = process.env.LANES_TEST_DEBIAN_ROOT ?? '';
 
 /** Why a test needing `tool` (a path inside the root) must skip, or undefined when it can run. */
 export function debianRootSkip(tool: string, what: string): string | undefined {
-  if (!existsSync(path.join(DEBIAN_ROOT, tool))) return `no Debian root with ${what} at ${DEBIAN_ROOT} (it exists only on the exploration machine)`;
   if (process.getuid?.() !== 0) return 'chroot needs root';
+  if (!DEBIAN_ROOT) throw new Error('LANES_TEST_DEBIAN_ROOT is not set: run the tests through `npm test` / `node dist/test/run.js`, which mount the Debian root');
+  if (!existsSync(path.join(DEBIAN_ROOT, tool))) throw new Error(`the test Debian root ${DEBIAN_ROOT} has no ${what} (${tool})`);
   return undefined;
 }
 
