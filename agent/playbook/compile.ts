@@ -16,6 +16,7 @@
 import { constants, readFileSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { z } from 'zod';
 import { LanesError, formatLocation, type SourceLocation } from '../errors.js';
@@ -24,6 +25,7 @@ import { groupHosts, selectHosts } from '../inventory/pattern.js';
 import { loadVarsFile, type VarsFileCache } from '../inventory/vars-files.js';
 import { mergeVars, setVar, type Vars } from '../inventory/vars.js';
 import type { YamlNode, YamlSource } from '../inventory/yaml-source.js';
+import { claimsOf, describeClaim } from '../resources/claims.js';
 import type { DesiredResource, ResourceType } from '../resources/types.js';
 import { ErrorCollector } from './errors.js';
 import { joinPath, problemsOf } from './issues.js';
@@ -47,7 +49,7 @@ export interface CompiledPlan {
 
 /** What compile needs of a resource type. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type RegistryEntry = Pick<ResourceType<any>, 'type' | 'schema' | 'id'>;
+export type RegistryEntry = Pick<ResourceType<any>, 'type' | 'schema' | 'id' | 'claims'>;
 export type ResourceRegistry = readonly RegistryEntry[];
 
 export async function compilePlaybook(
@@ -126,7 +128,7 @@ function fieldPos(item: Pos, field: string, from: Pos): Pos {
 class Compiler {
   readonly errors: ErrorCollector;
   readonly resources = new Map<string, DesiredResource[]>();
-  private readonly seen = new Map<string, Map<string, SourceLocation>>();
+  private readonly seen = new Map<string, Map<string, DesiredResource>>();
   private readonly engine: TemplateEngine;
   private readonly src: YamlSource;
   private readonly groups: Record<string, string[]> = {};
@@ -538,20 +540,36 @@ class Compiler {
     }
     const spec: unknown = result.data;
     const id = rt.id(spec);
-    const source = item.loc;
+    const resource: DesiredResource = { type: s.type, id, spec, source: item.loc };
+    return this.claim(rt, resource, host) ? resource : undefined;
+  }
+
+  /**
+   * One owner per path, unit, program or pool on a host, across sections and plays: a second
+   * declaration is an error naming both places — unless it is the same declaration again (same
+   * type, same spec), which is dropped.
+   */
+  private claim(rt: RegistryEntry, r: DesiredResource, host: string): boolean {
     let seen = this.seen.get(host);
     if (!seen) {
       seen = new Map();
       this.seen.set(host, seen);
     }
-    const key = `${s.type}\0${id}`;
-    const first = seen.get(key);
-    if (first) {
-      this.errors.add(`duplicate ${s.type} "${id}": already declared at ${formatLocation(first)}`, { location: source, host });
-      return undefined;
+    for (const claim of claimsOf(rt, r.spec)) {
+      const first = seen.get(claim);
+      if (!first) continue;
+      if (first.type === r.type && isDeepStrictEqual(first.spec, r.spec)) return false;
+      const firstAt = first.source ? formatLocation(first.source) : 'another play';
+      const what = first.type === r.type ? `${r.type} "${r.id}"` : `${describeClaim(claim)} (${r.type} here, ${first.type} there)`;
+      this.errors.add(`${what} is declared twice, differently: first at ${firstAt}`, {
+        location: r.source,
+        host,
+        hint: 'declare it once (merge the two), or make both declarations identical',
+      });
+      return false;
     }
-    seen.set(key, source);
-    return { type: s.type, id, spec, source };
+    for (const claim of claimsOf(rt, r.spec)) seen.set(claim, r);
+    return true;
   }
 
   /** The deepest known position along a spec path, and the segments below it. */

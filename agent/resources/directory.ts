@@ -11,6 +11,7 @@ import { managedPath } from './file.js';
 import { normalizeMode } from './managed-file.js';
 import type { Change, FieldChange, ResourceType } from './types.js';
 import { octalMode, unixName } from './values.js';
+import { pathClaim } from './claims.js';
 
 export const directorySchema = z.strictObject({
   path: managedPath,
@@ -27,6 +28,7 @@ export const directoryResource: ResourceType<DirectorySpec> = {
   type: 'directory',
   schema: directorySchema,
   id: (spec) => spec.path,
+  claims: (spec) => [pathClaim(spec.path)],
   probes: (spec) => [{ kind: 'file', path: spec.path }],
   plan(spec, actual, ctx): Change[] {
     const resource = `directory[${spec.path}]`;

@@ -15,6 +15,7 @@ import { LanesError } from '../errors.js';
 import { fileChange, unifiedDiff } from './managed-file.js';
 import type { ActualState, Change, Handler, PlanContext, ResourceType, Validator } from './types.js';
 import { absolutePath, octalMode, safeName, unixName } from './values.js';
+import { pathClaim } from './claims.js';
 
 /** "/etc//nginx/./conf.d/" → "/etc/nginx/conf.d": the form the file probe reports (its key in ActualState.files). */
 export function normalizePath(path: string): string {
@@ -118,6 +119,7 @@ export const fileResource: ResourceType<FileSpec> = {
   type: 'file',
   schema: fileSchema,
   id: (spec) => spec.path,
+  claims: (spec) => [pathClaim(spec.path)],
   probes: (spec) => [{ kind: 'file', path: spec.path }],
   plan: (spec, actual, ctx) => planManagedFile('file', spec, actual, ctx),
 };

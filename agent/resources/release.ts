@@ -16,12 +16,13 @@
  *     serial: [1, "100%"]
  */
 import { z } from 'zod';
-import { LanesError } from '../errors.js';
+import { LanesError, formatLocation } from '../errors.js';
+import { pathClaim } from './claims.js';
 import { editGlobalSettings, readGlobalSetting } from './fpm-global.js';
 import { fpmDuration } from './fpm-ini.js';
 import { fpmInstallFor } from './fpm-pool.js';
 import { fileChange } from './managed-file.js';
-import type { ActualState, Change, PlanContext, Probe, ResourceType } from './types.js';
+import type { ActualState, Change, DesiredResource, PlanContext, Probe, ResourceType } from './types.js';
 import { absolutePath, safeName, unixName } from './values.js';
 
 const relativeEntry = z
@@ -80,6 +81,9 @@ export const releaseResource: ResourceType<ReleaseBlock> = {
     const changes: Change[] = [];
     const dirs = [`${spec.path}/releases`, `${spec.path}/shared`, ...spec.shared.filter((s) => s.includes('/')).map((s) => `${spec.path}/shared/${parentDir(s)}`)];
     for (const dir of [...new Set(dirs)]) {
+      // What the play declares itself (with its own owner and mode) is the play's: the release block
+      // only creates what nobody declared, so the two never disagree about a directory's mode.
+      if (declaredByPlay(dir, ctx)) continue;
       if (actual.files.get(dir)?.type === 'directory') continue;
       changes.push({
         resource: `release[${dir}]`,
@@ -92,6 +96,27 @@ export const releaseResource: ResourceType<ReleaseBlock> = {
     return changes;
   },
 };
+
+/** Whether the play declares `dir`; a declaration of it as anything but a directory is an error. */
+function declaredByPlay(dir: string, ctx: PlanContext): boolean {
+  const claim = pathClaim(dir);
+  const other = ctx.all.find((d) => d.type !== 'release' && resourceClaims(d).includes(claim));
+  if (!other) return false;
+  if (other.type !== 'directory') {
+    throw new LanesError(`release needs ${dir} as a directory, but the play declares it as a ${other.type}${other.source ? ` at ${formatLocation(other.source)}` : ''}`, {
+      location: ctx.source,
+      host: ctx.host,
+      hint: `declare ${dir} under directories: (or drop that ${other.type})`,
+    });
+  }
+  return true;
+}
+
+/** The path claims of a declared resource of the kinds that own paths. */
+function resourceClaims(d: DesiredResource): string[] {
+  const p = (d.spec as { path?: unknown }).path;
+  return ['directory', 'file', 'template', 'symlink'].includes(d.type) && typeof p === 'string' ? [pathClaim(p)] : [];
+}
 
 function parentDir(entry: string): string {
   const i = entry.lastIndexOf('/');

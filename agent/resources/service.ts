@@ -13,6 +13,7 @@ import { LanesError } from '../errors.js';
 import type { Change, Handler, Probe, ResourceType } from './types.js';
 import { safeName } from './values.js';
 import { requireSystemd, unitProps, unitStatePlan } from './unit-file.js';
+import { unitClaim } from './claims.js';
 
 const UNIT_SUFFIX = /\.(service|socket|timer|target|path|mount|automount|swap|slice|scope|device)$/;
 
@@ -30,6 +31,7 @@ export const serviceResource: ResourceType<ServiceSpec> = {
   type: 'service',
   schema: serviceSchema,
   id: (spec) => spec.name,
+  claims: (spec) => [unitClaim(spec.name)],
   probes: (spec): Probe[] => [{ kind: 'unit', name: spec.name, properties: ['ActiveState', 'UnitFileState'] }],
   plan(spec, actual, ctx): Change[] {
     const unit = spec.name;

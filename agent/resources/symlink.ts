@@ -10,6 +10,7 @@ import { LanesError } from '../errors.js';
 import { managedPath } from './file.js';
 import type { Change, FieldChange, Operation, ResourceType } from './types.js';
 import { unixName } from './values.js';
+import { pathClaim } from './claims.js';
 
 export const symlinkSchema = z.strictObject({
   path: managedPath,
@@ -33,6 +34,7 @@ export const symlinkResource: ResourceType<SymlinkSpec> = {
   type: 'symlink',
   schema: symlinkSchema,
   id: (spec) => spec.path,
+  claims: (spec) => [pathClaim(spec.path)],
   probes: (spec) => [{ kind: 'file', path: spec.path }],
   plan(spec, actual, ctx): Change[] {
     const resource = `symlink[${spec.path}]`;

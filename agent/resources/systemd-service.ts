@@ -21,6 +21,7 @@
 import { z } from 'zod';
 import type { Change, FieldChange, Handler, Probe, ResourceType } from './types.js';
 import { safeName, unixName } from './values.js';
+import { pathClaim, unitClaim } from './claims.js';
 import {
   changedDirectives,
   compareUnitFile,
@@ -221,6 +222,7 @@ export const systemdServiceResource: ResourceType<SystemdServiceSpec> = {
   type: 'systemd_service',
   schema: systemdServiceSchema,
   id: (spec) => serviceUnit(spec),
+  claims: (spec) => [unitClaim(serviceUnit(spec)), pathClaim(servicePath(spec))],
   probes: (spec): Probe[] => [
     { kind: 'file', path: servicePath(spec) },
     { kind: 'unit', name: serviceUnit(spec), properties: SERVICE_PROPERTIES },

@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import type { Change, Handler, Probe, ResourceType } from './types.js';
 import { safeName } from './values.js';
+import { pathClaim, unitClaim } from './claims.js';
 import {
   cgroupWeight,
   compareUnitFile,
@@ -79,6 +80,7 @@ export const systemdSliceResource: ResourceType<SystemdSliceSpec> = {
   type: 'systemd_slice',
   schema: systemdSliceSchema,
   id: (spec) => sliceUnit(spec),
+  claims: (spec) => [unitClaim(sliceUnit(spec)), pathClaim(slicePath(spec))],
   probes: (spec): Probe[] => [
     { kind: 'file', path: slicePath(spec) },
     // DropInPaths tells whether a set-property drop-in (system.control) overrides the file.

@@ -10,6 +10,7 @@
  */
 import { planManagedFile, templateSchema, type TemplateSpec } from './file.js';
 import type { ResourceType } from './types.js';
+import { pathClaim } from './claims.js';
 
 export type { TemplateSpec } from './file.js';
 
@@ -17,6 +18,7 @@ export const templateResource: ResourceType<TemplateSpec> = {
   type: 'template',
   schema: templateSchema,
   id: (spec) => spec.path,
+  claims: (spec) => [pathClaim(spec.path)],
   probes: (spec) => [{ kind: 'file', path: spec.path }],
   plan: (spec, actual, ctx) => planManagedFile('template', spec, actual, ctx),
 };

@@ -182,6 +182,13 @@ export interface ResourceType<S> {
   schema: z.ZodType<S>;
   /** Unique id within a host, e.g. the pool name or the path. */
   id(spec: S): string;
+  /**
+   * What on the host this resource owns, as `kind:name` (`path:/etc/x`, `unit:x.service`,
+   * `program:app-queue`, `pool:web`). Two resources of a host claiming the same thing are a
+   * plan-time error naming both places, unless they are the same declaration twice (same type, same
+   * spec). Default: `<type>:<id>`. See agent/resources/claims.ts.
+   */
+  claims?(spec: S): string[];
   probes(spec: S): Probe[];
   /** Pure. Throws LanesError (with ctx.source) when the desired state cannot be realised on this host,
    *  e.g. no php-fpm installed. Returns no changes when converged. */

@@ -277,8 +277,8 @@ describe('compilePlaybook errors', () => {
     ].join('\n');
     const lines = await errorLines(() => compileText(text));
     assert.deepEqual(lines, [
-      at(6, 20, `duplicate fpm_pool "www": already declared at ${at(5, 14, '').slice(0, -2)} (hosts lab1, lab2)`),
-      at(9, 7, `duplicate file "/etc/motd": already declared at ${at(3, 7, '').slice(0, -2)} (host lab1)`),
+      at(6, 20, `fpm_pool "www" is declared twice, differently: first at ${at(5, 14, '').slice(0, -2)} (hosts lab1, lab2) (declare it once (merge the two), or make both declarations identical)`),
+      at(9, 7, `file "/etc/motd" is declared twice, differently: first at ${at(3, 7, '').slice(0, -2)} (host lab1) (declare it once (merge the two), or make both declarations identical)`),
     ]);
   });
 
