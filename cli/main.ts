@@ -13,6 +13,7 @@ import { drainCommand, undrainCommand } from './drain.js';
 import { factsCommand } from './facts.js';
 import { inventoryCommand } from './inventory.js';
 import { labCommand } from './lab.js';
+import { quietOnClosedPipes } from './pipes.js';
 import { pingCommand } from './ping.js';
 import { planCommand } from './plan.js';
 import { releaseCommand } from './release.js';
@@ -65,5 +66,6 @@ export async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
+quietOnClosedPipes();
 const code = await main(hideBin(process.argv));
 process.exitCode = code;

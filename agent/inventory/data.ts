@@ -111,12 +111,14 @@ export class InventoryData {
       g.priority = toPriority(value, loc);
       return;
     }
+    checkConnectionVar(key, value, loc);
     setVar(g.vars, key, value);
   }
 
-  setHostVar(host: string, key: string, value: unknown): void {
+  setHostVar(host: string, key: string, value: unknown, loc?: SourceLocation): void {
     const h = this.hosts.get(host);
     if (!h) throw new Error(`internal: unknown host ${host}`);
+    checkConnectionVar(key, value, loc);
     setVar(h.vars, key, value);
   }
 
@@ -200,6 +202,22 @@ export class InventoryData {
 }
 
 /** Python's int() on the forms an inventory can hold: ints, numeric strings, booleans, floats. */
+/** Connection variables that must be a port number. */
+const PORT_VARS = new Set(['ansible_port', 'ansible_ssh_port']);
+
+/**
+ * A connection variable with an impossible value is refused where it is written (file:line:column),
+ * not later as a host error. A templated value (`{{ … }}`) is checked once it is rendered.
+ */
+function checkConnectionVar(key: string, value: unknown, loc?: SourceLocation): void {
+  if (!PORT_VARS.has(key) || value === null || value === undefined || value === '') return;
+  if (typeof value === 'string' && value.includes('{{')) return;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new LanesError(`${key} must be a port number from 1 to 65535, got ${JSON.stringify(value)}`, { location: loc, hint: `e.g. ${key}: 2222` });
+  }
+}
+
 function toPriority(value: unknown, loc?: SourceLocation): number {
   if (typeof value === 'number' && Number.isFinite(value)) return Math.trunc(value);
   if (typeof value === 'boolean') return value ? 1 : 0;

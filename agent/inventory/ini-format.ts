@@ -179,7 +179,7 @@ function parseHostLine(
     });
   }
 
-  const vars: [string, unknown][] = [];
+  const vars: [string, unknown, SourceLocation][] = [];
   for (const t of tokens.slice(1)) {
     const eq = t.value.indexOf('=');
     if (eq < 0) {
@@ -188,10 +188,10 @@ function parseHostLine(
         hint: 'host lines are: name key=value key2="a b"',
       });
     }
-    vars.push([t.value.slice(0, eq), parseIniValue(t.value.slice(eq + 1))]);
+    vars.push([t.value.slice(0, eq), parseIniValue(t.value.slice(eq + 1)), at(t.start + eq + 1)]);
   }
   for (const host of hosts) {
     data.addHost(host, group, port, loc);
-    for (const [k, v] of vars) data.setHostVar(host, k, v);
+    for (const [k, v, l] of vars) data.setHostVar(host, k, v, l);
   }
 }

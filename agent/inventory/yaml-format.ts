@@ -113,7 +113,7 @@ function addHosts(src: YamlSource, data: InventoryData, group: string, keyNode: 
   const values = isMap(vars) ? (src.value(vars) as Record<string, unknown>) : {};
   for (const host of hosts) {
     data.addHost(host, group, port, loc);
-    for (const [k, v] of Object.entries(values)) data.setHostVar(host, k, v);
+    for (const [k, v] of Object.entries(values)) data.setHostVar(host, k, v, src.loc(valueNodeOf(src, vars as YAMLMap, k)));
   }
 }
 

@@ -5,7 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { spawn } from 'node:child_process';
 import { runCli } from '../support/cli.js';
+import { cliPath } from '../support/paths.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-cli-errors-'));
 
@@ -33,6 +35,27 @@ describe('CLI input errors', () => {
     assertUserError(await runCli(['ping', '-i', inv]), new RegExp(`${inv.replace(/\./g, '\\.')}:4:3: .*hosts.*children.*vars`));
   });
 
+  it('an invalid ansible_port names file:line:column, before any connection', async () => {
+    const inv = file('bad-port.yml', 'all:\n  hosts:\n    web1:\n      ansible_host: 127.0.0.1\n      ansible_port: "22x"\n');
+    assertUserError(await runCli(['ping', '-i', inv]), new RegExp(`^lanes: ${inv.replace(/\./g, '\\.')}:5:21: ansible_port must be a port number from 1 to 65535, got "22x"`));
+  });
+
+  it('output to a closed pipe ends quietly: no EPIPE stack trace', async () => {
+    // Like `lanes schema | head -c 1`: the reader goes away after the first chunk.
+    const child = spawn(process.execPath, [cliPath, 'schema'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let got = 0;
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', (d: Buffer) => {
+      got = d.length;
+      child.stdout.destroy();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.ok(got > 0, 'the reader got the first chunk');
+    assert.equal(stderr, '', 'nothing on stderr');
+    assert.equal(code, 0);
+  });
+
   it('a missing inventory file is named', async () => {
     assertUserError(await runCli(['ping', '-i', path.join(tmp, 'nope.yml')]), /nope\.yml/);
   });
@@ -52,8 +75,8 @@ describe('CLI input errors', () => {
   });
 
   it('a bad connection variable names the host', async () => {
-    const inv = file('badport.yml', 'all:\n  hosts:\n    web1:\n      ansible_port: abc\n');
-    assertUserError(await runCli(['ping', '-i', inv]), /web1: ansible_port must be a whole number/);
+    const inv = file('badbecome.yml', 'all:\n  hosts:\n    web1:\n      ansible_become: perhaps\n');
+    assertUserError(await runCli(['ping', '-i', inv]), /web1: ansible_become must be/);
   });
 });
 

@@ -179,3 +179,26 @@ describe('vars file errors', () => {
     });
   });
 });
+
+describe('connection variables with impossible values', () => {
+  it('names the YAML value of a bad ansible_port', async () => {
+    await expectLanesError(parse('all:\n  hosts:\n    web1:\n      ansible_port: twenty\n', 'inv.yml'), {
+      message: /^ansible_port must be a port number from 1 to 65535, got "twenty"$/,
+      file: 'inv.yml',
+      line: 4,
+      column: 21,
+      kind: 'input',
+      hint: /ansible_port: 2222/,
+    });
+  });
+
+  it('names the INI value, on a host line and in a [group:vars] section', async () => {
+    await expectLanesError(parse('[web]\nweb1 ansible_host=10.0.0.1 ansible_port=abc\n', 'hosts'), { file: 'hosts', line: 2, column: 41, message: /got "abc"/ });
+    await expectLanesError(parse('[web]\nweb1\n[web:vars]\nansible_ssh_port=70000\n', 'hosts'), { line: 4, column: 18, message: /^ansible_ssh_port must be .* got 70000$/ });
+  });
+
+  it('accepts a port as a number, as digits, or templated (checked once rendered)', () => {
+    const inv = parseInventoryText('all:\n  hosts:\n    a: { ansible_port: 2222 }\n    b: { ansible_port: "22" }\n    c: { ansible_port: "{{ p }}" }\n', 'inv.yml');
+    assert.deepEqual([...inv.hosts.values()].map((h) => h.vars.ansible_port), [2222, '22', '{{ p }}']);
+  });
+});
