@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,7 +86,11 @@ async function main(): Promise<number> {
   if (needsLab && isRoot && !signalled) {
     const name = `t${randomBytes(4).toString('hex')}`;
     say(`booting lab "${name}" (3 hosts) for this run only`);
-    cleanups.push(() => labDown({ name, onProgress: progress }));
+    // The run's lab, and the small one the lab's own lifecycle test makes beside it (`<name>-l`).
+    cleanups.push(async () => {
+      await labDown({ name, onProgress: progress, forget: true });
+      if (existsSync(labPaths({ name: `${name}-l` }).labDir)) await labDown({ name: `${name}-l`, onProgress: progress, forget: true });
+    });
     await labUp({ name, hosts: 3, onProgress: progress });
     env.LANES_TEST_LAB = name;
   }

@@ -276,8 +276,12 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabHost[]> {
   );
 }
 
-/** Stop every host (SIGTERM, SIGKILL after a deadline), unmount the overlays, delete the hosts' state. */
-export async function labDown(opts: LabOptions = {}): Promise<void> {
+/**
+ * Stop every host (SIGTERM, SIGKILL after a deadline), unmount the overlays, delete the hosts' state.
+ * The lab key stays (a later `up` gives the same key); `forget` removes the lab's directory entirely
+ * (the test entry does, for its throwaway labs).
+ */
+export async function labDown(opts: LabOptions & { forget?: boolean } = {}): Promise<void> {
   const paths = labPaths(opts);
   requireRoot('lab down');
   const progress = opts.onProgress ?? (() => undefined);
@@ -309,6 +313,7 @@ export async function labDown(opts: LabOptions = {}): Promise<void> {
     }
     progress(`lab "${paths.name}" is down (kept: lab key ${paths.keyFile}, image cache ${paths.imagesDir})`);
   });
+  if (opts.forget) await rm(paths.labDir, { recursive: true, force: true });
 }
 
 /** The lab as an Ansible YAML inventory (the hosts recorded by the last `up`). */
