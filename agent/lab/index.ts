@@ -311,7 +311,7 @@ export async function labDown(opts: LabOptions & { forget?: boolean } = {}): Pro
     } else if (state === null) {
       await rm(paths.stateFile, { force: true });
     }
-    progress(`lab "${paths.name}" is down (kept: lab key ${paths.keyFile}, image cache ${paths.imagesDir})`);
+    progress(opts.forget ? `lab "${paths.name}" is down and forgotten (kept: image cache ${paths.imagesDir})` : `lab "${paths.name}" is down (kept: lab key ${paths.keyFile}, image cache ${paths.imagesDir})`);
   });
   if (opts.forget) await rm(paths.labDir, { recursive: true, force: true });
 }
