@@ -198,9 +198,12 @@ export function buildApplyScript(changes: Change[], nonce: string, verifyScript:
   }
   const stagedWrite = new Map(staged.filter((s) => s.op.op === 'write').map((s) => [s.op.path, s]));
 
-  // Validators: a file's own command naming the file (%s) checks the staged file; the rest the live tree.
+  // Validators: a file's own command naming the file (%s) checks the staged file; the rest (nginx -t,
+  // php-fpm -t, a `validate` without %s) can only check the live tree, after the commit.
   const all = dedupeValidators(changes.flatMap((c) => c.validators ?? []));
-  const checks = all.filter((v): v is Extract<Validator, { kind: 'command' }> => v.kind === 'command' && v.path !== undefined && stagedWrite.has(v.path));
+  const checks = all.filter(
+    (v): v is Extract<Validator, { kind: 'command' }> => v.kind === 'command' && v.path !== undefined && v.command.includes('%s') && stagedWrite.has(v.path),
+  );
   const live = all.filter((v) => !checks.includes(v as Extract<Validator, { kind: 'command' }>));
   const validatorNames = [...checks, ...live].map(validatorName);
 

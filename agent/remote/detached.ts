@@ -22,6 +22,7 @@ export const HOST_STATE_DIR = '/var/lib/lanes';
 /** Exit codes of the launcher itself (the script's own codes stay below these). */
 export const EXIT_LAUNCH_FAILED = 120;
 export const EXIT_SCRIPT_VANISHED = 121;
+export const EXIT_FOLLOWER_LOST = 122;
 
 /** @param stateDir for tests: the state directory to use instead of the default one. */
 export function launcherScript(nonce: string, stateDir?: string): string {
@@ -46,7 +47,8 @@ while :; do
   # rc is written last: everything the script printed is in out once rc exists.
   fin=0; [ -e "$R/rc" ] && fin=1
   size=$(wc -c < "$R/out")
-  if [ "$size" -gt "$off" ]; then tail -c +$((off + 1)) "$R/out" | head -c $((size - off)); off=$size; fi
+  # A write that fails means the channel is gone: stop following, and keep the run directory for a look.
+  if [ "$size" -gt "$off" ]; then tail -c +$((off + 1)) "$R/out" | head -c $((size - off)) || exit ${EXIT_FOLLOWER_LOST}; off=$size; fi
   [ $fin = 1 ] && break
   if [ -s "$R/pid" ] && ! kill -0 "$(cat "$R/pid")" 2>/dev/null && [ ! -e "$R/rc" ]; then
     echo "the script on the host ended without an exit code (killed?); its log is $R/out" >&2

@@ -125,7 +125,7 @@ describe('apply script', () => {
   });
 
   it('a failed check of the staged file never touches the live file', () => {
-    const r = runScript(twoFiles('echo "syntax error near line 1" >&2; false'));
+    const r = runScript(twoFiles('echo "syntax error near line 1" >&2; false %s'));
     assert.equal(r.code, EXIT_VALIDATION_FAILED);
     assert.equal(readFileSync(path.join(r.dir, 'a.conf'), 'utf8'), 'old a\n');
     assert.equal(existsSync(path.join(r.dir, 'b.conf')), false, 'nothing was committed');
@@ -146,6 +146,15 @@ describe('apply script', () => {
     // What a shell glob (nginx, php-fpm and Supervisor glob the same way) sees in that directory:
     const globbed = listing.filter((f) => f && !f.startsWith('.'));
     assert.deepEqual(globbed.filter((f) => /lanes/.test(f)), [], 'no staged file is visible to a glob');
+  });
+
+  it('a validate command without %s checks the live tree, after the commit', () => {
+    const r = runScript(twoFiles('grep -q "new a" a.conf && grep -q "new a" "$PWD/a.conf"'));
+    assert.equal(r.code, EXIT_VALIDATION_FAILED, 'run from another directory, it cannot see a.conf: fails, after the commit');
+    const o = parseApplyOutput(r.stdout, NONCE);
+    assert.deepEqual(o.steps.map((st) => st.phase).slice(0, 3), ['stage', 'commit', 'validate']);
+    assert.equal(o.restored, true);
+    assert.equal(readFileSync(path.join(r.dir, 'a.conf'), 'utf8'), 'old a\n');
   });
 
   it('restores every file and reloads nothing when a live-tree validator fails', () => {
