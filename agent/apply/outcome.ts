@@ -1,5 +1,5 @@
 /** Reads the frames of an apply script (agent/remote/frame.ts) back into what happened. */
-import { parseFrame, parseFrames, unb64, type Frame } from '../remote/frame.js';
+import { parseFrames, unb64, type Frame } from '../remote/frame.js';
 
 export type ApplyPhase = 'lock' | 'prepare' | 'mkdir' | 'stage' | 'check' | 'commit' | 'validate' | 'handler' | 'restore' | 'recover' | 'verify';
 
@@ -60,14 +60,6 @@ export function parseApplyOutput(stdout: string, nonce: string): ApplyOutcome {
     }
   }
   return outcome;
-}
-
-/** One progress line as it streams in, for live display. */
-export function parseProgressLine(line: string, nonce: string): { phase: ApplyPhase; label?: string } | undefined {
-  const f = parseFrame(line, nonce);
-  if (!f || f.kind !== 'step') return undefined;
-  const { phase, label } = stepOf(f);
-  return { phase, ...(label ? { label } : {}) };
 }
 
 function stepOf(f: Frame): { phase: ApplyPhase; index?: number; label?: string } {

@@ -242,6 +242,30 @@ describe('apply script', () => {
     assert.deepEqual(leftovers(s.dir), []);
   });
 
+  it('a handler over its time limit fails naming the limit; files restored and the handlers run again on them', () => {
+    const s = setup();
+    writeFileSync(path.join(s.bin, 'systemctl'), `#!/bin/sh\necho "systemctl $*" >> ${s.log}\n[ -e ${s.dir}/.hung-once ] && exit 0\ntouch ${s.dir}/.hung-once\nexec sleep 30\n`, { mode: 0o755 });
+    script(s, twoFiles('true'), { handler: 1 });
+    const r = spawnSync('/bin/sh', [path.join(s.run, 'script.sh'), s.home, s.run], { encoding: 'utf8', env: s.env });
+    assert.equal(r.status, EXIT_HANDLER_FAILED, r.stdout);
+    const o = parseApplyOutput(r.stdout, NONCE);
+    assert.deepEqual([o.failure?.phase, o.failure?.index, o.failure?.timedOutAfter], ['handler', 1, 1]);
+    assert.equal(o.recoverFailed, false, 'the handlers ran again on the restored files');
+    assert.equal(readFileSync(path.join(s.dir, 'a.conf'), 'utf8'), 'old a\n');
+  });
+
+  it('changes owner and mode in place, and restores them when validation fails', () => {
+    const attrs: Changes = (dir) => [
+      { resource: 'directory[d]', action: 'update', summary: 'mode', operations: [{ op: 'attrs', path: path.join(dir, 'a.conf'), mode: '0600' }], validators: [{ kind: 'command', command: 'exit "${FAIL_VALIDATE:-0}"' }] },
+    ];
+    const ok = runScript(attrs);
+    assert.equal(ok.code, 0, ok.stdout);
+    assert.equal(spawnSync('stat', ['-c', '%a', path.join(ok.dir, 'a.conf')], { encoding: 'utf8' }).stdout.trim(), '600');
+    const bad = runScript(attrs, { FAIL_VALIDATE: '1' });
+    assert.equal(bad.code, EXIT_VALIDATION_FAILED, bad.stdout);
+    assert.equal(spawnSync('stat', ['-c', '%a', path.join(bad.dir, 'a.conf')], { encoding: 'utf8' }).stdout.trim(), '644');
+  });
+
   it('switches a symlink atomically and removes files', () => {
     const r = runScript((dir) => [
       { resource: 'symlink[cur]', action: 'create', summary: 's', operations: [{ op: 'symlink', path: path.join(dir, 'current'), target: 'releases/r1' }] },
