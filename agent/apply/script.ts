@@ -116,15 +116,21 @@ LANES_LOCKED=
 lanes_out() { lanes_b64 "$(tail -c 4000 "$LANES_R/op.out" 2>/dev/null)"; }
 LANES_TIMEOUT=
 command -v timeout >/dev/null 2>&1 && LANES_TIMEOUT=timeout
+LANES_OP_PID=
 lanes_op() {
   ph=$1; ix=$2; lim=$3; cmd=$4; shift 4
   t0=$(date +%s)
+  # In the background and waited for: a trapped signal interrupts \`wait\` at once (a foreground
+  # command would delay the trap until it ends).
   if [ -n "$LANES_TIMEOUT" ]; then
-    timeout -k 5 "$lim" /bin/sh -c "$cmd" lanes-op "$@" > "$LANES_R/op.out" 2>&1 8>&- < /dev/null
+    timeout -k 5 "$lim" /bin/sh -c "$cmd" lanes-op "$@" > "$LANES_R/op.out" 2>&1 8>&- < /dev/null &
   else
-    /bin/sh -c "$cmd" lanes-op "$@" > "$LANES_R/op.out" 2>&1 8>&- < /dev/null
+    /bin/sh -c "$cmd" lanes-op "$@" > "$LANES_R/op.out" 2>&1 8>&- < /dev/null &
   fi
+  LANES_OP_PID=$!
+  wait "$LANES_OP_PID"
   rc=$?
+  LANES_OP_PID=
   [ $rc = 0 ] && return 0
   to=-
   # timeout exits 124 (or 137 after -k); only a run that lasted the limit counts as timed out.
@@ -144,6 +150,8 @@ trap 'lanes_exit $?' EXIT
 lanes_signal() {
   trap '' HUP INT TERM PIPE
   lanes_say signal "$1"
+  # Stop the operation in progress (timeout passes TERM on to it) before restoring under it.
+  if [ -n "$LANES_OP_PID" ]; then kill -TERM "$LANES_OP_PID" 2>/dev/null; wait "$LANES_OP_PID" 2>/dev/null; LANES_OP_PID=; fi
   case $LANES_PHASE in
     staged) cleanup_tmp ;;
     committed) cleanup_tmp; restore; resync ;;

@@ -207,9 +207,9 @@ describe('apply script', () => {
     assert.equal(left.stdout.trim(), '', 'the validator and its children are gone');
   });
 
-  it('SIGTERM while a live-tree validator runs restores what was committed and still writes rc', async () => {
+  it('SIGTERM while a live-tree validator runs stops it, restores what was committed and still writes rc', async () => {
     const s = setup();
-    writeFileSync(path.join(s.bin, 'nginx'), `#!/bin/sh\ntouch ${s.dir}/.validating\nsleep 2\n`, { mode: 0o755 });
+    writeFileSync(path.join(s.bin, 'nginx'), `#!/bin/sh\necho $$ > ${s.dir}/.validator.pid\ntouch ${s.dir}/.validating\nexec sleep 20\n`, { mode: 0o755 });
     script(s, twoFiles('true'));
     const child = spawn('/bin/sh', [path.join(s.run, 'script.sh'), s.home, s.run], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -219,6 +219,8 @@ describe('apply script', () => {
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
     assert.equal(code, 143);
+    const validator = Number(readFileSync(path.join(s.dir, '.validator.pid'), 'utf8'));
+    assert.throws(() => process.kill(validator, 0), 'the validator was stopped, not waited for');
     assert.equal(readFileSync(path.join(s.dir, 'a.conf'), 'utf8'), 'old a\n');
     assert.equal(existsSync(path.join(s.dir, 'b.conf')), false);
     assert.deepEqual(calls(s), [], 'nothing reloaded');
