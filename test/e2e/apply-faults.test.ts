@@ -167,6 +167,19 @@ echo "no sshd session found" >&2; exit 1`);
     assert.equal(p.code, 0, p.stdout + p.stderr);
   });
 
+  it('SIGTERM to the apply script on the host restores what it committed, at once', async () => {
+    const running = apply(book('v8-slow', { sudo: sudoers(3), site: site(8), siteValidate: "sh -c 'sleep 30; nginx -t'" }));
+    await waitFor('the slow validator on the host', async () => (await sh("pgrep -f 'sleep 3[0]; nginx' || true")).trim() !== '');
+    assert.equal(await content(SITE), site(8), 'committed, validating the live tree');
+    await sh('for f in /var/lib/lanes/runs/*/pid; do d=${f%/pid}; [ -e "$d/rc" ] || kill -TERM "$(cat "$f")"; done');
+    const r = await running;
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /the apply on the host was stopped by SIGTERM; it restored the previous files/);
+    assert.equal(await content(SITE), site(2));
+    assert.equal((await sh("pgrep -f 'sleep 3[0]; nginx' || true")).trim(), '', 'the validator in progress was stopped too');
+    await assertHealthy();
+  });
+
   it('a second apply while a detached one runs is refused with a clear sentence, never interleaved', async () => {
     const first = apply(book('v5-slow', { sudo: sudoers(5), sudoValidate: `sh -c 'sleep 6; visudo -cf "$1"' _ %s`, site: site(2) }));
     await waitFor('the slow validator on the host', async () => (await sh("pgrep -f 'visudo -c[f]' || true")).trim() !== '');
@@ -183,6 +196,8 @@ echo "no sshd session found" >&2; exit 1`);
     const converged = book('v5', { sudo: sudoers(5), site: site(2) });
     // One in the old layout (loaded by nginx's glob: nginx -t fails on the duplicate upstream), one dot-file.
     await sh(`cp ${SITE} ${SITE}.lanes-Ab12Cd; cp ${SITE} /etc/nginx/sites-enabled/.lanes-e2e.conf.lanes-Zz99Yy; cp ${SUDOERS} /etc/sudoers.d/.lanes-e2e.lanes-Qq11Ww`);
+    // And a run directory of two days ago: runs older than a day are removed by the next apply.
+    await sh('mkdir -p /var/lib/lanes/runs/0123456789ab && echo 0 > /var/lib/lanes/runs/0123456789ab/rc && touch -d "2 days ago" /var/lib/lanes/runs/0123456789ab');
     assert.notEqual(await sh('nginx -t >/dev/null 2>&1; echo $?'), '0\n', 'the stale file breaks nginx -t');
     const p = await plan(converged);
     assert.equal(p.code, 2, p.stdout + p.stderr);
@@ -190,6 +205,7 @@ echo "no sshd session found" >&2; exit 1`);
     const r = await apply(converged);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     await assertHealthy();
+    assert.equal((await sh('ls /var/lib/lanes/runs')).includes('0123456789ab'), false, 'the old run directory is gone');
     const p2 = await plan(converged);
     assert.equal(p2.code, 0, p2.stdout + p2.stderr);
   });
