@@ -27,7 +27,7 @@ export interface HostApplyResult {
 }
 
 export interface ApplyOptions extends FleetOptions {
-  /** Limit of each remote read (the state before and after); the apply itself has per-operation limits. */
+  /** Limit of each remote read (the state before the apply); the apply itself has per-operation limits on the host. */
   timeoutMs?: number;
   /** Per-operation limits on the host (defaults, then LANES_APPLY_TIMEOUTS, then these). */
   limits?: Partial<OperationLimits>;
