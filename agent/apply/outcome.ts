@@ -1,12 +1,15 @@
-/** Reads the `@@<nonce> …` progress lines of an apply script back into what happened. */
+/** Reads the frames of an apply script (agent/remote/frame.ts) back into what happened. */
+import { parseFrames, unb64, type Frame } from '../remote/frame.js';
 
-export type ApplyPhase = 'prepare' | 'mkdir' | 'stage' | 'commit' | 'validate' | 'handler' | 'restore' | 'recover' | 'verify';
+export type ApplyPhase = 'lock' | 'prepare' | 'mkdir' | 'stage' | 'check' | 'commit' | 'validate' | 'handler' | 'restore' | 'recover' | 'verify';
 
 export interface ApplyFailure {
   phase: ApplyPhase;
   index: number;
   /** What the failing command printed (its own message, e.g. php-fpm -t's). */
   output: string;
+  /** Set when the operation was stopped by its time limit: the limit in seconds. */
+  timedOutAfter?: number;
 }
 
 export interface ApplyOutcome {
@@ -14,41 +17,57 @@ export interface ApplyOutcome {
   failure?: ApplyFailure;
   restored: boolean;
   recoverFailed: boolean;
+  /** Another apply holds the host's lock: what it wrote about itself (run, start, user). */
+  busy?: string;
+  /** The script was stopped by this signal (and restored what it had committed). */
+  signal?: string;
   done: boolean;
 }
 
 export function parseApplyOutput(stdout: string, nonce: string): ApplyOutcome {
   const outcome: ApplyOutcome = { steps: [], restored: false, recoverFailed: false, done: false };
-  const prefix = `@@${nonce} `;
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith(prefix)) continue;
-    const [word, ...rest] = line.slice(prefix.length).split(' ');
-    if (word === 'step') {
-      const [phase, index, label] = rest;
-      outcome.steps.push({
-        phase: phase as ApplyPhase,
-        ...(index !== undefined && /^\d+$/.test(index) ? { index: Number(index) } : {}),
-        ...(label ? { label: fromB64(label) } : index && !/^\d+$/.test(index) ? { label: fromB64(index) } : {}),
-      });
-      if (phase === 'restore') outcome.restored = true;
-    } else if (word === 'fail' && !outcome.failure) {
-      const [phase, index, out] = rest;
-      outcome.failure = { phase: phase as ApplyPhase, index: Number(index), output: out ? fromB64(out).trim() : '' };
-    } else if (word === 'recover-failed') outcome.recoverFailed = true;
-    else if (word === 'done') outcome.done = true;
+  for (const f of parseFrames(stdout, nonce)) {
+    switch (f.kind) {
+      case 'step': {
+        const s = stepOf(f);
+        outcome.steps.push(s);
+        if (s.phase === 'restore') outcome.restored = true;
+        break;
+      }
+      case 'fail':
+        if (!outcome.failure) {
+          const [phase, index, out, limit] = f.fields;
+          outcome.failure = {
+            phase: phase as ApplyPhase,
+            index: Number(index),
+            output: unb64(out).trim(),
+            ...(limit && /^\d+$/.test(limit) ? { timedOutAfter: Number(limit) } : {}),
+          };
+        }
+        break;
+      case 'busy':
+        outcome.busy = unb64(f.fields[0]).trim();
+        break;
+      case 'signal':
+        outcome.signal = f.fields[0];
+        break;
+      case 'recover-failed':
+        outcome.recoverFailed = true;
+        break;
+      case 'done':
+        outcome.done = true;
+        break;
+    }
   }
   return outcome;
 }
 
-/** One progress line as it streams in, for live display. */
-export function parseProgressLine(line: string, nonce: string): { phase: ApplyPhase; label?: string } | undefined {
-  const prefix = `@@${nonce} step `;
-  if (!line.startsWith(prefix)) return undefined;
-  const [phase, a, b] = line.slice(prefix.length).split(' ');
-  const label = b ? fromB64(b) : a && !/^\d+$/.test(a) ? fromB64(a) : undefined;
-  return { phase: phase as ApplyPhase, label };
-}
-
-function fromB64(s: string): string {
-  return Buffer.from(s, 'base64').toString('utf8');
+function stepOf(f: Frame): { phase: ApplyPhase; index?: number; label?: string } {
+  const [phase, index, label] = f.fields;
+  const text = unb64(label);
+  return {
+    phase: phase as ApplyPhase,
+    ...(index !== undefined && /^\d+$/.test(index) ? { index: Number(index) } : {}),
+    ...(text ? { label: text } : {}),
+  };
 }

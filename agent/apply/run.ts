@@ -1,9 +1,10 @@
 /**
  * `lanes apply`: per host, read state and plan (or take a saved plan, only if the host still has
- * the state the plan was computed from), then ONE exec carries out the whole change set and re-reads
- * the state; the host fails unless a re-plan on that state is empty.
+ * the state the plan was computed from), then ONE script carries out the whole change set and
+ * re-reads the state; the host fails unless a re-plan on that state is empty. The script runs
+ * detached on the host (agent/remote/detached.ts) and is followed over the connection: a lost
+ * controller never leaves a host between a commit and its restore.
  */
-import { randomBytes } from 'node:crypto';
 import { LanesError } from '../errors.js';
 import { gatherScript, parseGathered } from '../facts/gather.js';
 import { assembleState, readState, stateFacts } from '../facts/probes.js';
@@ -11,9 +12,12 @@ import { planHost, probesFor, stateFingerprint } from '../plan/plan-host.js';
 import type { HostPlan } from '../plan/run.js';
 import type { Change, DesiredResource } from '../resources/types.js';
 import { runFleet, type FleetHost, type FleetOptions, type FleetResult, type HostContext } from '../run/fleet.js';
+import { runDetached, EXIT_SCRIPT_VANISHED } from '../remote/detached.js';
+import { FrameStream, newNonce, unb64 } from '../remote/frame.js';
 import { describeHandler } from './handlers.js';
-import { parseApplyOutput, parseProgressLine, type ApplyOutcome } from './outcome.js';
-import { buildApplyScript, EXIT_HANDLER_FAILED, EXIT_VALIDATION_FAILED } from './script.js';
+import { operationLimits, type OperationLimits } from './limits.js';
+import { parseApplyOutput, type ApplyOutcome } from './outcome.js';
+import { buildApplyScript, EXIT_BUSY, EXIT_HANDLER_FAILED, type ApplyScriptParts } from './script.js';
 
 export interface HostApplyResult {
   host: string;
@@ -23,7 +27,10 @@ export interface HostApplyResult {
 }
 
 export interface ApplyOptions extends FleetOptions {
+  /** Limit of each remote read (the state before the apply); the apply itself has per-operation limits on the host. */
   timeoutMs?: number;
+  /** Per-operation limits on the host (defaults, then LANES_APPLY_TIMEOUTS, then these). */
+  limits?: Partial<OperationLimits>;
   /** A reviewed plan per host: applied only if the host's state fingerprint still matches. */
   saved?: Map<string, HostPlan>;
 }
@@ -33,7 +40,7 @@ export async function applyFleet(desired: Map<string, DesiredResource[]>, hosts:
 }
 
 /** Plan and apply on an open connection (used by applyFleet, and by a release for its layout). */
-export async function applyHost(ctx: HostContext, resources: DesiredResource[], opts: Pick<ApplyOptions, 'saved' | 'timeoutMs'>) {
+export async function applyHost(ctx: HostContext, resources: DesiredResource[], opts: Pick<ApplyOptions, 'saved' | 'timeoutMs' | 'limits'>) {
   const { host, conn, step } = ctx;
   const saved = opts.saved?.get(host);
   const probes = saved?.probes ?? probesFor(resources);
@@ -54,14 +61,14 @@ export async function applyHost(ctx: HostContext, resources: DesiredResource[], 
   }
   if (changes.length === 0) return { data: { host, changes, handlers: [] }, summary: 'no changes' };
 
-  const nonce = randomBytes(6).toString('hex');
-  const verifyNonce = randomBytes(6).toString('hex');
+  const nonce = newNonce();
+  const verifyNonce = newNonce();
   const facts = stateFacts(probes);
-  const { script, handlers, validators } = buildApplyScript(changes, nonce, gatherScript(facts, verifyNonce));
+  const parts = buildApplyScript(changes, nonce, gatherScript(facts, verifyNonce), operationLimits(undefined, opts.limits));
 
-  const result = await step('apply', () => runStreaming(ctx, script, nonce, opts.timeoutMs));
+  const result = await step('apply', () => runStreaming(ctx, parts.script, nonce));
   const outcome = parseApplyOutput(result.stdout, nonce);
-  if (result.code !== 0 || !outcome.done) throw applyError(host, result.code, outcome, validators, handlers.map(describeHandler), result.stderr);
+  if (result.code !== 0 || !outcome.done) throw applyError(host, result.code, outcome, parts, result.stderr);
 
   await step('verify', async () => {
     const after = assembleState(parseGathered(facts, result.stdout, verifyNonce, host));
@@ -70,56 +77,75 @@ export async function applyHost(ctx: HostContext, resources: DesiredResource[], 
       throw new LanesError(`applied, but the host still differs from the playbook: ${left.map((c) => c.summary).join('; ')}`, { kind: 'exec', host });
     }
   });
-  const described = handlers.map(describeHandler);
+  const described = parts.handlers.map(describeHandler);
   return {
     data: { host, changes, handlers: described },
     summary: `${changes.length} change${changes.length === 1 ? '' : 's'} applied${described.length ? `; ${described.length} handler${described.length === 1 ? '' : 's'}` : ''}`,
   };
 }
 
-/** Run the apply script from stdin (no argv size limit), turning its progress lines into step events. */
-async function runStreaming(ctx: HostContext, script: string, nonce: string, timeoutMs?: number) {
-  let pending = '';
+/** Run the apply script detached on the host, turning its step frames into step events as they arrive. */
+async function runStreaming(ctx: HostContext, script: string, nonce: string) {
   let current: { name: string; at: number } | undefined;
   const close = (ok: boolean) => {
     if (current) ctx.bus.emit({ type: 'step-end', host: ctx.host, step: current.name, ok, ms: Date.now() - current.at });
     current = undefined;
   };
-  const result = await ctx.conn.exec('/bin/sh -s', {
-    stdin: script,
-    timeoutMs,
-    onStdout: (chunk) => {
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        const p = parseProgressLine(line, nonce);
-        if (!p) continue;
-        close(true);
-        const name = p.label ? `${p.phase}: ${p.label}` : p.phase;
-        current = { name, at: Date.now() };
-        ctx.bus.emit({ type: 'step-start', host: ctx.host, step: name });
-      }
-    },
+  const frames = new FrameStream(nonce, (f) => {
+    if (f.kind !== 'step') return;
+    const phase = f.fields[0] ?? '';
+    const label = unb64(f.fields[2]);
+    close(true);
+    const name = label ? `${phase}: ${label}` : phase;
+    current = { name, at: Date.now() };
+    ctx.bus.emit({ type: 'step-start', host: ctx.host, step: name });
   });
-  close(result.code === 0);
-  return result;
+  try {
+    const result = await runDetached(ctx.conn, script, { nonce, onStdout: (chunk) => frames.push(chunk), lostMessage: CONNECTION_LOST });
+    close(result.code === 0);
+    return result;
+  } catch (err) {
+    close(false);
+    throw err;
+  }
 }
 
-function applyError(host: string, code: number | null, o: ApplyOutcome, validators: string[], handlers: string[], stderr: string): LanesError {
+export const CONNECTION_LOST = 'connection lost during apply; the host finishes or restores on its own: run `lanes plan` to see where it ended';
+
+function applyError(host: string, code: number | null, o: ApplyOutcome, parts: ApplyScriptParts, stderr: string): LanesError {
   const f = o.failure;
   const said = f?.output ? `: ${f.output.split('\n').slice(-4).join(' | ')}` : stderr.trim() ? `: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : '';
-  if (code === EXIT_VALIDATION_FAILED && f) {
-    const name = validators[f.index] ?? 'validation';
-    return new LanesError(`validation failed (${name})${said}; previous files restored, nothing reloaded`, { kind: 'exec', host });
-  }
-  if (code === EXIT_HANDLER_FAILED && f) {
+  const err = (message: string, kind: 'exec' | 'timeout' = 'exec') => new LanesError(message, { kind, host });
+  if (code === EXIT_BUSY || o.busy !== undefined) {
     return new LanesError(
-      `${handlers[f.index] ?? 'a handler'} failed${said}; previous files restored${o.recoverFailed ? ' BUT re-running the handlers on them failed too: check the host now' : ' and services reloaded on them'}`,
+      `another lanes apply is still running on this host${o.busy ? ` (${o.busy})` : ''}; it finishes or restores on its own: wait for it, then run \`lanes plan\``,
       { kind: 'exec', host },
     );
   }
-  if (f) return new LanesError(`apply failed at ${f.phase}${said}${o.restored ? '; previous files restored' : ''}`, { kind: 'exec', host });
-  return new LanesError(`apply script ended unexpectedly (exit ${code ?? 'none'})${said}`, { kind: 'exec', host });
+  if (o.signal) {
+    return err(`the apply on the host was stopped by SIG${o.signal}${f ? ` during ${f.phase}` : ''}; ${o.restored ? 'it restored the previous files' : 'nothing had been committed'}`);
+  }
+  if (f && (f.phase === 'check' || f.phase === 'validate')) {
+    const name = parts.validators[f.index] ?? 'validation';
+    const after = f.phase === 'check' ? 'the live file was not touched, nothing reloaded' : 'previous files restored, nothing reloaded';
+    if (f.timedOutAfter !== undefined) {
+      return err(`validation timed out (${name} did not finish within ${f.timedOutAfter} s, the limit for a validator); ${after}`, 'timeout');
+    }
+    return err(`validation failed (${name})${said}; ${after}`);
+  }
+  if (code === EXIT_HANDLER_FAILED && f) {
+    const name = parts.handlers[f.index] ? describeHandler(parts.handlers[f.index]!) : 'a handler';
+    const what = f.timedOutAfter !== undefined ? `${name} did not finish within ${f.timedOutAfter} s (the limit for a handler)` : `${name} failed${said}`;
+    return err(
+      `${what}; previous files restored${o.recoverFailed ? ' BUT re-running the handlers on them failed too: check the host now' : ' and services reloaded on them'}`,
+      f.timedOutAfter !== undefined ? 'timeout' : 'exec',
+    );
+  }
+  if (f && f.phase === 'prepare' && f.timedOutAfter !== undefined) {
+    const label = o.steps.find((s) => s.phase === 'prepare' && s.index === f.index)?.label ?? 'a prepare step';
+    return err(`${label} did not finish within ${f.timedOutAfter} s (the limit for a prepare step); no file was changed`, 'timeout');
+  }
+  if (f) return err(`apply failed at ${f.phase}${said}${o.restored ? '; previous files restored' : ''}`);
+  if (code === EXIT_SCRIPT_VANISHED) return err(`the apply script on the host ended without finishing${said}; run \`lanes plan\` to see where it ended`);
+  return err(`apply script ended unexpectedly (exit ${code ?? 'none'})${said}`);
 }

@@ -1,34 +1,57 @@
 /**
- * The whole change set of one host as ONE shell script, run in one exec (as root when escalating):
+ * The whole change set of one host as ONE shell script. It runs detached from the SSH channel (see
+ * agent/remote/detached.ts: `sh script.sh HOME RUNDIR`, output to a log the controller follows), so
+ * losing the controller never stops it between a commit and its restore:
  *
+ *   0. lock      the host's apply lock (flock HOME/apply.lock) for the script's whole life: a second
+ *                apply while this one runs is refused (exit 7), never interleaved
  *   1. prepare   packages, groups, users (commands; additive, not rolled back)
  *   2. mkdir     directories with owner/group/mode
- *   3. stage     every new file written to a temp file in its own directory (owner, mode set) —
- *                a full disk fails here, before anything visible changed
- *   4. commit    old files copied to a backup dir, temp files renamed over, symlinks switched
- *   5. validate  php-fpm -t, nginx -t, supervisorctl reread, systemd-analyze verify, file validators;
- *                on failure every touched path is restored and NOTHING is reloaded (exit 3)
- *   6. handlers  daemon-reload, set-property, units, supervisor, FPM reload + health, nginx; if one
+ *   3. stage     every new file written as a dot-file beside its destination (`.name.lanes-XXXXXX`,
+ *                owner, mode set) that no include glob loads — a full disk fails here
+ *   4. check     a file's own validator (`visudo -cf %s`) on the STAGED file: a failure never touches
+ *                the live file (exit 3)
+ *   5. commit    old files copied to RUNDIR/bak, staged files renamed over, symlinks switched
+ *   6. validate  whole-configuration validators that only check the live tree (php-fpm -t, nginx -t,
+ *                supervisorctl reread, systemd-analyze verify); on failure every touched path is
+ *                restored and NOTHING is reloaded (exit 3)
+ *   7. handlers  daemon-reload, set-property, units, supervisor, FPM reload + health, nginx; if one
  *                fails the files are restored and the handlers run again on the old files (exit 4)
- *   7. verify    the state is read again in the same exec, for the caller to re-plan
+ *   8. verify    the state is read again, for the caller to re-plan
  *
- * Progress lines `@@<nonce> …` are streamed so the caller can show steps live and parse the outcome.
+ * HUP, INT, TERM and PIPE restore whatever was committed (and re-run the handlers if they had
+ * started); the EXIT trap always writes RUNDIR/rc. Prepare operations, validators and handlers each
+ * run under `timeout` with their own limit (./limits.ts). Progress and outcome are frames of
+ * agent/remote/frame.ts, read back by ./outcome.ts:
+ *
+ *   step PHASE INDEX LABEL       fail PHASE INDEX OUTPUT LIMIT|-     busy HOLDER
+ *   signal NAME                  recover-failed                      done
  */
+import { b64, frameShell } from '../remote/frame.js';
 import type { Change, Operation, Validator } from '../resources/types.js';
 import { shq } from '../transport/quote.js';
 import { FPM_RELOAD_LOCK } from '../rollout/reload.js';
-import { orderHandlers, type PlannedHandler } from './handlers.js';
+import { describeHandler, orderHandlers, type PlannedHandler } from './handlers.js';
+import { DEFAULT_LIMITS, type OperationLimits } from './limits.js';
+import { stagingPath, stagingTemplate } from './staging.js';
 
 export const EXIT_VALIDATION_FAILED = 3;
 export const EXIT_HANDLER_FAILED = 4;
 export const EXIT_PREPARE_FAILED = 5;
 export const EXIT_COMMIT_FAILED = 6;
+export const EXIT_BUSY = 7;
+
+/** The host's apply lock, relative to the state directory the script gets as $1. */
+export const APPLY_LOCK_NAME = 'apply.lock';
 
 export interface ApplyScriptParts {
   script: string;
-  /** Names of the steps, in order, for progress display. */
+  /** Validator names by the index their frames carry (staged-file checks first, then the rest). */
   validators: string[];
+  /** How many of `validators` run on the staged file, before the commit. */
+  stagedChecks: number;
   handlers: PlannedHandler[];
+  limits: OperationLimits;
 }
 
 /** FastCGI "are you there" for a pool socket, as root: any FastCGI answer counts (a 404 for a missing script too). */
@@ -38,13 +61,8 @@ const FCGI_PHP =
   '$p=nv("SCRIPT_FILENAME","/lanes-health-check").nv("SCRIPT_NAME","/lanes-health-check").nv("REQUEST_METHOD","GET");' +
   'fwrite($s,r(1,pack("nCx5",1,0)).r(4,$p).r(4,"").r(5,""));stream_set_timeout($s,3);$x=stream_get_contents($s);exit(strlen($x)>8?0:1);';
 
-const PRELUDE = `
-set -u
-umask 022
-mark() { printf '@@%s %s\\n' "$LANES_N" "$*"; }
-b64out() { base64 -w0 < "$LANES_B/out" 2>/dev/null; }
-LANES_B=$(mktemp -d /var/tmp/lanes-apply.XXXXXX) || { echo "cannot create a work directory in /var/tmp" >&2; exit ${EXIT_PREPARE_FAILED}; }
-trap 'rm -rf "$LANES_B"' EXIT
+/** Shell functions the FPM handler needs; it runs in its own `sh -c` (under `timeout`), so they travel with it. */
+const FPM_FUNCTIONS = `
 fcgi_ping() {
   if command -v cgi-fcgi >/dev/null 2>&1; then
     SCRIPT_NAME=/lanes-health-check SCRIPT_FILENAME=/lanes-health-check REQUEST_METHOD=GET \\
@@ -81,6 +99,87 @@ fpm_healthy() {
 }
 `;
 
+/**
+ * The script's frame: arguments, lock, traps, and the helpers every step uses. `lanes_op` runs one
+ * operation (a sh command string) with its limit, output to RUNDIR/op.out, fd 8 (the lock) closed so
+ * nothing it starts can hold the lock; on failure it says `fail` with the output's tail.
+ */
+function prelude(nonce: string): string {
+  return `set -u
+umask 022
+LANES_HOME=$1
+LANES_R=$2
+${frameShell(nonce)}
+echo $$ > "$LANES_R/pid"
+LANES_PHASE=start
+LANES_LOCKED=
+lanes_out() { lanes_b64 "$(tail -c 4000 "$LANES_R/op.out" 2>/dev/null)"; }
+LANES_TIMEOUT=
+command -v timeout >/dev/null 2>&1 && LANES_TIMEOUT=timeout
+LANES_OP_PID=
+lanes_op() {
+  ph=$1; ix=$2; lim=$3; cmd=$4; shift 4
+  t0=$(date +%s)
+  # In the background and waited for: a trapped signal interrupts \`wait\` at once (a foreground
+  # command would delay the trap until it ends).
+  if [ -n "$LANES_TIMEOUT" ]; then
+    timeout -k 5 "$lim" /bin/sh -c "$cmd" lanes-op "$@" > "$LANES_R/op.out" 2>&1 8>&- < /dev/null &
+  else
+    /bin/sh -c "$cmd" lanes-op "$@" > "$LANES_R/op.out" 2>&1 8>&- < /dev/null &
+  fi
+  LANES_OP_PID=$!
+  wait "$LANES_OP_PID"
+  rc=$?
+  LANES_OP_PID=
+  [ $rc = 0 ] && return 0
+  to=-
+  # timeout exits 124 (or 137 after -k); only a run that lasted the limit counts as timed out.
+  if [ -n "$LANES_TIMEOUT" ] && { [ $rc = 124 ] || [ $rc = 137 ]; } && [ $(( $(date +%s) - t0 + 1 )) -ge "$lim" ]; then to=$lim; fi
+  lanes_say fail "$ph" "$ix" "$(lanes_out)" "$to"
+  return 1
+}
+# A plain step (mkdir, stage, commit): its output to op.out, fail frame on error.
+lanes_fail() { lanes_say fail "$1" "$2" "$(lanes_out)" -; }
+lanes_exit() {
+  trap '' HUP INT TERM PIPE
+  [ -n "$LANES_LOCKED" ] && : > "$LANES_HOME/${APPLY_LOCK_NAME}"
+  rm -rf "$LANES_R/bak" "$LANES_R/script.sh" "$LANES_R/op.out"
+  printf '%s\\n' "$1" > "$LANES_R/rc.tmp" && mv -f "$LANES_R/rc.tmp" "$LANES_R/rc"
+}
+trap 'lanes_exit $?' EXIT
+lanes_signal() {
+  trap '' HUP INT TERM PIPE
+  lanes_say signal "$1"
+  # Stop the operation in progress (timeout passes TERM on to it) before restoring under it.
+  if [ -n "$LANES_OP_PID" ]; then kill -TERM "$LANES_OP_PID" 2>/dev/null; wait "$LANES_OP_PID" 2>/dev/null; LANES_OP_PID=; fi
+  case $LANES_PHASE in
+    staged) cleanup_tmp ;;
+    committed) cleanup_tmp; restore; resync ;;
+    handlers) restore; lanes_say step recover - -; run_handlers recover || lanes_say recover-failed ;;
+  esac
+  exit "$2"
+}
+trap 'lanes_signal HUP 129' HUP
+trap 'lanes_signal INT 130' INT
+trap 'lanes_signal PIPE 141' PIPE
+trap 'lanes_signal TERM 143' TERM
+if ! command -v flock >/dev/null 2>&1; then
+  printf 'flock (util-linux) is not installed on the host; lanes needs it to keep applies apart\\n' > "$LANES_R/op.out"
+  lanes_fail lock 0; exit ${EXIT_PREPARE_FAILED}
+fi
+exec 8<>"$LANES_HOME/${APPLY_LOCK_NAME}"
+if ! flock -n 8; then
+  lanes_say busy "$(lanes_b64 "$(head -c 300 "$LANES_HOME/${APPLY_LOCK_NAME}")")"
+  exit ${EXIT_BUSY}
+fi
+LANES_LOCKED=1
+printf 'run %s started %s by %s\\n' "$LANES_NONCE" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "\${SUDO_USER:-$(id -un)}" > "$LANES_HOME/${APPLY_LOCK_NAME}"
+# Runs older than a day are gone: finished ones, and (since we hold the lock) any that died.
+find "$LANES_HOME/runs" -mindepth 1 -maxdepth 1 -type d -mtime +0 ! -name "$LANES_NONCE" -exec rm -rf {} + 2>/dev/null
+mkdir "$LANES_R/bak" || { lanes_fail lock 0; exit ${EXIT_PREPARE_FAILED}; }
+`;
+}
+
 interface Touched {
   path: string;
   /** index of the backup slot */
@@ -88,121 +187,154 @@ interface Touched {
   kind: 'content' | 'attrs';
 }
 
-export function buildApplyScript(changes: Change[], nonce: string, verifyScript: string): ApplyScriptParts {
+type Staged = { op: Extract<Operation, { op: 'write' | 'symlink' | 'remove' | 'attrs' }>; tmpVar: string; slot: number };
+
+export function buildApplyScript(changes: Change[], nonce: string, verifyScript: string, limits: OperationLimits = DEFAULT_LIMITS): ApplyScriptParts {
   const ops = changes.flatMap((c) => c.operations);
-  const validators = dedupeValidators(changes.flatMap((c) => c.validators ?? []));
   const handlers = orderHandlers(changes);
-  const lines: string[] = [`LANES_N=${shq(nonce)}`, PRELUDE];
+  const body: string[] = [];
+  const step = (phase: string, index: number | undefined, label?: string) => `lanes_say step ${phase} ${index ?? '-'} ${b64(label ?? '')}`;
+
+  // The staged and touched paths, by slot.
+  const staged: Staged[] = [];
   const touched: Touched[] = [];
-  let slot = 0;
+  for (const o of ops) {
+    if (o.op !== 'write' && o.op !== 'symlink' && o.op !== 'remove' && o.op !== 'attrs') continue;
+    const slot = staged.length;
+    staged.push({ op: o, tmpVar: `LANES_T${slot}`, slot });
+    touched.push({ path: o.path, slot, kind: o.op === 'attrs' ? 'attrs' : 'content' });
+  }
+  const stagedWrite = new Map(staged.filter((s) => s.op.op === 'write').map((s) => [s.op.path, s]));
+
+  // Validators: a file's own command naming the file (%s) checks the staged file; the rest (nginx -t,
+  // php-fpm -t, a `validate` without %s) can only check the live tree, after the commit.
+  const all = dedupeValidators(changes.flatMap((c) => c.validators ?? []));
+  const checks = all.filter(
+    (v): v is Extract<Validator, { kind: 'command' }> => v.kind === 'command' && v.path !== undefined && v.command.includes('%s') && stagedWrite.has(v.path),
+  );
+  const live = all.filter((v) => !checks.includes(v as Extract<Validator, { kind: 'command' }>));
+  const validatorNames = [...checks, ...live].map(validatorName);
 
   // 1. prepare
   const prepare = ops.filter((o): o is Extract<Operation, { op: 'run' }> => o.op === 'run');
   prepare.forEach((o, i) => {
-    lines.push(
-      `mark step prepare ${i} ${b64(o.describe)}`,
-      `{\n${o.script}\n} > "$LANES_B/out" 2>&1 || { mark fail prepare ${i} "$(b64out)"; exit ${EXIT_PREPARE_FAILED}; }`,
-    );
+    body.push(step('prepare', i, o.describe), `lanes_op prepare ${i} ${limits.prepare} ${shq(o.script)} || exit ${EXIT_PREPARE_FAILED}`);
   });
 
   // 2. mkdir
-  for (const o of ops) {
-    if (o.op !== 'mkdir') continue;
+  ops.forEach((o, i) => {
+    if (o.op !== 'mkdir') return;
     const flags = [o.owner ? `-o ${shq(o.owner)}` : '', o.group ? `-g ${shq(o.group)}` : '', o.mode ? `-m ${shq(o.mode)}` : ''].filter(Boolean).join(' ');
-    lines.push(`mark step mkdir ${b64(o.path)}`, `install -d ${flags} ${shq(o.path)} > "$LANES_B/out" 2>&1 || { mark fail mkdir 0 "$(b64out)"; exit ${EXIT_PREPARE_FAILED}; }`);
-  }
+    body.push(step('mkdir', i, o.path), `install -d ${flags} ${shq(o.path)} > "$LANES_R/op.out" 2>&1 || { lanes_fail mkdir ${i}; exit ${EXIT_PREPARE_FAILED}; }`);
+  });
 
-  // 3. stage
-  const staged: { op: Operation; tmpVar: string; slot: number }[] = [];
-  lines.push('mark step stage');
-  for (const o of ops) {
-    if (o.op !== 'write' && o.op !== 'symlink' && o.op !== 'remove' && o.op !== 'attrs') continue;
-    const s = slot++;
-    const tmpVar = `LANES_T${s}`;
-    staged.push({ op: o, tmpVar, slot: s });
-    touched.push({ path: o.path, slot: s, kind: o.op === 'attrs' ? 'attrs' : 'content' });
+  // 3. stage: dot-files beside their destinations, invisible to include globs
+  body.push(step('stage', undefined), 'LANES_PHASE=staged');
+  for (const s of staged) {
+    const o = s.op;
+    const fail = `{ lanes_fail stage ${s.slot}; cleanup_tmp; exit ${EXIT_COMMIT_FAILED}; }`;
     if (o.op === 'write') {
-      const owner = o.owner || o.group ? `chown ${shq(`${o.owner ?? ''}${o.group ? `:${o.group}` : ''}`)} "$${tmpVar}" &&` : '';
-      lines.push(
-        `${tmpVar}=$(mktemp ${shq(`${o.path}.lanes-XXXXXX`)} 2>"$LANES_B/out") || { mark fail stage ${s} "$(b64out)"; cleanup_tmp; exit ${EXIT_COMMIT_FAILED}; }`,
-        `base64 -d > "$${tmpVar}" <<'LANES_EOF' && ${owner} chmod ${shq(o.mode ?? '0644')} "$${tmpVar}" || { mark fail stage ${s} "$(printf 'writing %s failed' ${shq(o.path)} | base64 -w0)"; cleanup_tmp; exit ${EXIT_COMMIT_FAILED}; }`,
+      const owner = o.owner || o.group ? `chown ${shq(`${o.owner ?? ''}${o.group ? `:${o.group}` : ''}`)} "$${s.tmpVar}" &&` : '';
+      body.push(
+        `${s.tmpVar}=$(mktemp ${shq(stagingTemplate(o.path))} 2>"$LANES_R/op.out") || ${fail}`,
+        `base64 -d > "$${s.tmpVar}" 2>"$LANES_R/op.out" <<'LANES_EOF' && ${owner} chmod ${shq(o.mode ?? '0644')} "$${s.tmpVar}" 2>>"$LANES_R/op.out" || ${fail}`,
         wrapBase64(o.content),
         'LANES_EOF',
       );
     } else if (o.op === 'symlink') {
-      lines.push(
-        `${tmpVar}=${shq(`${o.path}.lanes-link-`)}"$LANES_N"`,
-        `ln -sfn ${shq(o.target)} "$${tmpVar}" 2>"$LANES_B/out" || { mark fail stage ${s} "$(b64out)"; cleanup_tmp; exit ${EXIT_COMMIT_FAILED}; }`,
-      );
+      body.push(`${s.tmpVar}=${shq(stagingPath(o.path, `link-${nonce}`))}`, `ln -sfn ${shq(o.target)} "$${s.tmpVar}" 2>"$LANES_R/op.out" || ${fail}`);
     }
   }
-  // cleanup_tmp must exist before it is called; define it at the top of the staged section.
-  const tmpVars = staged.filter((s) => s.op.op === 'write' || s.op.op === 'symlink').map((s) => `"\${${s.tmpVar}:-}"`);
-  lines.splice(lines.indexOf('mark step stage'), 0, `cleanup_tmp() { for t in ${tmpVars.join(' ') || '""'}; do [ -n "$t" ] && rm -f "$t"; done; }`);
 
-  // 4. commit (with backups) and the restore function
-  lines.push('mark step commit');
+  // 4. check the staged files with their own validators: the live files are not touched yet
+  checks.forEach((v, i) => {
+    const s = stagedWrite.get(v.path!)!;
+    body.push(
+      step('check', i, validatorName(v)),
+      `lanes_op check ${i} ${limits.validate} ${shq(v.command.replace(/%s/g, '"$1"'))} "$${s.tmpVar}" || { cleanup_tmp; exit ${EXIT_VALIDATION_FAILED}; }`,
+    );
+  });
+
+  // 5. commit, with backups taken first (a signal during the backups only removes the staged files)
+  body.push(step('commit', undefined));
   for (const t of touched) {
-    lines.push(
+    body.push(
       t.kind === 'attrs'
-        ? `stat -c '%U:%G %a' -- ${shq(t.path)} > "$LANES_B/attr.${t.slot}" 2>/dev/null`
-        : `if [ -e ${shq(t.path)} ] || [ -L ${shq(t.path)} ]; then cp -a -- ${shq(t.path)} "$LANES_B/bak.${t.slot}"; fi`,
+        ? `stat -c '%U:%G %a' -- ${shq(t.path)} > "$LANES_R/bak/attr.${t.slot}" 2>/dev/null`
+        : `if [ -e ${shq(t.path)} ] || [ -L ${shq(t.path)} ]; then cp -a -- ${shq(t.path)} "$LANES_R/bak/${t.slot}" || { lanes_fail commit ${t.slot}; cleanup_tmp; exit ${EXIT_COMMIT_FAILED}; }; fi`,
     );
   }
-  lines.push(restoreFunction(touched));
+  body.push('LANES_PHASE=committed');
   for (const s of staged) {
     const o = s.op;
-    const fail = `{ mark fail commit ${s.slot} "$(b64out)"; restore; exit ${EXIT_COMMIT_FAILED}; }`;
-    if (o.op === 'write' || o.op === 'symlink') lines.push(`mv -fT "$${s.tmpVar}" ${shq(o.path)} > "$LANES_B/out" 2>&1 || ${fail}`);
-    else if (o.op === 'remove') lines.push(`rm -f -- ${shq(o.path)} > "$LANES_B/out" 2>&1 || ${fail}`);
-    else if (o.op === 'attrs') {
+    const fail = `{ lanes_fail commit ${s.slot}; cleanup_tmp; restore; exit ${EXIT_COMMIT_FAILED}; }`;
+    if (o.op === 'write' || o.op === 'symlink') body.push(`mv -fT "$${s.tmpVar}" ${shq(o.path)} > "$LANES_R/op.out" 2>&1 || ${fail}`);
+    else if (o.op === 'remove') body.push(`rm -f -- ${shq(o.path)} > "$LANES_R/op.out" 2>&1 || ${fail}`);
+    else {
       const own = o.owner || o.group ? `chown -h ${shq(`${o.owner ?? ''}${o.group ? `:${o.group}` : ''}`)} ${shq(o.path)} && ` : '';
-      lines.push(`{ ${own}${o.mode ? `chmod ${shq(o.mode)} ${shq(o.path)}` : 'true'}; } > "$LANES_B/out" 2>&1 || ${fail}`);
+      body.push(`{ ${own}${o.mode ? `chmod ${shq(o.mode)} ${shq(o.path)}` : 'true'}; } > "$LANES_R/op.out" 2>&1 || ${fail}`);
     }
   }
 
-  // 5. validate
-  const validatorNames: string[] = [];
-  validators.forEach((v, i) => {
-    validatorNames.push(validatorName(v));
-    lines.push(
-      `mark step validate ${i} ${b64(validatorName(v))}`,
-      `{ ${validatorCommand(v)}\n} > "$LANES_B/out" 2>&1 || { mark fail validate ${i} "$(b64out)"; restore; ${resyncAfterRestore(validators)} exit ${EXIT_VALIDATION_FAILED}; }`,
-    );
+  // 6. validate the live tree
+  live.forEach((v, j) => {
+    const i = checks.length + j;
+    body.push(step('validate', i, validatorName(v)), `lanes_op validate ${i} ${limits.validate} ${shq(validatorCommand(v))} || { restore; resync; exit ${EXIT_VALIDATION_FAILED}; }`);
   });
 
-  // 6. handlers
-  lines.push(`run_handlers() {`);
-  handlers.forEach((h, i) => {
-    lines.push(`  mark step handler ${i}`, `  { ${handlerCommand(h)}\n  } > "$LANES_B/out" 2>&1 || { mark fail handler ${i} "$(b64out)"; return 1; }`);
-  });
-  lines.push('  return 0', '}');
-  lines.push(
-    `if ! run_handlers; then`,
+  // 7. handlers
+  body.push(
+    'LANES_PHASE=handlers',
+    `if ! run_handlers handler; then`,
     `  restore`,
-    `  mark step recover`,
-    `  run_handlers >/dev/null 2>&1 || mark recover-failed`,
+    `  ${step('recover', undefined)}`,
+    `  run_handlers recover || lanes_say recover-failed`,
     `  exit ${EXIT_HANDLER_FAILED}`,
     `fi`,
   );
 
-  // 7. verify
-  lines.push('mark step verify', `(\n${verifyScript}\n)`, 'mark done');
-  return { script: lines.join('\n'), validators: validatorNames, handlers };
+  // 8. verify
+  body.push('LANES_PHASE=done', step('verify', undefined), `(\n${verifyScript}\n)`, 'lanes_say done');
+
+  // Functions the traps may call at any time are defined before the lock is taken.
+  const functions = [
+    cleanupFunction(staged),
+    restoreFunction(touched, nonce),
+    `resync() { ${all.some((v) => v.kind === 'supervisor-reread') ? 'supervisorctl reread >/dev/null 2>&1 8>&-;' : ''} true; }`,
+    handlersFunction(handlers, limits),
+  ];
+  return {
+    script: [prelude(nonce), ...functions, ...body, ''].join('\n'),
+    validators: validatorNames,
+    stagedChecks: checks.length,
+    handlers,
+    limits,
+  };
 }
 
-function restoreFunction(touched: Touched[]): string {
-  const body = [...touched].reverse().map((t) =>
-    t.kind === 'attrs'
-      ? `  if [ -s "$LANES_B/attr.${t.slot}" ]; then read -r og m < "$LANES_B/attr.${t.slot}"; chown -h "$og" ${shq(t.path)}; chmod "$m" ${shq(t.path)}; fi`
-      : `  if [ -e "$LANES_B/bak.${t.slot}" ] || [ -L "$LANES_B/bak.${t.slot}" ]; then cp -a -- "$LANES_B/bak.${t.slot}" ${shq(`${t.path}.lanes-restore`)} && mv -fT ${shq(`${t.path}.lanes-restore`)} ${shq(t.path)}; else rm -f -- ${shq(t.path)}; fi`,
-  );
-  return ['restore() {', '  mark step restore', ...body, '  true', '}'].join('\n');
+function cleanupFunction(staged: Staged[]): string {
+  const vars = staged.filter((s) => s.op.op === 'write' || s.op.op === 'symlink').map((s) => `"\${${s.tmpVar}:-}"`);
+  return `cleanup_tmp() { for t in ${vars.join(' ') || '""'}; do [ -n "$t" ] && rm -f -- "$t"; done; true; }`;
 }
 
-/** After a restore, let Supervisor re-read the restored files so its view matches the disk again. */
-function resyncAfterRestore(validators: Validator[]): string {
-  return validators.some((v) => v.kind === 'supervisor-reread') ? 'supervisorctl reread >/dev/null 2>&1;' : '';
+function restoreFunction(touched: Touched[], nonce: string): string {
+  const body = [...touched].reverse().map((t) => {
+    if (t.kind === 'attrs') {
+      return `  if [ -s "$LANES_R/bak/attr.${t.slot}" ]; then read -r og m < "$LANES_R/bak/attr.${t.slot}"; chown -h "$og" ${shq(t.path)}; chmod "$m" ${shq(t.path)}; fi`;
+    }
+    const tmp = shq(stagingPath(t.path, `restore-${nonce}`));
+    return `  if [ -e "$LANES_R/bak/${t.slot}" ] || [ -L "$LANES_R/bak/${t.slot}" ]; then cp -a -- "$LANES_R/bak/${t.slot}" ${tmp} && mv -fT ${tmp} ${shq(t.path)}; else rm -f -- ${shq(t.path)}; fi`;
+  });
+  return ['restore() {', '  lanes_say step restore - -', ...body, '  true', '}'].join('\n');
+}
+
+function handlersFunction(handlers: PlannedHandler[], limits: OperationLimits): string {
+  const lines = ['run_handlers() {'];
+  handlers.forEach((h, i) => {
+    lines.push(`  lanes_say step "$1" ${i} ${b64(describeHandler(h))}`, `  lanes_op "$1" ${i} ${limits.handler} ${shq(handlerCommand(h))} || return 1`);
+  });
+  lines.push('  return 0', '}');
+  return lines.join('\n');
 }
 
 function dedupeValidators(vs: Validator[]): Validator[] {
@@ -230,6 +362,7 @@ export function validatorName(v: Validator): string {
   }
 }
 
+/** A validator of the live tree, as a command for `sh -c`. */
 function validatorCommand(v: Validator): string {
   switch (v.kind) {
     case 'fpm-test':
@@ -266,19 +399,15 @@ function handlerCommand(h: PlannedHandler): string {
       // A master that is not running (it died, or recovery runs after a failed reload) is started instead.
       // Never two FPM reloads at once on a host (php-src warns): the same lock file as lanes release.
       return [
+        FPM_FUNCTIONS,
         `if command -v flock >/dev/null 2>&1; then exec 9>>${shq(FPM_RELOAD_LOCK)}; flock -w 120 9; fi`,
         `if systemctl is-active -q ${shq(h.unit)}; then systemctl ${h.action} ${shq(h.unit)}; else systemctl reset-failed ${shq(h.unit)} 2>/dev/null; systemctl start ${shq(h.unit)}; fi && fpm_healthy ${[h.unit, ...h.sockets].map(shq).join(' ')}`,
-        `rc=$?; command -v flock >/dev/null 2>&1 && flock -u 9; [ $rc = 0 ]`,
       ].join('\n');
   }
 }
 
-function b64(s: string): string {
-  return Buffer.from(s, 'utf8').toString('base64');
-}
-
 function wrapBase64(content: string): string {
-  const enc = b64(content);
+  const enc = Buffer.from(content, 'utf8').toString('base64');
   const out: string[] = [];
   for (let i = 0; i < enc.length; i += 76) out.push(enc.slice(i, i + 76));
   return out.join('\n');

@@ -4,11 +4,18 @@
  * after apply (re-plan on the re-read state: a converged host plans zero changes).
  */
 import { createHash } from 'node:crypto';
+import { staleStagingChanges, stagingProbes } from '../apply/staging.js';
 import { LanesError } from '../errors.js';
 import { resourceType } from '../resources/index.js';
 import type { ActualState, Change, DesiredResource, Probe } from '../resources/types.js';
 
+/** What the resources read, plus any staging an interrupted apply left in the directories they manage. */
 export function probesFor(desired: DesiredResource[]): Probe[] {
+  const own = resourceProbes(desired);
+  return [...own, ...stagingProbes(own)];
+}
+
+function resourceProbes(desired: DesiredResource[]): Probe[] {
   return desired.flatMap((d) => typeOf(d).probes(d.spec));
 }
 
@@ -17,6 +24,7 @@ export function planHost(host: string, desired: DesiredResource[], actual: Actua
   for (const d of desired) {
     changes.push(...typeOf(d).plan(d.spec, actual, { host, source: d.source, all: desired }));
   }
+  changes.push(...staleStagingChanges(resourceProbes(desired), actual));
   return changes;
 }
 

@@ -1,119 +1,361 @@
-// The apply script run by a real sh on local temp files, with systemctl and supervisorctl stubbed:
-// staged atomic writes, restore on a failed validation (nothing reloaded), restore and re-run of the
-// handlers when one fails, and the progress lines the caller parses.
+// The apply script run by a real sh on local temp files, the way the host runs it (`sh script.sh
+// STATEDIR RUNDIR`, and through the detached launcher), with systemctl and supervisorctl stubbed:
+// staged files checked before they go live, dot-file staging, restore on a failed validation (nothing
+// reloaded), restore and re-run of the handlers when one fails, per-operation time limits, signals,
+// the host-side lock, and the frames the caller parses.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { parseLimits } from '../../../agent/apply/limits.js';
 import { parseApplyOutput } from '../../../agent/apply/outcome.js';
-import { buildApplyScript, EXIT_HANDLER_FAILED, EXIT_VALIDATION_FAILED } from '../../../agent/apply/script.js';
+import { buildApplyScript, EXIT_BUSY, EXIT_HANDLER_FAILED, EXIT_VALIDATION_FAILED } from '../../../agent/apply/script.js';
+import { isStagingName, staleStagingChanges, stagingProbes } from '../../../agent/apply/staging.js';
+import { launcherScript } from '../../../agent/remote/detached.js';
 import type { Change } from '../../../agent/resources/types.js';
+import { actualState, fileState, files } from '../../support/actual.js';
+
+const NONCE = 'a0b1c2d3e4f5';
 
 interface Run {
   code: number | null;
   stdout: string;
   calls: string[];
+  dir: string;
+  home: string;
+  run: string;
 }
 
-/** systemctl/supervisorctl stubs log their argv; `systemctl reload` fails when FAIL_RELOAD is set. */
-function runScript(changes: Changes, env: Record<string, string> = {}): Run & { dir: string } {
+type Changes = (dir: string) => Change[];
+
+interface Setup {
+  dir: string;
+  bin: string;
+  home: string;
+  run: string;
+  log: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** A temp tree: files in dir, stubs in bin (systemctl reload fails when FAIL_RELOAD is set), state in home. */
+function setup(env: Record<string, string> = {}): Setup {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lanes-apply-'));
-  const bin = path.join(dir, 'bin');
-  spawnSync('mkdir', [bin]);
-  const log = path.join(dir, 'calls.log');
+  const bin = path.join(dir, '.bin');
+  const home = path.join(dir, '.state');
+  const run = path.join(home, 'runs', NONCE);
+  mkdirSync(bin);
+  mkdirSync(run, { recursive: true });
+  const log = path.join(dir, '.calls.log');
   writeFileSync(log, '');
   const stub = (name: string, body = '') => writeFileSync(path.join(bin, name), `#!/bin/sh\necho "${name} $*" >> ${log}\n${body}\nexit 0\n`, { mode: 0o755 });
   stub('systemctl', '[ "$1" = reload ] && [ -n "${FAIL_RELOAD:-}" ] && exit 1');
   stub('supervisorctl');
-  const { script } = buildApplyScript(changes(dir), 'n0nce', 'echo VERIFY-STATE');
-  const r = spawnSync('/bin/sh', ['-s'], { input: script, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, ...env } });
-  return { code: r.status, stdout: r.stdout, calls: readFileSync(log, 'utf8').split('\n').filter(Boolean), dir };
-}
-type Changes = (dir: string) => Change[];
-
-const twoFiles = (validator: string): Changes => (dir) => [
-  {
-    resource: 'file[a]',
-    action: 'update',
-    summary: 'update a',
-    operations: [{ op: 'write', path: path.join(dir, 'a.conf'), content: "new a with 'quotes' and $(id)\n", mode: '0640' }],
-    validators: [{ kind: 'command', command: validator, path: path.join(dir, 'a.conf') }],
-    handlers: [{ kind: 'unit', unit: 'nginx.service', action: 'reload' }],
-  },
-  {
-    resource: 'file[b]',
-    action: 'create',
-    summary: 'create b',
-    operations: [{ op: 'write', path: path.join(dir, 'b.conf'), content: '' }],
-    handlers: [{ kind: 'supervisor-update' }],
-  },
-];
-
-function seed(dir: string) {
+  writeFileSync(path.join(bin, 'nginx'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
   writeFileSync(path.join(dir, 'a.conf'), 'old a\n', { mode: 0o644 });
+  return { dir, bin, home, run, log, env: { PATH: `${bin}:/usr/bin:/bin:/usr/sbin:/sbin`, ...env } };
+}
+
+function calls(s: Setup): string[] {
+  return readFileSync(s.log, 'utf8').split('\n').filter(Boolean);
+}
+
+function script(s: Setup, changes: Changes, limits?: Partial<{ prepare: number; validate: number; handler: number }>): string {
+  const { script: text } = buildApplyScript(changes(s.dir), NONCE, 'echo VERIFY-STATE', { prepare: 600, validate: 60, handler: 300, ...limits });
+  writeFileSync(path.join(s.run, 'script.sh'), text);
+  return text;
+}
+
+/** Run the script as the launcher starts it. */
+function runScript(changes: Changes, env: Record<string, string> = {}, limits?: Partial<{ prepare: number; validate: number; handler: number }>): Run {
+  const s = setup(env);
+  script(s, changes, limits);
+  const r = spawnSync('/bin/sh', [path.join(s.run, 'script.sh'), s.home, s.run], { encoding: 'utf8', env: s.env });
+  return { code: r.status, stdout: r.stdout + r.stderr, calls: calls(s), dir: s.dir, home: s.home, run: s.run };
+}
+
+const twoFiles =
+  (validator: string, extra: Partial<Change> = {}): Changes =>
+  (dir) => [
+    {
+      resource: 'file[a]',
+      action: 'update',
+      summary: 'update a',
+      operations: [{ op: 'write', path: path.join(dir, 'a.conf'), content: "new a with 'quotes' and $(id)\n", mode: '0640' }],
+      validators: [{ kind: 'command', command: validator, path: path.join(dir, 'a.conf') }],
+      handlers: [{ kind: 'unit', unit: 'nginx.service', action: 'reload' }],
+      ...extra,
+    },
+    {
+      resource: 'file[b]',
+      action: 'create',
+      summary: 'create b',
+      operations: [{ op: 'write', path: path.join(dir, 'b.conf'), content: '' }],
+      validators: [{ kind: 'nginx-test' }],
+      handlers: [{ kind: 'supervisor-update' }],
+    },
+  ];
+
+/** A process that exists and is not a zombie (a killed orphan may wait a moment for init to reap it). */
+function running(pid: number): boolean {
+  const stat = spawnSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' }).stdout;
+  return stat !== '' && !/^\d+ \(.*\) Z /.test(stat);
+}
+
+/** Files lanes staged or left behind in dir (dot-files included). */
+function leftovers(dir: string): string[] {
+  return readdirSync(dir).filter((f) => /lanes-/.test(f));
 }
 
 describe('apply script', () => {
-  it('writes every file atomically, validates, then runs the handlers and the verify read', () => {
-    const r = runScriptSeeded(twoFiles('grep -q "new a" %s'));
+  it('checks the staged file, commits, validates the live tree, then runs the handlers and the verify read', () => {
+    // nginx -t (a stub that logs) validates the live tree after the commit.
+    const r = runScript(twoFiles('grep -q "new a" %s'), {});
     assert.equal(r.code, 0, r.stdout);
     assert.equal(readFileSync(path.join(r.dir, 'a.conf'), 'utf8'), "new a with 'quotes' and $(id)\n");
     assert.equal(readFileSync(path.join(r.dir, 'b.conf'), 'utf8'), '');
-    assert.equal((spawnSync('stat', ['-c', '%a', path.join(r.dir, 'a.conf')], { encoding: 'utf8' }).stdout).trim(), '640');
+    assert.equal(spawnSync('stat', ['-c', '%a', path.join(r.dir, 'a.conf')], { encoding: 'utf8' }).stdout.trim(), '640');
     assert.deepEqual(r.calls, ['supervisorctl update', 'systemctl reload nginx.service'], 'nginx reloads last, supervisor before it');
     assert.match(r.stdout, /VERIFY-STATE/);
-    assert.deepEqual(leftovers(r.dir), [], 'no temp or restore files remain');
-    const o = parseApplyOutput(r.stdout, 'n0nce');
+    assert.deepEqual(leftovers(r.dir), [], 'no staged or restore files remain');
+    const o = parseApplyOutput(r.stdout, NONCE);
     assert.equal(o.done, true);
-    assert.deepEqual(o.steps.map((s) => s.phase), ['stage', 'commit', 'validate', 'handler', 'handler', 'verify']);
+    assert.deepEqual(
+      o.steps.map((s) => s.phase),
+      ['stage', 'check', 'commit', 'validate', 'handler', 'handler', 'verify'],
+    );
+    assert.equal(o.steps[1]!.label, `grep -q "new a" ${path.join(r.dir, 'a.conf')}`, 'the check is named with the live path');
+    assert.equal(readFileSync(path.join(r.run, 'rc'), 'utf8'), '0\n');
+    assert.equal(existsSync(path.join(r.run, 'bak')), false, 'backups are removed at the end');
   });
 
-  it('restores every file and reloads nothing when validation fails', () => {
-    const r = runScriptSeeded(twoFiles('echo "bad config at line 3" >&2; false'));
+  it('a failed check of the staged file never touches the live file', () => {
+    const r = runScript(twoFiles('echo "syntax error near line 1" >&2; false %s'));
     assert.equal(r.code, EXIT_VALIDATION_FAILED);
     assert.equal(readFileSync(path.join(r.dir, 'a.conf'), 'utf8'), 'old a\n');
-    assert.equal(existsSync(path.join(r.dir, 'b.conf')), false, 'a new file is removed again');
+    assert.equal(existsSync(path.join(r.dir, 'b.conf')), false, 'nothing was committed');
     assert.deepEqual(r.calls, [], 'no handler ran');
-    const o = parseApplyOutput(r.stdout, 'n0nce');
-    assert.deepEqual(o.failure, { phase: 'validate', index: 0, output: 'bad config at line 3' });
-    assert.equal(o.restored, true);
+    const o = parseApplyOutput(r.stdout, NONCE);
+    assert.deepEqual(o.failure, { phase: 'check', index: 0, output: 'syntax error near line 1' });
+    assert.equal(o.restored, false);
     assert.deepEqual(leftovers(r.dir), []);
   });
 
+  it('%s is the staged dot-file, which no include glob (*.conf, *) matches', () => {
+    const r = runScript(twoFiles('ls -A "$(dirname %s)" > "$(dirname %s)/listing"; basename %s > "$(dirname %s)/checked"'));
+    assert.equal(r.code, 0, r.stdout);
+    const checked = readFileSync(path.join(r.dir, 'checked'), 'utf8').trim();
+    assert.match(checked, /^\.a\.conf\.lanes-[A-Za-z0-9]{6}$/);
+    const listing = readFileSync(path.join(r.dir, 'listing'), 'utf8').split('\n');
+    assert.ok(listing.includes(checked));
+    // What a shell glob (nginx, php-fpm and Supervisor glob the same way) sees in that directory:
+    const globbed = listing.filter((f) => f && !f.startsWith('.'));
+    assert.deepEqual(globbed.filter((f) => /lanes/.test(f)), [], 'no staged file is visible to a glob');
+  });
+
+  it('a validate command without %s checks the live tree, after the commit', () => {
+    const r = runScript(twoFiles('grep -q "new a" a.conf && grep -q "new a" "$PWD/a.conf"'));
+    assert.equal(r.code, EXIT_VALIDATION_FAILED, 'run from another directory, it cannot see a.conf: fails, after the commit');
+    const o = parseApplyOutput(r.stdout, NONCE);
+    assert.deepEqual(o.steps.map((st) => st.phase).slice(0, 3), ['stage', 'commit', 'validate']);
+    assert.equal(o.restored, true);
+    assert.equal(readFileSync(path.join(r.dir, 'a.conf'), 'utf8'), 'old a\n');
+  });
+
+  it('restores every file and reloads nothing when a live-tree validator fails', () => {
+    const s = setup();
+    writeFileSync(path.join(s.bin, 'nginx'), '#!/bin/sh\necho "nginx: [emerg] duplicate upstream" >&2\nexit 1\n', { mode: 0o755 });
+    script(s, twoFiles('true'));
+    const r = spawnSync('/bin/sh', [path.join(s.run, 'script.sh'), s.home, s.run], { encoding: 'utf8', env: s.env });
+    assert.equal(r.status, EXIT_VALIDATION_FAILED, r.stdout);
+    assert.equal(readFileSync(path.join(s.dir, 'a.conf'), 'utf8'), 'old a\n');
+    assert.equal(existsSync(path.join(s.dir, 'b.conf')), false, 'a new file is removed again');
+    assert.deepEqual(calls(s), []);
+    const o = parseApplyOutput(r.stdout, NONCE);
+    assert.deepEqual(o.failure, { phase: 'validate', index: 1, output: 'nginx: [emerg] duplicate upstream' });
+    assert.equal(o.restored, true);
+    assert.deepEqual(leftovers(s.dir), []);
+  });
+
   it('restores the files and runs the handlers again on them when a handler fails', () => {
-    const r = runScriptSeeded(twoFiles('true'), { FAIL_RELOAD: '1' });
+    const r = runScript(twoFiles('true'), { FAIL_RELOAD: '1' });
     assert.equal(r.code, EXIT_HANDLER_FAILED);
     assert.equal(readFileSync(path.join(r.dir, 'a.conf'), 'utf8'), 'old a\n');
     assert.equal(existsSync(path.join(r.dir, 'b.conf')), false);
     assert.deepEqual(r.calls, ['supervisorctl update', 'systemctl reload nginx.service', 'supervisorctl update', 'systemctl reload nginx.service']);
-    const o = parseApplyOutput(r.stdout, 'n0nce');
+    const o = parseApplyOutput(r.stdout, NONCE);
     assert.equal(o.failure?.phase, 'handler');
+    assert.equal(o.failure?.index, 1);
     assert.equal(o.restored, true);
   });
 
+  it('a validator over its time limit is stopped (with what it started), fails naming the limit, and restores', () => {
+    const r = runScript(
+      (dir) => [
+        {
+          resource: 'file[a]',
+          action: 'update',
+          summary: 'update a',
+          operations: [{ op: 'write', path: path.join(dir, 'a.conf'), content: 'new\n' }],
+          validators: [{ kind: 'command', command: `sh -c 'sleep 30; true' lanes-slow-${NONCE}` }],
+        },
+      ],
+      {},
+      { validate: 1 },
+    );
+    assert.equal(r.code, EXIT_VALIDATION_FAILED, r.stdout);
+    const o = parseApplyOutput(r.stdout, NONCE);
+    assert.equal(o.failure?.phase, 'validate');
+    assert.equal(o.failure?.timedOutAfter, 1);
+    assert.equal(readFileSync(path.join(r.dir, 'a.conf'), 'utf8'), 'old a\n');
+    const left = spawnSync('pgrep', ['-f', `lanes-slow-${NONCE}`], { encoding: 'utf8' });
+    assert.equal(left.stdout.trim(), '', 'the validator and its children are gone');
+  });
+
+  it('SIGTERM while a live-tree validator runs stops it, restores what was committed and still writes rc', async () => {
+    const s = setup();
+    writeFileSync(path.join(s.bin, 'nginx'), `#!/bin/sh\necho $$ > ${s.dir}/.validator.pid\ntouch ${s.dir}/.validating\nexec sleep 20\n`, { mode: 0o755 });
+    script(s, twoFiles('true'));
+    const child = spawn('/bin/sh', [path.join(s.run, 'script.sh'), s.home, s.run], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 100 && !existsSync(path.join(s.dir, '.validating')); i++) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(readFileSync(path.join(s.dir, 'a.conf'), 'utf8'), "new a with 'quotes' and $(id)\n", 'committed before the validator');
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    assert.equal(code, 143);
+    const validator = Number(readFileSync(path.join(s.dir, '.validator.pid'), 'utf8'));
+    assert.ok(!running(validator), 'the validator was stopped, not waited for');
+    assert.equal(readFileSync(path.join(s.dir, 'a.conf'), 'utf8'), 'old a\n');
+    assert.equal(existsSync(path.join(s.dir, 'b.conf')), false);
+    assert.deepEqual(calls(s), [], 'nothing reloaded');
+    const o = parseApplyOutput(out, NONCE);
+    assert.equal(o.signal, 'TERM');
+    assert.equal(o.restored, true);
+    assert.equal(readFileSync(path.join(s.run, 'rc'), 'utf8'), '143\n');
+    assert.deepEqual(leftovers(s.dir), []);
+  });
+
+  it('refuses to run while another apply holds the host lock, naming it', () => {
+    const s = setup();
+    script(s, twoFiles('true'));
+    const lock = path.join(s.home, 'apply.lock');
+    writeFileSync(lock, 'run 0123456789ab started 2026-01-01T00:00:00Z by ci\n');
+    const r = spawnSync('flock', ['-n', lock, '/bin/sh', path.join(s.run, 'script.sh'), s.home, s.run], { encoding: 'utf8', env: s.env });
+    assert.equal(r.status, EXIT_BUSY, r.stdout + r.stderr);
+    const o = parseApplyOutput(r.stdout, NONCE);
+    assert.equal(o.busy, 'run 0123456789ab started 2026-01-01T00:00:00Z by ci');
+    assert.equal(readFileSync(path.join(s.dir, 'a.conf'), 'utf8'), 'old a\n');
+    assert.deepEqual(leftovers(s.dir), []);
+  });
+
+  it('a handler over its time limit fails naming the limit; files restored and the handlers run again on them', () => {
+    const s = setup();
+    writeFileSync(path.join(s.bin, 'systemctl'), `#!/bin/sh\necho "systemctl $*" >> ${s.log}\n[ -e ${s.dir}/.hung-once ] && exit 0\ntouch ${s.dir}/.hung-once\nexec sleep 30\n`, { mode: 0o755 });
+    script(s, twoFiles('true'), { handler: 1 });
+    const r = spawnSync('/bin/sh', [path.join(s.run, 'script.sh'), s.home, s.run], { encoding: 'utf8', env: s.env });
+    assert.equal(r.status, EXIT_HANDLER_FAILED, r.stdout);
+    const o = parseApplyOutput(r.stdout, NONCE);
+    assert.deepEqual([o.failure?.phase, o.failure?.index, o.failure?.timedOutAfter], ['handler', 1, 1]);
+    assert.equal(o.recoverFailed, false, 'the handlers ran again on the restored files');
+    assert.equal(readFileSync(path.join(s.dir, 'a.conf'), 'utf8'), 'old a\n');
+  });
+
+  it('changes owner and mode in place, and restores them when validation fails', () => {
+    const attrs: Changes = (dir) => [
+      { resource: 'directory[d]', action: 'update', summary: 'mode', operations: [{ op: 'attrs', path: path.join(dir, 'a.conf'), mode: '0600' }], validators: [{ kind: 'command', command: 'exit "${FAIL_VALIDATE:-0}"' }] },
+    ];
+    const ok = runScript(attrs);
+    assert.equal(ok.code, 0, ok.stdout);
+    assert.equal(spawnSync('stat', ['-c', '%a', path.join(ok.dir, 'a.conf')], { encoding: 'utf8' }).stdout.trim(), '600');
+    const bad = runScript(attrs, { FAIL_VALIDATE: '1' });
+    assert.equal(bad.code, EXIT_VALIDATION_FAILED, bad.stdout);
+    assert.equal(spawnSync('stat', ['-c', '%a', path.join(bad.dir, 'a.conf')], { encoding: 'utf8' }).stdout.trim(), '644');
+  });
+
   it('switches a symlink atomically and removes files', () => {
-    const r = runScriptSeeded((dir) => [
+    const r = runScript((dir) => [
       { resource: 'symlink[cur]', action: 'create', summary: 's', operations: [{ op: 'symlink', path: path.join(dir, 'current'), target: 'releases/r1' }] },
       { resource: 'file[a]', action: 'delete', summary: 'd', operations: [{ op: 'remove', path: path.join(dir, 'a.conf') }] },
     ]);
     assert.equal(r.code, 0, r.stdout);
     assert.equal(spawnSync('readlink', [path.join(r.dir, 'current')], { encoding: 'utf8' }).stdout.trim(), 'releases/r1');
     assert.equal(existsSync(path.join(r.dir, 'a.conf')), false);
+    assert.deepEqual(leftovers(r.dir), []);
   });
 });
 
-function runScriptSeeded(changes: Changes, env: Record<string, string> = {}) {
-  // Seed before the script runs: the changes function receives the dir runScript creates.
-  let seeded = false;
-  return runScript((dir) => {
-    if (!seeded) seed(dir);
-    seeded = true;
-    return changes(dir);
-  }, env);
-}
+describe('detached launcher', () => {
+  function launch(s: Setup, text: string) {
+    const child = spawn('/bin/sh', ['-c', launcherScript(NONCE, s.home)], { env: s.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.end(text);
+    return { child, output: () => out, code: new Promise<number | null>((res) => child.on('close', (c) => res(c))) };
+  }
 
-function leftovers(dir: string): string[] {
-  return readdirSync(dir).filter((f) => /lanes-/.test(f));
-}
+  it('runs the script from stdin, follows its output, exits with its code and removes the run directory', async () => {
+    const s = setup();
+    spawnSync('rmdir', [s.run]);
+    const text = buildApplyScript(twoFiles('true')(s.dir), NONCE, 'echo VERIFY-STATE').script;
+    const l = launch(s, text);
+    assert.equal(await l.code, 0, l.output());
+    assert.equal(parseApplyOutput(l.output(), NONCE).done, true);
+    assert.match(l.output(), /VERIFY-STATE/);
+    assert.equal(existsSync(s.run), false);
+  });
+
+  it('the script finishes on its own when the follower is killed (the SSH channel died)', async () => {
+    const s = setup();
+    spawnSync('rmdir', [s.run]);
+    writeFileSync(path.join(s.bin, 'nginx'), `#!/bin/sh\ntouch ${s.dir}/.validating\nsleep 1\n`, { mode: 0o755 });
+    const l = launch(s, buildApplyScript(twoFiles('true')(s.dir), NONCE, 'echo VERIFY-STATE').script);
+    for (let i = 0; i < 100 && !existsSync(path.join(s.dir, '.validating')); i++) await new Promise((res) => setTimeout(res, 50));
+    l.child.kill('SIGKILL');
+    await l.code;
+    for (let i = 0; i < 100 && !existsSync(path.join(s.run, 'rc')); i++) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(readFileSync(path.join(s.run, 'rc'), 'utf8'), '0\n', 'the script completed');
+    assert.equal(parseApplyOutput(readFileSync(path.join(s.run, 'out'), 'utf8'), NONCE).done, true);
+    assert.deepEqual(calls(s), ['supervisorctl update', 'systemctl reload nginx.service']);
+    assert.equal(existsSync(path.join(s.run, 'script.sh')), false, 'the script (file contents) is not kept');
+  });
+});
+
+describe('stale staging', () => {
+  it('knows lanes staging names, old and new, and nothing else', () => {
+    for (const n of ['.app.conf.lanes-Ab12Cd', '.current.lanes-link-a0b1c2d3e4f5', '.app.conf.lanes-restore-a0b1c2d3e4f5', 'app.conf.lanes-Ab12Cd', 'app.conf.lanes-restore']) {
+      assert.ok(isStagingName(n), n);
+    }
+    for (const n of ['app.conf', '.app.conf', 'app.conf.lanes-toolong1', 'lanes-Ab12Cd', 'app.conf.lanes-']) assert.ok(!isStagingName(n), n);
+  });
+
+  it('plans the removal of staging files in the directories a playbook manages', () => {
+    const probes = [{ kind: 'file' as const, path: '/etc/nginx/sites-enabled/app.conf' }];
+    assert.deepEqual(stagingProbes(probes), [
+      { kind: 'file', path: '/etc/nginx/sites-enabled/.*.lanes-*' },
+      { kind: 'file', path: '/etc/nginx/sites-enabled/*.lanes-*' },
+    ]);
+    const actual = actualState(undefined, {
+      files: files(
+        fileState('/etc/nginx/sites-enabled/app.conf.lanes-Ab12Cd', 'x'),
+        fileState('/etc/nginx/sites-enabled/.app.conf.lanes-Zz99Yy', 'x'),
+        fileState('/etc/other/x.lanes-Ab12Cd', 'x'),
+      ),
+    });
+    const changes = staleStagingChanges(probes, actual);
+    assert.deepEqual(
+      changes.map((c) => c.operations),
+      [[{ op: 'remove', path: '/etc/nginx/sites-enabled/.app.conf.lanes-Zz99Yy' }], [{ op: 'remove', path: '/etc/nginx/sites-enabled/app.conf.lanes-Ab12Cd' }]],
+    );
+  });
+});
+
+describe('operation limits', () => {
+  it('reads KIND=SECONDS pairs and refuses anything else', () => {
+    assert.deepEqual(parseLimits('validate=5, handler=120'), { validate: 5, handler: 120 });
+    assert.deepEqual(parseLimits(undefined), {});
+    assert.throws(() => parseLimits('validate=0'), /not a limit/);
+    assert.throws(() => parseLimits('reload=5'), /not a limit/);
+  });
+});
