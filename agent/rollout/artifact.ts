@@ -32,6 +32,8 @@ export interface Artifact {
   bytes: Buffer;
   /** Entries in the tarball that are not directories (regular files, symlinks). */
   files: number;
+  /** Every path in the tarball, relative to the release root ("worker.php", "public", "public/index.php"). */
+  entries: Set<string>;
   /** The absolute path it was read from. */
   source: string;
 }
@@ -99,8 +101,15 @@ export async function readArtifact(pathOrTarGz: string): Promise<Artifact> {
     throw new LanesError(`release artifact ${pathOrTarGz} contains no files`, { hint: 'an empty release cannot be served' });
   }
 
+  const names = (await run('tar', ['-tzf', '-'], bytes, pathOrTarGz, 'list')).toString('utf8');
+  const entries = new Set(
+    names
+      .split('\n')
+      .map((l) => path.posix.normalize(l).replace(/^(\.\/)+/, '').replace(/\/+$/, ''))
+      .filter((l) => l !== '' && l !== '.'),
+  );
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return { id: releaseId(sha256), sha256, bytes, files, source };
+  return { id: releaseId(sha256), sha256, bytes, files, entries, source };
 }
 
 /** The release id for an artifact's sha256. */
