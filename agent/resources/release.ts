@@ -79,8 +79,11 @@ export const releaseResource: ResourceType<ReleaseBlock> = {
   plan(spec, actual, ctx): Change[] {
     const changes: Change[] = [];
     const dirs = [`${spec.path}/releases`, `${spec.path}/shared`, ...spec.shared.filter((s) => s.includes('/')).map((s) => `${spec.path}/shared/${parentDir(s)}`)];
+    // A directory the play declares itself (with its own mode) is that resource's: creating it here
+    // too would leave it 0755 after the play's own mkdir, and the verify would never converge.
+    const declared = new Set(ctx.all.filter((d) => d.type === 'directory').map((d) => (d.spec as { path?: string }).path));
     for (const dir of [...new Set(dirs)]) {
-      if (actual.files.get(dir)?.type === 'directory') continue;
+      if (actual.files.get(dir)?.type === 'directory' || declared.has(dir)) continue;
       changes.push({
         resource: `release[${dir}]`,
         action: 'create',

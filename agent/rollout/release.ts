@@ -391,8 +391,8 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
       // The rollback is a release too: the previous release must pass the gate again.
       if (await attempt('health gate after the rollback', () => gate(' (rollback)', previous, withExpect(st.spec, expectRelease ? previous : undefined)))) done.push('health gate passed');
     }
-    const outcome = !switched && broken.length === 0 ? `nothing had changed${done.length ? `; ${done.join(', ')}` : ''}` : [...done, ...(broken.length ? [`rollback incomplete: ${broken.join('; ')}`] : [])].join(', ');
-    throw new LanesError(`${failedStep}: ${why.replace(/^[a-z -]+ failed: /, '')} — ${outcome || 'nothing had changed'}`, { kind: 'exec', host });
+    const outcome = [...(switched ? [] : ['current was never switched']), ...done, ...(broken.length ? [`rollback incomplete: ${broken.join('; ')}`] : [])].join(', ');
+    throw new LanesError(`${failedStep}: ${why.replace(/^[a-z -]+ failed: /, '')} — ${outcome}`, { kind: 'exec', host });
   }
 }
 
