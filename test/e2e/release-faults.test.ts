@@ -39,8 +39,12 @@ function variant(name: string, extra: Record<string, string> = {}, drop: string[
   return dir;
 }
 
-/** site.yml with text replaced, beside a link to its templates. */
-function playbook(name: string, replace: [string, string][]): string {
+/**
+ * site.yml (with its templates) with text replaced; the health gate gives up after 8 s instead of 30,
+ * since most releases here are meant to fail it.
+ */
+function playbook(name: string, replace: [string, string][] = []): string {
+  replace = [...replace, ['timeout: 30s', 'timeout: 8s']];
   const dir = path.join(tmp, `pb-${name}`);
   cpSync(path.join(repoRoot, 'playbooks'), dir, { recursive: true, filter: (src) => !src.includes('sample-app') });
   let text = readFileSync(site, 'utf8');
@@ -78,13 +82,15 @@ function failure(out: string): string {
 }
 
 let v1 = '';
+let fast = '';
 before(async () => {
+  fast = playbook('fast');
   lab = await ensureLab(3);
   host = lab.hosts[1]!.name;
   address = lab.hosts[1]!.address;
   const r = await runCli(['apply', site, '-i', lab.inventoryFile, '--limit', host, '--yes']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  const first = await cli(['release', site, '--artifact', variant('v1')]);
+  const first = await cli(['release', fast, '--artifact', variant('v1')]);
   assert.equal(first.code, 0, first.stdout + first.stderr);
   v1 = await idOf(path.join(tmp, 'v1'));
   assert.equal(await current(), `releases/${v1}`);
@@ -121,7 +127,7 @@ describe('release faults on a lab host', { concurrency: false }, () => {
   it('a release whose artifact lacks the script a worker runs is refused in preflight', async () => {
     const before = await workers();
     const v = variant('no-worker-script', {}, ['worker.php']);
-    const r = await cli(['release', site, '--artifact', v]);
+    const r = await cli(['release', fast, '--artifact', v]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const id = await idOf(v);
     assert.match(failure(r.stdout + r.stderr), new RegExp(`worker app-queue runs ${APP}/current/worker\\.php, which release ${id} does not contain`));
@@ -131,7 +137,7 @@ describe('release faults on a lab host', { concurrency: false }, () => {
   });
 
   it('a release failing its health gate is rolled back: previous current live and served, the same workers running on it', async () => {
-    const r = await cli(['release', site, '--artifact', variant('broken', { BROKEN: 'yes\n' })]);
+    const r = await cli(['release', fast, '--artifact', variant('broken', { BROKEN: 'yes\n' })]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const line = failure(r.stdout + r.stderr);
     assert.match(line, new RegExp(`health gate: .*500.* — rolled back to ${v1}, php-fpm reloaded, app-queue, app-scheduler\\.service running again, health gate passed`));
@@ -166,7 +172,7 @@ describe('release faults on a lab host', { concurrency: false }, () => {
   it('a first release failing its gate leaves no current and starts nothing on the failed code', async () => {
     const before = await workers();
     const v = variant('fresh-broken', { BROKEN: 'yes\n' });
-    const r = await cli(['release', site, '-e', `app_root=${FRESH}`, '--artifact', v]);
+    const r = await cli(['release', fast, '-e', `app_root=${FRESH}`, '--artifact', v]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(failure(r.stdout + r.stderr), /health gate: .* — current removed again \(there was no release before\), php-fpm reloaded, app-queue, app-scheduler\.service running again/);
     assert.equal(await current(FRESH), 'none');
@@ -204,7 +210,7 @@ describe('release faults on a lab host', { concurrency: false }, () => {
     // v2 is still on the host; make it answer 500, then roll "back" to it.
     const id2 = await idOf(path.join(tmp, 'v2'));
     await sh(`touch ${APP}/releases/${id2}/BROKEN`);
-    const r = await cli(['rollback', site, '--to', id2]);
+    const r = await cli(['rollback', fast, '--to', id2]);
     await sh(`rm -f ${APP}/releases/${id2}/BROKEN`);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(failure(r.stdout + r.stderr), new RegExp(`health gate: .*500.* — rolled back to ${v1}, php-fpm reloaded, app-queue, app-scheduler\\.service running again, health gate passed`));

@@ -9,7 +9,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { FramedScript } from '../../../agent/remote/sh.js';
+import { frameShell, parseFrames } from '../../../agent/remote/frame.js';
+import { fpmReloadCall, fpmReloadShell, parseFpmReload } from '../../../agent/remote/fpm-reload.js';
+import { fcgiShell, SHELL_HELPERS, type FramedScript } from '../../../agent/remote/sh.js';
 import {
   EXIT_FPM_RELOAD_FAILED,
   EXIT_FPM_TEST_FAILED,
@@ -170,6 +172,36 @@ describe('fpm reload script', () => {
     assert.ok(alive(pid));
     const calls = f.calls();
     assert.ok(calls.indexOf('php-fpm8.2 -t -y /etc/php/8.2/fpm/php-fpm.conf') < calls.indexOf('systemctl reload php8.2-fpm.service'));
+  });
+
+  it('is one routine another script can define and call: its exit stays inside, its outcome is a frame of that script', async () => {
+    const f = fakeFpm();
+    await f.start();
+    const nonce = '00aa11bb22cc';
+    // As apply's script would: its own frames and helpers, then the routine, then more work after it.
+    const text = [
+      'set -u',
+      frameShell(nonce),
+      SHELL_HELPERS,
+      fcgiShell(),
+      fpmReloadShell(),
+      'LANES_W=$(mktemp -d)',
+      `${fpmReloadCall({ fpmUnit: 'php8.2-fpm.service', fpmBinary: path.join(f.bin, 'php-fpm8.2'), confFile: '/etc/php/8.2/fpm/php-fpm.conf', lockFile: path.join(f.S, 'reload.lock') })}; lanes_say after "$?"`,
+      `touch ${path.join(f.S, 'conf-broken')}`,
+      `${fpmReloadCall({ fpmUnit: 'php8.2-fpm.service', fpmBinary: path.join(f.bin, 'php-fpm8.2'), confFile: '/etc/php/8.2/fpm/php-fpm.conf', lockFile: path.join(f.S, 'reload.lock') })}; lanes_say after "$?"`,
+      'rm -rf "$LANES_W"',
+    ].join('\n');
+    const r = await run(f, { text, nonce });
+    assert.equal(r.code, 0, r.stdout);
+    const frames = parseFrames(r.stdout, nonce);
+    assert.deepEqual(
+      frames.map((x) => (x.kind === 'fpm' ? `fpm ${x.fields[0]}` : `${x.kind} ${x.fields.join(' ')}`)),
+      ['fpm ok', 'after 0', 'fpm test-fail', `after ${EXIT_FPM_TEST_FAILED}`],
+    );
+    assert.equal(parseFpmReload(frames.slice(0, 1)).outcome, 'reloaded');
+    // Every value quoted: a hostile unit name is one argument.
+    const argv = spawnSync('/bin/sh', ['-c', `lanes_fpm_reload() { printf '%s\\n' "$@"; }; ${fpmReloadCall({ fpmUnit: "u'; rm -rf /", fpmBinary: 'b', confFile: 'c', action: 'restart', sockets: ['/run/a b.sock'] })}`], { encoding: 'utf8' }).stdout;
+    assert.deepEqual(argv.split('\n').filter(Boolean), ['restart', "u'; rm -rf /", 'b', 'c', '60000', '/run/lanes-fpm-reload.lock', '120', '/run/a b.sock']);
   });
 
   it('reloads nothing when php-fpm -t fails, and says why', async () => {
