@@ -110,7 +110,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       await applyHost(s.ctx, layout, { timeoutMs: opts.timeoutMs });
       const actual = await readState(s.ctx.conn, probesFor(layout));
       st.fpm = actual.facts.php_fpm.primary;
-      const cur = parseCurrentRelease((await s.ctx.step('read releases', () => run(s, currentReleaseScript(spec)))).stdout);
+      const read = currentReleaseScript(spec);
+      const cur = parseCurrentRelease((await s.ctx.step('read releases', () => run(s, read.text))).stdout, read.nonce);
       st.current = cur.current;
       st.before = cur.current;
       st.releases = cur.releases;
@@ -141,7 +142,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       await session.each(async (s) => {
         const st = state.get(s.host)!;
         await s.ctx.step(`upload ${artifact.id}`, async () => {
-          const r = await run(s, unpackScript(st.spec, artifact), artifact.bytes);
+          const r = await run(s, unpackScript(st.spec, artifact).text, artifact.bytes);
           if (r.code !== 0) throw new LanesError(`the upload of release ${artifact.id} failed: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
         });
         st.target = artifact.id;
@@ -172,7 +173,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     // 4. prune (never the live release nor the one live before it), unlock
     await session.each(async (s) => {
       const st = state.get(s.host)!;
-      await s.ctx.step('prune', () => run(s, pruneScript(st.spec, pruneKeep(st.before, st.current, st.history))));
+      await s.ctx.step('prune', () => run(s, pruneScript(st.spec, pruneKeep(st.before, st.current, st.history)).text));
     });
     }
   } finally {
