@@ -279,6 +279,9 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
   if (!fpm) throw new LanesError('php-fpm is not installed', { host: s.host });
   const host = s.host;
   const spec = withExpect(st.spec, expectRelease ? target : undefined);
+  // Drains and starts are bounded by the workers' own stopwaitsecs / TimeoutStopSec, which may well be
+  // longer than --timeout (600 s in site.yml): no exec timeout for them.
+  const NO_LIMIT = 0;
   // Runs a framed script as a step; `check` turns its frames into a sentence-bearing LanesError.
   const framed = async <T>(name: string, script: FramedScript, check: (out: string, nonce: string) => T, timeoutMs?: number): Promise<T> =>
     s.ctx.step(name, async () => {
@@ -313,9 +316,6 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
       },
       NO_LIMIT,
     );
-  // Drains and starts are bounded by the workers' own stopwaitsecs / TimeoutStopSec, which may well be
-  // longer than --timeout (600 s in site.yml): no exec timeout for them.
-  const NO_LIMIT = 0;
   // Which workers to bring back on failure: those running before the drain (all declared ones until
   // the drain has said, so that a lost connection mid-drain errs on the side of starting them).
   let restore = spec.workers;
