@@ -4,7 +4,7 @@
  * A directory is packed deterministically (sorted names, mtime 0, owner 0:0, no group/other write bit,
  * GNU format so no pax timestamps, gzip header without name or time), so the same content always
  * gives the same bytes and thus the same release id: re-releasing what is already live unpacks
- * nothing (`@@exists`). A ready .tar.gz/.tgz is used as is.
+ * nothing (`exists`). A ready .tar.gz/.tgz is used as is.
  *
  * The remote side is a set of POSIX sh scripts, run as root, built here by pure functions; every
  * value in them goes through `shq`. Layout under `spec.path`:
@@ -20,6 +20,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LanesError } from '../errors.js';
+import { b64, frameShell, newNonce, parseFrames, unb64 } from '../remote/frame.js';
+import type { FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
 import { releaseDir, type ReleaseSpec } from './types.js';
 
@@ -32,6 +34,8 @@ export interface Artifact {
   bytes: Buffer;
   /** Entries in the tarball that are not directories (regular files, symlinks). */
   files: number;
+  /** Every path in the tarball, relative to the release root ("worker.php", "public", "public/index.php"). */
+  entries: Set<string>;
   /** The absolute path it was read from. */
   source: string;
 }
@@ -99,8 +103,15 @@ export async function readArtifact(pathOrTarGz: string): Promise<Artifact> {
     throw new LanesError(`release artifact ${pathOrTarGz} contains no files`, { hint: 'an empty release cannot be served' });
   }
 
+  const names = (await run('tar', ['-tzf', '-'], bytes, pathOrTarGz, 'list')).toString('utf8');
+  const entries = new Set(
+    names
+      .split('\n')
+      .map((l) => path.posix.normalize(l).replace(/^(\.\/)+/, '').replace(/\/+$/, ''))
+      .filter((l) => l !== '' && l !== '.'),
+  );
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return { id: releaseId(sha256), sha256, bytes, files, source };
+  return { id: releaseId(sha256), sha256, bytes, files, entries, source };
 }
 
 /** The release id for an artifact's sha256. */
@@ -176,12 +187,13 @@ export interface UnpackOptions {
 
 /**
  * Script (POSIX sh, as root, the tarball on stdin) that unpacks an artifact into `releases/<id>`.
- * Prints `@@exists <id>` when that release is already complete (stdin is drained and nothing
- * changes), otherwise `@@seeded <entry>` for each shared entry moved from the release into an empty
- * shared/, `@@shared-missing <entry>` for a link whose target does not exist yet, and finally
- * `@@unpacked <id>`. Exit 3: checksum mismatch; exit 4: `releases/<id>` is in the way.
+ * Frames `exists <id>` when that release is already complete (stdin is drained and nothing
+ * changes), otherwise `seeded <b64 entry>` for each shared entry moved from the release into an empty
+ * shared/, `shared-missing <b64 entry>` for a link whose target does not exist yet, and finally
+ * `unpacked <id>`. Exit 3: checksum mismatch; exit 4: `releases/<id>` is in the way (the reason, a
+ * sentence, on stderr).
  */
-export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: string }, opts: UnpackOptions = {}): string {
+export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: string }, opts: UnpackOptions = {}): FramedScript {
   const base = checkPath(spec);
   const id = checkId(artifact.id);
   if (!/^[0-9a-f]{64}$/.test(artifact.sha256)) throw new LanesError(`not a sha256 digest: ${artifact.sha256}`, { kind: 'internal' });
@@ -207,19 +219,21 @@ export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: 
       // The first release seeds shared/: what it ships moves there (already owned by owner:group).
       `if [ ! -e ${s} ] && [ ! -L ${s} ] && { [ -e ${r} ] || [ -L ${r} ]; }; then`,
       `  mv ${r} ${s} || fail 1 ${shq(`cannot move ${e} into ${base}/shared`)}`,
-      `  printf '@@seeded %s\\n' ${shq(e)}`,
+      `  lanes_say seeded ${shq(b64(e))}`,
       'fi',
       `rm -rf ${r}`,
       dir === '.' ? '' : `mkdir -p "$tmpd"/${shq(dir)}`,
       `ln -s ${s} ${r} || fail 1 ${shq(`cannot link ${e} to ${base}/shared/${e}`)}`,
       owner ? `chown -h ${shq(owner)} ${r}` : '',
-      `[ -e ${s} ] || printf '@@shared-missing %s\\n' ${shq(e)}`,
+      `[ -e ${s} ] || lanes_say shared-missing ${shq(b64(e))}`,
     ]
       .filter(Boolean)
       .join('\n');
   });
 
-  return `set -u
+  const nonce = newNonce();
+  const text = `set -u
+${frameShell(nonce)}
 umask 022
 base=${shq(base)}
 id=${shq(id)}
@@ -235,7 +249,7 @@ if [ -e "$rel" ] || [ -L "$rel" ]; then
   if [ -f "$rel/${RELEASE_MARKER}" ]; then
     have=$(marker_field "$rel" sha256)
     [ "$have" = "$want" ] || fail ${EXIT_RELEASE_CONFLICT} "$rel holds another artifact (sha256 $have, expected $want)"
-    printf '@@exists %s\\n' "$id"
+    lanes_say exists "$id"
     exit 0
   fi
   fail ${EXIT_RELEASE_CONFLICT} "$rel exists but is not a complete lanes release (no ${RELEASE_MARKER}): remove it and release again"
@@ -260,8 +274,9 @@ ${owner ? `chown -h ${shq(owner)} "$tmpd/${RELEASE_MARKER}"` : ''}
 [ -e "$rel" ] && fail ${EXIT_RELEASE_CONFLICT} "$rel appeared while unpacking (another release running?)"
 mv "$tmpd" "$rel" || fail 1 "cannot rename $tmpd to $rel"
 tmpd=
-printf '@@unpacked %s\\n' "$id"
+lanes_say unpacked "$id"
 `;
+  return { text, nonce };
 }
 
 export interface UnpackOutcome {
@@ -272,28 +287,30 @@ export interface UnpackOutcome {
   missingShared: string[];
 }
 
-/** Read what {@link unpackScript} printed (after a zero exit). */
-export function parseUnpackOutput(out: string): UnpackOutcome {
-  const lines = out.split('\n');
-  const exists = lines.some((l) => l.startsWith('@@exists '));
-  const unpacked = lines.some((l) => l.startsWith('@@unpacked '));
-  if (!exists && !unpacked) throw new LanesError('the unpack script printed no outcome', { kind: 'exec' });
-  const after = (p: string) => lines.filter((l) => l.startsWith(p)).map((l) => l.slice(p.length));
-  return { status: exists ? 'exists' : 'unpacked', seeded: after('@@seeded '), missingShared: after('@@shared-missing ') };
+/** Read what {@link unpackScript} said (after a zero exit). */
+export function parseUnpackOutput(out: string, nonce: string): UnpackOutcome {
+  const frames = parseFrames(out, nonce);
+  const exists = frames.some((f) => f.kind === 'exists');
+  const unpacked = frames.some((f) => f.kind === 'unpacked');
+  if (!exists && !unpacked) throw new LanesError('the unpack script stopped before saying what it did', { kind: 'exec' });
+  const entries = (kind: string) => frames.filter((f) => f.kind === kind).map((f) => unb64(f.fields[0]));
+  return { status: exists ? 'exists' : 'unpacked', seeded: entries('seeded'), missingShared: entries('shared-missing') };
 }
 
 /**
  * Script that removes the releases beyond `spec.keep` (newest first by their marker date), never one
  * in `keepIds` nor the one `current` points to. Also removes temporary directories left behind by an
- * interrupted unpack more than an hour ago. Prints `@@removed <id>` / `@@removed-stale <name>`.
+ * interrupted unpack more than an hour ago. Frames `removed <id>` / `removed-stale <name>`.
  */
-export function pruneScript(spec: Pick<ReleaseSpec, 'path' | 'keep'>, keepIds: string[]): string {
+export function pruneScript(spec: Pick<ReleaseSpec, 'path' | 'keep'>, keepIds: string[]): FramedScript {
   const base = checkPath(spec);
   if (!Number.isInteger(spec.keep) || spec.keep < 1) {
     throw new LanesError(`release keep must be a whole number of at least 1, got ${spec.keep}`, { hint: 'keep: 5' });
   }
   const protect = keepIds.map(checkId);
-  return `set -u
+  const nonce = newNonce();
+  const text = `set -u
+${frameShell(nonce)}
 base=${shq(base)}
 keep=${spec.keep}
 protect=${shq(protect.join('\n'))}
@@ -302,7 +319,7 @@ cd "$base/releases" 2>/dev/null || exit 0
 live=$(readlink "$base/current" 2>/dev/null) && protect="$protect
 \${live##*/}"
 find . -mindepth 1 -maxdepth 1 -name '*.tmp-*' -mmin +${STALE_TMP_MINUTES} 2>/dev/null | while IFS= read -r t; do
-  rm -rf "$t" && printf '@@removed-stale %s\\n' "\${t#./}"
+  rm -rf "$t" && lanes_say removed-stale "\${t#./}"
 done
 for d in */; do
   d=\${d%/}
@@ -316,37 +333,40 @@ done | sort -r | {
     n=$((n + 1))
     [ "$n" -le "$keep" ] && continue
     printf '%s\\n' "$protect" | grep -qxF -- "$d" && continue
-    rm -rf "./$d" && printf '@@removed %s\\n' "$d"
+    rm -rf "./$d" && lanes_say removed "$d"
   done
 }
 exit 0
 `;
+  return { text, nonce };
 }
 
-/** The ids {@link pruneScript} printed as removed. */
-export function parsePruneOutput(out: string): string[] {
-  return out
-    .split('\n')
-    .filter((l) => l.startsWith('@@removed '))
-    .map((l) => l.slice('@@removed '.length));
+/** The ids {@link pruneScript} said it removed. */
+export function parsePruneOutput(out: string, nonce: string): string[] {
+  return parseFrames(out, nonce)
+    .filter((f) => f.kind === 'removed')
+    .map((f) => f.fields[0] ?? '');
 }
 
 /** Script that prints where `current` points and every complete release with its date. */
-export function currentReleaseScript(spec: Pick<ReleaseSpec, 'path'>): string {
+export function currentReleaseScript(spec: Pick<ReleaseSpec, 'path'>): FramedScript {
   const base = checkPath(spec);
-  return `set -u
+  const nonce = newNonce();
+  const text = `set -u
+${frameShell(nonce)}
 base=${shq(base)}
 ${MARKER_FIELD_FN}
-if [ -L "$base/current" ]; then printf '@@current %s\\n' "$(readlink "$base/current")"; fi
+if [ -L "$base/current" ]; then lanes_say current "$(lanes_b64 "$(readlink "$base/current")")"; fi
 cd "$base/releases" 2>/dev/null || exit 0
 for d in */; do
   d=\${d%/}
   case $d in *.tmp-*) continue ;; esac
   [ -f "$d/${RELEASE_MARKER}" ] || continue
-  printf '@@release %s %s\\n' "$(marker_field "$d" date)" "$d"
+  lanes_say release "$(marker_field "$d" date)" "$d"
 done
 exit 0
 `;
+  return { text, nonce };
 }
 
 export interface CurrentRelease {
@@ -358,18 +378,15 @@ export interface CurrentRelease {
   releases: { id: string; date: string }[];
 }
 
-export function parseCurrentRelease(out: string): CurrentRelease {
+export function parseCurrentRelease(out: string, nonce: string): CurrentRelease {
   const result: CurrentRelease = { releases: [] };
-  for (const line of out.split('\n')) {
-    if (line.startsWith('@@current ')) {
-      const target = line.slice('@@current '.length);
+  for (const { kind, fields } of parseFrames(out, nonce)) {
+    if (kind === 'current') {
+      const target = unb64(fields[0]);
       result.currentTarget = target;
       result.current = target.replace(/\/+$/, '').split('/').pop() || undefined;
-    } else if (line.startsWith('@@release ')) {
-      const rest = line.slice('@@release '.length);
-      const sp = rest.indexOf(' ');
-      if (sp < 0) continue;
-      result.releases.push({ date: rest.slice(0, sp), id: rest.slice(sp + 1) });
+    } else if (kind === 'release' && fields.length === 2) {
+      result.releases.push({ date: fields[0] ?? '', id: fields[1] ?? '' });
     }
   }
   result.releases.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.id < b.id ? -1 : 1));

@@ -20,7 +20,7 @@ export function releaseSteps(spec: ReleaseSpec, id: string): string[] {
     spec.reload === 'reload' ? 'php-fpm -t, then graceful reload (SIGUSR2), one at a time' : `OPcache reset in ${spec.pools.map((p) => p.name).join(', ')} (no reload)`,
     `health gate (${Math.round(spec.health.timeoutMs / 1000)}s): ${checks.join('; ')}`,
     `start workers, check they run releases/${id}`,
-    'on failure: switch back, reload, start workers; the host fails',
+    'on failure: switch back (or remove current when there was none), reload, stop workers started on the failed release, start exactly those that ran before, health gate and worker checks on the previous release; the host fails',
   ];
 }
 
@@ -30,10 +30,15 @@ export function renderReleasePlan(desired: Map<string, DesiredResource[]>, hosts
   const plan = batches(hosts, serial);
   const lines = [`release ${opts.id} to ${hosts.length} host${hosts.length === 1 ? '' : 's'} in ${plan.length} batch${plan.length === 1 ? '' : 'es'} (serial ${serial.join(', ')}; stop after ${opts.maxFail ?? first.maxFail} failed host(s))`, ''];
   plan.forEach((b, i) => lines.push(`batch ${i + 1}: ${b.join(', ')}`));
-  lines.push('', 'every host first: lock (a lease naming you), upload and unpack to releases/' + opts.id + ' (checksum verified), shared links', 'then, batch by batch, on each host:');
+  lines.push(
+    '',
+    'every host first: lock (a lease naming you); preflight (php-fpm master, pools answer, workers exist, the scripts they run are in the release) — one failure refuses the run with nothing changed',
+    'then on every host: upload and unpack to releases/' + opts.id + ' (checksum verified), shared links',
+    'then, batch by batch, on each host:',
+  );
   const http = first.health.http;
   const shown = http && expectsRelease(desired.get(hosts[0]!) ?? []) ? { ...first, health: { ...first.health, http: { ...http, expect: http.expect ?? opts.id } } } : first;
   for (const s of releaseSteps(shown, opts.id)) lines.push(`  - ${s}`);
-  lines.push(`finally: prune releases beyond ${first.keep}, unlock`);
+  lines.push(`finally: prune releases beyond ${first.keep} (never the live one nor the one live before it), unlock`);
   return `${lines.join('\n')}\n`;
 }

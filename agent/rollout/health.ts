@@ -7,66 +7,20 @@
  *   status:<pool>  `<status_path>?json` answers the pool's own status, and the pool is not saturated
  *   http           (optional) GET of the URL through the host's web server contains `expect`
  *
- * FastCGI requests go straight to each pool's socket, with `cgi-fcgi` when installed and otherwise an
- * inline PHP client. PHP 8.2 answers 404 "File not found." unless REQUEST_METHOD, SCRIPT_NAME and
- * SCRIPT_FILENAME are all set, and `cgi-fcgi` exits 0 on a 404: only the body is trusted.
+ * FastCGI requests go straight to each pool's socket, with `cgi-fcgi` when installed and otherwise
+ * lanes' one client, agent/remote/fcgi.php. PHP 8.2 answers 404 "File not found." unless
+ * REQUEST_METHOD, SCRIPT_NAME and SCRIPT_FILENAME are all set, and `cgi-fcgi` exits 0 on a 404: only
+ * the body is trusted.
  *
- * Output, one line each, for the last round only:
- *   @@check <name> ok|fail <base64 detail>
- *   @@health ok|fail <rounds> <ms>
+ * Frames (agent/remote/frame.ts), for the last round only:
+ *   check <name> ok|fail <b64 detail>
+ *   health ok|fail <rounds> <ms>
  * The exit status is 0 only when every check passed.
  */
+import { parseFrames, unb64 } from '../remote/frame.js';
+import { fcgiAddress, fcgiShell, framedScript, type FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
 import type { ReleasePool, ReleaseSpec } from './types.js';
-
-/**
- * Small shell helpers every rollout script uses (POSIX sh: dash, bash, busybox ash):
- *   lanes_now_ms             wall clock in ms
- *   lanes_b64 TEXT           TEXT in base64 on one line
- *   lanes_oneline TEXT [N]   TEXT on one line, at most N (200) characters
- *   lanes_start PID          the process's start time in clock ticks since boot (fails when gone or a zombie)
- *   lanes_procs              "pid ppid start" for every process, from /proc (no fork per process)
- */
-export const SHELL_HELPERS = `
-lanes_now_ms() { _t=$(date +%s%N); case $_t in *N*) echo $(( $(date +%s) * 1000 ));; *) echo $(( _t / 1000000 ));; esac; }
-lanes_b64() { printf '%s' "$1" | base64 | tr -d '\\n'; }
-lanes_oneline() { printf '%s' "$1" | tr '\\r\\n\\t' '   ' | sed 's/  */ /g; s/^ //; s/ $//' | cut -c1-"\${2:-200}"; }
-lanes_start() {
-  { read -r _s <"/proc/$1/stat"; } 2>/dev/null || return 1
-  _s=\${_s##*) }
-  set -f; set -- $_s; set +f
-  case $1 in Z|X|x) return 1 ;; esac
-  echo "\${20}"
-}
-lanes_procs() {
-  for _d in /proc/[0-9]*; do
-    { read -r _s <"$_d/stat"; } 2>/dev/null || continue
-    _s=\${_s##*) }
-    set -f; set -- $_s; set +f
-    echo "\${_d#/proc/} $2 \${20}"
-  done
-}
-`;
-
-/**
- * A FastCGI client for PHP's CLI (no extension needed, runs with -n): argv = address, SCRIPT_NAME,
- * SCRIPT_FILENAME, QUERY_STRING. Prints the response's stdout stream (CGI headers, blank line,
- * body), copies its stderr stream to stderr; exit 2 when it cannot connect, 3 on an incomplete answer.
- */
-const FCGI_PHP =
-  '$a=$argv[1];$sn=$argv[2];$sf=$argv[3];$q=$argv[4];' +
-  '$s=@stream_socket_client(($a[0]==="/"?"unix://":"tcp://").$a,$en,$es,5);' +
-  'if(!$s){fwrite(STDERR,"cannot connect: ".$es."\\n");exit(2);}' +
-  'function rec($t,$c){return pack("CCnnCx",1,$t,1,strlen($c),0).$c;}' +
-  'function len($n){return $n<128?chr($n):pack("N",$n|0x80000000);}' +
-  '$p="";foreach(["GATEWAY_INTERFACE"=>"CGI/1.1","SERVER_PROTOCOL"=>"HTTP/1.1","REQUEST_METHOD"=>"GET",' +
-  '"SCRIPT_NAME"=>$sn,"SCRIPT_FILENAME"=>$sf,"QUERY_STRING"=>$q,"REQUEST_URI"=>$q===""?$sn:$sn."?".$q,' +
-  '"DOCUMENT_URI"=>$sn,"REMOTE_ADDR"=>"127.0.0.1","SERVER_NAME"=>"localhost"] as $k=>$v)$p.=len(strlen($k)).len(strlen($v)).$k.$v;' +
-  'fwrite($s,rec(1,pack("nCx5",1,0)).rec(4,$p).rec(4,"").rec(5,""));stream_set_timeout($s,5);' +
-  '$x=stream_get_contents($s);$o="";$e=0;$i=0;$n=strlen($x);' +
-  'while($i+8<=$n){$h=unpack("Cv/Ct/nid/nl/Cp",substr($x,$i,8));$c=substr($x,$i+8,$h["l"]);' +
-  'if($h["t"]==6)$o.=$c;elseif($h["t"]==7)fwrite(STDERR,$c);elseif($h["t"]==3)$e=1;$i+=8+$h["l"]+$h["p"];}' +
-  'echo $o;exit($e?0:3);';
 
 /** GET a URL with PHP when curl is absent: like `curl -fsS`, a status of 400 or more is an error (exit 22). */
 const HTTP_PHP =
@@ -77,70 +31,10 @@ const HTTP_PHP =
   'if(!preg_match("#^HTTP/\\\\S+ [123]\\\\d\\\\d#",$st)){fwrite(STDERR,"the server answered ".$st."\\n");echo $b;exit(22);}' +
   'echo $b;';
 
-/**
- * FastCGI requests from the shell, shared by the health gate and the OPcache reset (and meant to
- * replace `fcgi_ping` in agent/apply/script.ts):
- *
- *   fcgi_request ADDRESS SCRIPT_NAME SCRIPT_FILENAME QUERY OUT
- *       GET over FastCGI; the raw answer goes to OUT, the reason for no answer to OUT.err.
- *       Returns 0 when an answer came back (whatever its status). The request carries only the CGI
- *       variables it needs (`env -i`): cgi-fcgi would otherwise pass root's whole environment.
- *   fcgi_status OUT     the answer's HTTP status (200 when it has no Status: header)
- *   fcgi_body OUT       the answer's body, carriage returns removed
- *
- * `LANES_FCGI_CLIENT=php` before the snippet forces the PHP client.
- */
-export const FCGI_SHELL = `
-LANES_FCGI_CLIENT=\${LANES_FCGI_CLIENT:-auto}
-LANES_FCGI_PHP=${shq(FCGI_PHP)}
-LANES_HTTP_PHP=${shq(HTTP_PHP)}
-if command -v timeout >/dev/null 2>&1; then LANES_TO='timeout 8'; else LANES_TO=''; fi
-lanes_php() {
-  command -v php 2>/dev/null && return 0
-  for _p in /usr/bin/php[0-9]*; do [ -x "$_p" ] && { echo "$_p"; return 0; }; done
-  return 1
-}
-fcgi_request() {
-  : >"$5"; : >"$5.err"
-  if [ "$LANES_FCGI_CLIENT" != php ] && command -v cgi-fcgi >/dev/null 2>&1; then
-    _u=$2; [ -n "$4" ] && _u="$2?$4"
-    env -i PATH="$PATH" GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REQUEST_METHOD=GET \\
-      SCRIPT_NAME="$2" SCRIPT_FILENAME="$3" QUERY_STRING="$4" REQUEST_URI="$_u" DOCUMENT_URI="$2" \\
-      REMOTE_ADDR=127.0.0.1 SERVER_NAME=localhost \\
-      $LANES_TO cgi-fcgi -bind -connect "$1" </dev/null >"$5" 2>"$5.err"
-    _rc=$?
-  elif _php=$(lanes_php); then
-    $LANES_TO "$_php" -n -r "$LANES_FCGI_PHP" "$1" "$2" "$3" "$4" </dev/null >"$5" 2>"$5.err"
-    _rc=$?
-  else
-    echo "neither cgi-fcgi nor php is installed" >"$5.err"
-    return 1
-  fi
-  [ "$_rc" = 0 ] && [ -s "$5" ] && return 0
-  if [ ! -s "$5.err" ]; then
-    case $_rc in
-      0) echo "empty answer" ;;
-      2) echo "no such socket" ;;
-      13) echo "permission denied" ;;
-      111) echo "connection refused" ;;
-      124) echo "no answer within 8s" ;;
-      *) echo "no FastCGI answer (exit $_rc)" ;;
-    esac >"$5.err"
-  fi
-  return 1
-}
-fcgi_status() { _st=$(tr -d '\\r' <"$1" | sed -n -e '/^$/q' -e 's/^[Ss]tatus: *\\([0-9][0-9][0-9]\\).*/\\1/p'); echo "\${_st:-200}"; }
-fcgi_body() { tr -d '\\r' <"$1" | sed '1,/^$/d'; }
-`;
-
-/** The address `cgi-fcgi -connect` and the PHP client take: a socket path, or host:port ("9000" → 127.0.0.1:9000). */
-export function fcgiAddress(listen: string): string {
-  if (/^\d+$/.test(listen)) return `127.0.0.1:${listen}`;
-  return listen;
-}
+export { fcgiAddress } from '../remote/sh.js';
 
 const HEALTH_FUNCS = `
-lanes_result() { printf '@@check %s %s %s\\n' "$1" "$2" "$(lanes_b64 "$3")" >>"$LANES_W/results"; }
+lanes_result() { lanes_say check "$1" "$2" "$(lanes_b64 "$3")" >>"$LANES_W/results"; }
 check_fpm() {
   _st=$(systemctl is-active "$1" 2>/dev/null)
   if [ "$_st" != active ]; then
@@ -204,7 +98,7 @@ check_http() {
   if command -v curl >/dev/null 2>&1; then
     curl -fsS --max-time 5 -o "$_f" "$1" 2>"$_f.err"; _rc=$?
   elif _php=$(lanes_php); then
-    $LANES_TO "$_php" -r "$LANES_HTTP_PHP" "$1" >"$_f" 2>"$_f.err"; _rc=$?
+    $LANES_TO "$_php" -n -r "$LANES_HTTP_PHP" "$1" >"$_f" 2>"$_f.err"; _rc=$?
   else
     lanes_result http fail "GET $1: neither curl nor php is installed"
     return 1
@@ -229,39 +123,36 @@ export interface HealthOptions {
 }
 
 /** The health gate script for one host (run as root). */
-export function healthScript(spec: Pick<ReleaseSpec, 'pools' | 'health'>, opts: HealthOptions): string {
+export function healthScript(spec: Pick<ReleaseSpec, 'pools' | 'health'>, opts: HealthOptions): FramedScript {
   const checks: string[] = [`check_fpm ${shq(opts.fpmUnit)} || LANES_ALL=0`];
   for (const pool of spec.pools) checks.push(...poolChecks(pool));
   const http = spec.health.http;
   if (http) checks.push(`check_http ${shq(http.url)} ${shq(http.expect ?? '')} || LANES_ALL=0`);
   const timeoutMs = Math.max(0, Math.round(spec.health.timeoutMs));
-  return [
-    'set -u',
-    `LANES_RELEASE=${shq(opts.releaseId)}`,
-    SHELL_HELPERS,
-    FCGI_SHELL,
-    HEALTH_FUNCS,
-    `LANES_W=$(mktemp -d /tmp/lanes-health.XXXXXX) || { echo 'cannot create a work directory in /tmp' >&2; echo '@@health fail 0 0'; exit 1; }`,
-    `trap 'rm -rf "$LANES_W"' EXIT`,
-    `LANES_T0=$(lanes_now_ms)`,
-    `LANES_DEADLINE=$((LANES_T0 + ${shq(timeoutMs)}))`,
-    'LANES_N=0',
-    'while :; do',
-    '  LANES_N=$((LANES_N + 1)); LANES_ALL=1; LANES_FINAL=0',
-    '  : >"$LANES_W/results"',
-    ...checks.map((c) => `  ${c}`),
-    '  [ "$LANES_ALL" = 1 ] && break',
-    '  [ "$LANES_FINAL" = 1 ] && break',
-    '  [ "$(lanes_now_ms)" -ge "$LANES_DEADLINE" ] && break',
-    '  sleep 0.5',
-    'done',
-    'cat "$LANES_W/results"',
-    'LANES_MS=$(( $(lanes_now_ms) - LANES_T0 ))',
-    'if [ "$LANES_ALL" = 1 ]; then echo "@@health ok $LANES_N $LANES_MS"; exit 0; fi',
-    'echo "@@health fail $LANES_N $LANES_MS"',
-    'exit 1',
-    '',
-  ].join('\n');
+  return framedScript(
+    [
+      `LANES_RELEASE=${shq(opts.releaseId)}`,
+      `LANES_HTTP_PHP=${shq(HTTP_PHP)}`,
+      `LANES_T0=$(lanes_now_ms)`,
+      `LANES_DEADLINE=$((LANES_T0 + ${shq(timeoutMs)}))`,
+      'LANES_N=0',
+      'while :; do',
+      '  LANES_N=$((LANES_N + 1)); LANES_ALL=1; LANES_FINAL=0',
+      '  : >"$LANES_W/results"',
+      ...checks.map((c) => `  ${c}`),
+      '  [ "$LANES_ALL" = 1 ] && break',
+      '  [ "$LANES_FINAL" = 1 ] && break',
+      '  [ "$(lanes_now_ms)" -ge "$LANES_DEADLINE" ] && break',
+      '  sleep 0.5',
+      'done',
+      'cat "$LANES_W/results"',
+      'LANES_MS=$(( $(lanes_now_ms) - LANES_T0 ))',
+      'if [ "$LANES_ALL" = 1 ]; then lanes_say health ok "$LANES_N" "$LANES_MS"; exit 0; fi',
+      'lanes_say health fail "$LANES_N" "$LANES_MS"',
+      'exit 1',
+    ],
+    { doneKind: 'health', tmpName: 'health', extra: [fcgiShell(), HEALTH_FUNCS] },
+  );
 }
 
 function poolChecks(pool: ReleasePool): string[] {
@@ -287,22 +178,10 @@ export interface HealthResult {
   ms?: number;
 }
 
-/** A `@@<tag> …` line's fields, for the rollout parsers. */
-export function markLines(out: string, tag: string): string[][] {
-  const prefix = `@@${tag} `;
-  return out
-    .split(/\r?\n/)
-    .filter((l) => l.startsWith(prefix))
-    .map((l) => l.slice(prefix.length).split(' '));
-}
-
-export function unb64(s: string | undefined): string {
-  return s ? Buffer.from(s, 'base64').toString('utf8') : '';
-}
-
-export function parseHealth(out: string): HealthResult {
-  const checks = markLines(out, 'check').map(([name = '', state = '', detail]) => ({ name, ok: state === 'ok', detail: unb64(detail) }));
-  const final = markLines(out, 'health').at(-1);
+export function parseHealth(out: string, nonce: string): HealthResult {
+  const frames = parseFrames(out, nonce);
+  const checks = frames.filter((f) => f.kind === 'check').map(({ fields: [name = '', state = '', detail] }) => ({ name, ok: state === 'ok', detail: unb64(detail) }));
+  const final = frames.filter((f) => f.kind === 'health').at(-1)?.fields;
   const ok = final?.[0] === 'ok' && checks.length > 0 && checks.every((c) => c.ok);
   const result: HealthResult = { ok, checks };
   if (final?.[1] !== undefined) result.rounds = Number(final[1]);
@@ -321,7 +200,7 @@ export function describeCheck(check: HealthCheck): string {
 
 export function healthFailureMessage(result: HealthResult): string {
   const failed = result.checks.filter((c) => !c.ok);
-  if (failed.length === 0) return result.ok ? 'healthy' : 'the health check printed no result';
+  if (failed.length === 0) return result.ok ? 'healthy' : 'the health check stopped before saying what it found';
   const took = result.ms !== undefined ? ` (after ${result.rounds ?? '?'} rounds in ${(result.ms / 1000).toFixed(1)}s)` : '';
   return `${failed.map(describeCheck).join('; ')}${took}`;
 }

@@ -19,8 +19,8 @@ export async function workersFleet(
       // undrain: the workers must come up on whatever `current` points to now.
       const script = action === 'drain' ? drainScript(spec) : undrainScript(spec, { releaseDir: `${spec.path}/current`, switchedAt: 0 });
       const result = await step(action === 'drain' ? 'drain workers' : 'start workers', async () => {
-        const r = await conn.exec(script, { become: true, timeoutMs: opts.timeoutMs });
-        const w = parseWorkers(r.stdout);
+        const r = await conn.exec(script.text, { become: true, timeoutMs: opts.timeoutMs });
+        const w = parseWorkers(r.stdout, script.nonce);
         if (!w.ok || r.code !== 0) throw new LanesError(workersFailureMessage(w), { kind: 'exec', host });
         return w;
       });

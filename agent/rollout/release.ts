@@ -21,14 +21,17 @@ import type { EventBus } from '../report/events.js';
 import type { FleetHost } from '../run/fleet.js';
 import { FleetSession, type HostSession } from '../run/session.js';
 import type { ConnectOptions } from '../transport/target.js';
-import { currentReleaseScript, parseCurrentRelease, pruneScript, readArtifact, unpackScript, type Artifact } from './artifact.js';
+import { currentReleaseScript, parseCurrentRelease, pruneScript, readArtifact, sharedEntry, unpackScript, type Artifact } from './artifact.js';
 import { healthFailureMessage, healthScript, parseHealth } from './health.js';
 import { acquireScript, breakScript, lockHeldError, newLease, parseLockOutput, releaseScript as unlockScript, type Lease } from './lock.js';
 import { fpmReloadScript, opcacheFailureMessage, opcacheResetScript, parseOpcache, parseReload, reloadFailureMessage } from './reload.js';
 import { batches, parseSerial } from './serial.js';
 import { expectsRelease, releaseSpecFor } from './spec.js';
 import { releaseDir, type ReleaseSpec } from './types.js';
-import { drainScript, parseWorkers, undrainScript, workersFailureMessage } from './workers.js';
+import { drainScript, parseWorkers, undrainScript } from './workers.js';
+import { missingReleaseFiles, parsePreflight, preflightScript, releaseFilesOf } from './preflight.js';
+import { parseFrames } from '../remote/frame.js';
+import { framedScript, type FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
 
 export interface ReleaseOptions extends ConnectOptions {
@@ -58,6 +61,8 @@ interface HostState {
   desired: DesiredResource[];
   fpm?: FpmInstall;
   lease?: Lease;
+  /** Where `current` pointed when the run started (never updated: prune keeps it). */
+  before?: string;
   current?: string;
   releases: { id: string; date: string }[];
   /** Releases that went live, oldest first (from <path>/.lanes-history). */
@@ -105,28 +110,42 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       await applyHost(s.ctx, layout, { timeoutMs: opts.timeoutMs });
       const actual = await readState(s.ctx.conn, probesFor(layout));
       st.fpm = actual.facts.php_fpm.primary;
-      const cur = parseCurrentRelease((await s.ctx.step('read releases', () => run(s, currentReleaseScript(spec)))).stdout);
+      const read = currentReleaseScript(spec);
+      const cur = parseCurrentRelease((await s.ctx.step('read releases', () => run(s, read.text))).stdout, read.nonce);
       st.current = cur.current;
+      st.before = cur.current;
       st.releases = cur.releases;
       st.history = (await run(s, `cat ${shq(historyFile(spec))} 2>/dev/null || true`)).stdout.split('\n').map((l) => l.split(' ')[1] ?? '').filter(Boolean);
     });
 
-    // 2. upload everywhere before any switch
+    // 2. what to switch to; then preflight on every host before anything is uploaded or switched
+    // anywhere: a release that cannot work on one host is refused while all are still as they were.
+    if (!artifact) {
+      await session.each(async (s) => {
+        const st = state.get(s.host)!;
+        st.target = opts.rollbackTo ?? previousRelease(st);
+        if (!st.target) throw new LanesError('there is no earlier release to roll back to', { host: s.host });
+        if (!st.releases.some((r) => r.id === st.target)) throw new LanesError(`release ${st.target} is not on this host (it has: ${st.releases.map((r) => r.id).join(', ') || 'none'})`, { host: s.host });
+      });
+    }
+    const failedBefore = new Set(session.failures.map((s) => s.host));
+    await session.each((s) => preflightHost(s, state.get(s.host)!, run, artifact));
+    const refusedBy = session.failures.filter((s) => !failedBefore.has(s.host)).map((s) => s.host);
+    if (refusedBy.length > 0) {
+      for (const s of session.live) {
+        s.summary = `untouched: preflight failed on ${refusedBy.join(', ')}`;
+        s.data = { host: s.host, release: state.get(s.host)?.current ?? '', outcome: 'untouched' } satisfies HostRelease;
+      }
+    } else {
+    // 3. upload everywhere before any switch
     if (artifact) {
       await session.each(async (s) => {
         const st = state.get(s.host)!;
         await s.ctx.step(`upload ${artifact.id}`, async () => {
-          const r = await run(s, unpackScript(st.spec, artifact), artifact.bytes);
-          if (r.code !== 0) throw new LanesError(`upload of ${artifact.id} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`, { kind: 'exec', host: s.host });
+          const r = await run(s, unpackScript(st.spec, artifact).text, artifact.bytes);
+          if (r.code !== 0) throw new LanesError(`the upload of release ${artifact.id} failed: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
         });
         st.target = artifact.id;
-      });
-    } else {
-      await session.each(async (s) => {
-        const st = state.get(s.host)!;
-        st.target = opts.rollbackTo ?? previousRelease(st);
-        if (!st.target) throw new LanesError('no earlier release to roll back to', { host: s.host });
-        if (!st.releases.some((r) => r.id === st.target)) throw new LanesError(`release ${st.target} is not on this host (have: ${st.releases.map((r) => r.id).join(', ') || 'none'})`, { host: s.host });
       });
     }
 
@@ -151,13 +170,14 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       }
     }
 
-    // 4. prune, unlock
+    // 4. prune (never the live release nor the one live before it), unlock
     await session.each(async (s) => {
       const st = state.get(s.host)!;
-      const keep = [st.target, st.current].filter((x): x is string => !!x);
-      await s.ctx.step('prune', () => run(s, pruneScript(st.spec, keep)));
+      await s.ctx.step('prune', () => run(s, pruneScript(st.spec, pruneKeep(st.before, st.current, st.history)).text));
     });
+    }
   } finally {
+    // Unlock (in a finally: also after a refused preflight or an error).
     await Promise.all(
       session.sessions
         .filter((s) => s.ctx && state.get(s.host)?.lease)
@@ -193,7 +213,60 @@ function historyFile(spec: ReleaseSpec): string {
 
 type Runner = (s: HostSession, script: string, input?: Buffer, timeoutMs?: number) => ReturnType<HostSession['ctx']['conn']['exec']>;
 
-/** One host's switch, with rollback on any failure. */
+/**
+ * The releases prune must keep: the one live now, the one live when the run started, and the one live
+ * before the live one (from the history of switches) — so `lanes rollback` always has a target.
+ */
+export function pruneKeep(before: string | undefined, live: string | undefined, history: string[]): string[] {
+  const previous = [...history].reverse().find((id) => id !== live);
+  return [...new Set([live, before, previous].filter((x): x is string => !!x))];
+}
+
+/**
+ * Preflight of one host (agent/rollout/preflight.ts): the workers, pools and FPM the release names are
+ * there and healthy, and the scripts the workers run are in the release being switched to.
+ */
+async function preflightHost(s: HostSession, st: HostState, run: Runner, artifact: Artifact | undefined): Promise<void> {
+  if (!st.fpm) throw new LanesError('php-fpm is not installed', { kind: 'exec', host: s.host });
+  const fpmUnit = st.fpm.unit;
+  await s.ctx.step('preflight', async () => {
+    const script = preflightScript(st.spec, { fpmUnit });
+    const r = await run(s, script.text);
+    const p = parsePreflight(r.stdout, script.nonce);
+    const problems = [...p.problems];
+    const shared = st.spec.shared.map(sharedEntry);
+    if (artifact) {
+      problems.push(...missingReleaseFiles(st.spec.path, shared, p.workers, (rel) => artifact.entries.has(rel), artifact.id));
+    } else if (st.target && st.target !== st.current) {
+      // A rollback target is on the host already: look there.
+      const wanted = [...new Set(p.workers.flatMap((w) => releaseFilesOf(st.spec.path, w)))];
+      const check = framedScript(
+        wanted.map((rel) => `[ -e ${shq(`${releaseDir(st.spec, st.target!)}/${rel}`)} ] && lanes_say has ${shq(rel)}`).concat('lanes_say checked'),
+        { doneKind: 'checked', tmpName: 'preflight' },
+      );
+      const out = parseFrames((await run(s, check.text)).stdout, check.nonce);
+      const has = new Set(out.filter((f) => f.kind === 'has').map((f) => f.fields[0]));
+      problems.push(...missingReleaseFiles(st.spec.path, shared, p.workers, (rel) => has.has(rel), st.target));
+    }
+    if (problems.length > 0) throw new LanesError(`preflight refused the ${artifact ? 'release' : 'rollback'}, nothing was changed: ${problems.join('; ')}`, { kind: 'exec', host: s.host });
+  });
+}
+
+/** Only the declared workers whose names are in `names`. */
+function onlyWorkers(spec: ReleaseSpec, names: string[]): ReleaseSpec['workers'] {
+  return { supervisor: spec.workers.supervisor.filter((n) => names.includes(n)), systemd: spec.workers.systemd.filter((n) => names.includes(n)) };
+}
+
+function workerNames(w: ReleaseSpec['workers']): string {
+  return [...w.supervisor, ...w.systemd].join(', ');
+}
+
+/**
+ * One host's switch, with rollback on any failure. A failure at any step leaves the host as it was
+ * before: the previous `current` (or none, for a first release), FPM reloaded onto it, and exactly the
+ * workers that were running before the drain running again — then proved by the health gate and the
+ * worker checks.
+ */
 async function switchHost(s: HostSession, st: HostState, run: Runner, expectRelease: boolean): Promise<void> {
   const target = st.target!;
   const previous = st.current;
@@ -204,86 +277,123 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
   }
   const fpm = st.fpm;
   if (!fpm) throw new LanesError('php-fpm is not installed', { host: s.host });
+  const host = s.host;
   const spec = withExpect(st.spec, expectRelease ? target : undefined);
-  const step = async (name: string, script: string, check?: (out: string) => void, timeoutMs?: number) => {
-    await s.ctx.step(name, async () => {
-      const r = await run(s, script, undefined, timeoutMs);
-      check?.(r.stdout);
-      if (r.code !== 0) throw new LanesError(`${name} failed: ${lastLines(r.stderr || r.stdout)}`, { kind: 'exec', host: s.host });
-    });
-  };
-  const reload = () =>
-    spec.reload === 'opcache-reset'
-      ? step('opcache reset', opcacheResetScript(spec.pools), (out) => {
-          const o = parseOpcache(out);
-          if (!o.ok) throw new LanesError(`OPcache reset failed: ${opcacheFailureMessage(o)}`, { kind: 'exec', host: s.host });
-        })
-      : step('reload php-fpm', fpmReloadScript({ fpmUnit: fpm.unit, fpmBinary: fpm.binary, confFile: fpm.confFile }), (out) => {
-          const r = parseReload(out);
-          if (!r.ok) throw new LanesError(`php-fpm reload failed: ${reloadFailureMessage(r)}`, { kind: 'exec', host: s.host });
-        });
   // Drains and starts are bounded by the workers' own stopwaitsecs / TimeoutStopSec, which may well be
   // longer than --timeout (600 s in site.yml): no exec timeout for them.
   const NO_LIMIT = 0;
+  // Runs a framed script as a step; `check` turns its frames into a sentence-bearing LanesError.
+  const framed = async <T>(name: string, script: FramedScript, check: (out: string, nonce: string) => T, timeoutMs?: number): Promise<T> =>
+    s.ctx.step(name, async () => {
+      const r = await run(s, script.text, undefined, timeoutMs);
+      const result = check(r.stdout, script.nonce);
+      if (r.code !== 0) throw new LanesError(`${name} failed (exit ${r.code})${humanLines(r.stderr) ? `: ${humanLines(r.stderr)}` : ''}`, { kind: 'exec', host });
+      return result;
+    });
+  const reload = (label: string) =>
+    spec.reload === 'opcache-reset'
+      ? framed(`opcache reset${label}`, opcacheResetScript(spec.pools), (out, n) => {
+          const o = parseOpcache(out, n);
+          if (!o.ok) throw new LanesError(`OPcache reset failed: ${opcacheFailureMessage(o)}`, { kind: 'exec', host });
+        })
+      : framed(`reload php-fpm${label}`, fpmReloadScript({ fpmUnit: fpm.unit, fpmBinary: fpm.binary, confFile: fpm.confFile }), (out, n) => {
+          const r = parseReload(out, n);
+          if (!r.ok) throw new LanesError(`php-fpm reload failed: ${reloadFailureMessage(r)}`, { kind: 'exec', host });
+        });
+  const gate = (label: string, releaseId: string, gspec: ReleaseSpec) =>
+    framed(`health gate${label}`, healthScript(gspec, { releaseId, fpmUnit: fpm.unit }), (out, n) => {
+      const h = parseHealth(out, n);
+      if (!h.ok) throw new LanesError(`health gate failed: ${healthFailureMessage(h)}`, { kind: 'exec', host });
+    });
+  const workersStep = (name: string, script: FramedScript) =>
+    framed(
+      name,
+      script,
+      (out, n) => {
+        const w = parseWorkers(out, n);
+        if (!w.ok) throw new LanesError(`${name} failed: ${w.message}`, { kind: 'exec', host, cause: w });
+        return w;
+      },
+      NO_LIMIT,
+    );
+  // Which workers to bring back on failure: those running before the drain (all declared ones until
+  // the drain has said, so that a lost connection mid-drain errs on the side of starting them).
+  let restore = spec.workers;
   let switched = false;
+  let startedOnTarget = false;
   let failedStep = '';
   try {
     failedStep = 'drain workers';
-    await step(
-      'drain workers',
-      drainScript(spec),
-      (out) => {
-        const w = parseWorkers(out);
-        if (!w.ok) throw new LanesError(`drain failed: ${workersFailureMessage(w)}`, { kind: 'exec', host: s.host });
-      },
-      NO_LIMIT,
-    );
+    const drain = drainScript(spec);
+    await s.ctx.step('drain workers', async () => {
+      const r = await run(s, drain.text, undefined, NO_LIMIT);
+      const w = parseWorkers(r.stdout, drain.nonce);
+      if (w.workers.length > 0 || w.wasRunning.length > 0) restore = onlyWorkers(spec, w.wasRunning);
+      if (!w.ok || r.code !== 0) throw new LanesError(`drain failed: ${w.message}`, { kind: 'exec', host });
+    });
     failedStep = 'switch';
-    let switchedAt = 0;
-    await step(`switch current → ${target}`, switchScript(spec, target), (out) => {
-      // The host's own clock: workers must have started after this moment to run the new code.
-      switchedAt = Number(/^@@switched (\d+)$/m.exec(out)?.[1] ?? 0);
+    const sw = switchScript(spec, target);
+    await framed(`switch current → ${target}`, sw, (out, n) => {
+      if (!parseFrames(out, n).some((f) => f.kind === 'switched')) throw new LanesError(`current could not be switched to ${target}`, { kind: 'exec', host });
     });
     switched = true;
     failedStep = 'reload';
-    await reload();
+    await reload('');
     failedStep = 'health gate';
-    await s.ctx.step('health gate', async () => {
-      const r = await run(s, healthScript(spec, { releaseId: target, fpmUnit: fpm.unit }));
-      const h = parseHealth(r.stdout);
-      if (!h.ok) throw new LanesError(`health gate failed: ${healthFailureMessage(h)}`, { kind: 'exec', host: s.host });
-    });
+    await gate('', target, spec);
     failedStep = 'start workers';
-    await step(
-      'start workers',
-      undrainScript(spec, { releaseDir: releaseDir(spec, target), switchedAt }),
-      (out) => {
-        const w = parseWorkers(out);
-        if (!w.ok) throw new LanesError(`workers: ${workersFailureMessage(w)}`, { kind: 'exec', host: s.host });
-      },
-      NO_LIMIT,
-    );
+    startedOnTarget = true;
+    // The switch time is the `current` symlink's own mtime, read on the host by the undrain script.
+    await workersStep('start workers', undrainScript(spec, { releaseDir: releaseDir(spec, target), switchedAt: 0 }));
     await run(s, `printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shq(target)} >> ${shq(historyFile(spec))}`);
     st.current = target;
+    st.history.push(target);
     s.summary = `${target} live${previous ? ` (was ${previous})` : ''}`;
     s.data = { host: s.host, release: target, previous, outcome: 'switched' } satisfies HostRelease;
   } catch (err) {
-    const why = errorLineForHost(err, s.host);
-    let rollback = 'nothing had changed';
-    try {
-      if (switched && previous) {
-        await step(`rollback current → ${previous}`, switchScript(spec, previous));
-        await reload();
-        rollback = `rolled back to ${previous}`;
-      } else if (switched) rollback = 'no previous release to roll back to';
-      // Workers may already run on the failed release (when starting them was the failing step):
-      // drain first — draining stopped workers is a no-op — then start them on the live release.
-      await step('drain workers', drainScript(spec), undefined, NO_LIMIT);
-      await step('start workers', undrainScript(spec, { releaseDir: `${spec.path}/current`, switchedAt: 0 }), undefined, NO_LIMIT);
-    } catch (e) {
-      rollback += `; rollback incomplete: ${errorLineForHost(e, s.host)}`;
+    const why = errorLineForHost(err, host);
+    const done: string[] = [];
+    const broken: string[] = [];
+    // Each part of the rollback is tried even when an earlier one failed: a worker is never left
+    // stopped because FPM did not reload, nor the reverse.
+    const attempt = async (what: string, fn: () => Promise<unknown>): Promise<boolean> => {
+      try {
+        await fn();
+        return true;
+      } catch (e) {
+        broken.push(`${what}: ${errorLineForHost(e, host).replace(/^[a-z -]+ failed: /, '')}`);
+        return false;
+      }
+    };
+    let codeBack = !switched;
+    if (switched && previous) {
+      codeBack = await attempt(`switching current back to ${previous}`, () => framed(`rollback current → ${previous}`, switchScript(spec, previous), () => undefined));
+      if (codeBack) done.push(`rolled back to ${previous}`);
+    } else if (switched) {
+      codeBack = await attempt('removing current (there was none before)', () => framed('rollback: remove current', unswitchScript(spec, target), () => undefined));
+      if (codeBack) done.push('current removed again (there was no release before)');
     }
-    throw new LanesError(`${failedStep}: ${why.replace(/^[a-z ]+failed: /, '')} — ${rollback}`, { kind: 'exec', host: s.host });
+    if (switched && codeBack) {
+      if (await attempt('reloading php-fpm onto it', () => reload(' (rollback)'))) done.push('php-fpm reloaded');
+    }
+    if (startedOnTarget) {
+      // Workers may already run the failed release: stop every declared one (stopped ones are a no-op).
+      await attempt('stopping workers started on the failed release', () => workersStep('drain workers (rollback)', drainScript(spec)));
+    }
+    const restoreNames = workerNames(restore);
+    if (restoreNames) {
+      // Exactly the workers that ran before, on what is live again (nothing to prove when nothing is).
+      const ok = await attempt(`starting ${restoreNames} again`, () =>
+        workersStep('start workers (rollback)', undrainScript({ ...spec, workers: restore }, { releaseDir: previous ? `${spec.path}/current` : null, switchedAt: 0 })),
+      );
+      if (ok) done.push(`${restoreNames} running again`);
+    }
+    if (switched && previous && codeBack) {
+      // The rollback is a release too: the previous release must pass the gate again.
+      if (await attempt('health gate after the rollback', () => gate(' (rollback)', previous, withExpect(st.spec, expectRelease ? previous : undefined)))) done.push('health gate passed');
+    }
+    const outcome = [...(switched ? [] : ['current was never switched']), ...done, ...(broken.length ? [`rollback incomplete: ${broken.join('; ')}`] : [])].join(', ');
+    throw new LanesError(`${failedStep}: ${why.replace(/^[a-z -]+ failed: /, '')} — ${outcome}`, { kind: 'exec', host });
   }
 }
 
@@ -292,20 +402,36 @@ function withExpect(spec: ReleaseSpec, releaseId?: string): ReleaseSpec {
   return { ...spec, health: { ...spec.health, http: { ...spec.health.http, expect: spec.health.http.expect ?? releaseId } } };
 }
 
-/** Atomic switch: a new symlink under a temp name, renamed over `current`. */
-export function switchScript(spec: ReleaseSpec, id: string): string {
+/** Atomic switch: a new symlink under a temp name, renamed over `current`. Frames `switched <ms>`. */
+export function switchScript(spec: ReleaseSpec, id: string): FramedScript {
   const cur = `${spec.path}/current`;
   const tmp = `${spec.path}/.current.lanes-${process.pid}`;
-  return [
-    'set -e',
-    `test -d ${shq(releaseDir(spec, id))}`,
-    `ln -sfn ${shq(`releases/${id}`)} ${shq(tmp)}`,
-    `mv -fT ${shq(tmp)} ${shq(cur)}`,
-    `printf '@@switched %s\\n' "$(date +%s%3N)"`,
-  ].join('\n');
+  return framedScript(
+    [
+      `test -d ${shq(releaseDir(spec, id))} || { echo ${shq(`release directory ${releaseDir(spec, id)} does not exist`)} >&2; exit 1; }`,
+      `ln -sfn ${shq(`releases/${id}`)} ${shq(tmp)} || exit 1`,
+      `mv -fT ${shq(tmp)} ${shq(cur)} || exit 1`,
+      `lanes_say switched "$(lanes_now_ms)"`,
+    ],
+    { doneKind: 'switched', tmpName: 'switch' },
+  );
 }
 
-function lastLines(text: string): string {
-  return text.trim().split('\n').slice(-3).join(' | ');
+/** Undo a first release: remove `current` if it still points at `id` (there was none before). */
+export function unswitchScript(spec: ReleaseSpec, id: string): FramedScript {
+  const cur = `${spec.path}/current`;
+  return framedScript(
+    [`if [ "$(readlink ${shq(cur)})" = ${shq(`releases/${id}`)} ]; then rm -f ${shq(cur)} || exit 1; fi`, 'lanes_say unswitched'],
+    { doneKind: 'unswitched', tmpName: 'switch' },
+  );
 }
 
+/** The last lines of a command's stderr, on one line, for a sentence — never frames or base64. */
+function humanLines(text: string): string {
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('@@') && !/^[A-Za-z0-9+/=]{40,}$/.test(l.trim()))
+    .slice(-2)
+    .join(' | ');
+}

@@ -11,16 +11,18 @@
  *            the release directory, and it started after the switch. A worker that was never
  *            restarted keeps the old code although `current` already points at the new release.
  *
- * Output lines:
- *   @@worker <name> drained <ms>
- *   @@worker <process> running <pid> <cwd>
- *   @@worker <name|process> stale <base64 detail>
- *   @@worker <name|process> fail <base64 detail>
- *   @@workers ok|fail
- * The exit status is 0 only for `@@workers ok`.
+ * Frames (agent/remote/frame.ts):
+ *   was <name> running|stopped                  drain: its state before the stop (a rollback restores it)
+ *   worker <name> drained <ms>
+ *   worker <process> running <pid> <b64 cwd>
+ *   worker <name|process> stale <b64 detail>
+ *   worker <name|process> fail <b64 detail>
+ *   workers ok|fail [<b64 why>]
+ * The exit status is 0 only for `workers ok`.
  */
+import { parseFrames, unb64 } from '../remote/frame.js';
+import { framedScript, type FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
-import { SHELL_HELPERS, markLines, unb64 } from './health.js';
 import type { ReleaseSpec } from './types.js';
 
 /** Where Supervisor keeps its configuration (Debian, RHEL), for stopwaitsecs/startsecs in messages. */
@@ -32,10 +34,10 @@ const SUPERVISOR_CONF_GLOBS = [
   '/etc/supervisord.d/*.conf',
 ];
 
-const WORKER_FUNCS = `
+export const WORKER_FUNCS = `
 LANES_RESULT=ok
 LANES_SV_CONFS=\${LANES_SV_CONFS:-${SUPERVISOR_CONF_GLOBS.join(' ')}}
-lanes_worker() { printf '@@worker %s\\n' "$*"; }
+lanes_worker() { lanes_say worker "$@"; }
 lanes_wfail() { lanes_worker "$1" fail "$(lanes_b64 "$2")"; LANES_RESULT=fail; }
 lanes_stale() { lanes_worker "$1" stale "$(lanes_b64 "$2")"; LANES_RESULT=fail; }
 lanes_cmd() { tr '\\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | sed 's/ *$//' | cut -c1-120; }
@@ -82,6 +84,8 @@ drain_supervisor() {
   _lines=$(lanes_sv_lines "$_n")
   [ -n "$_lines" ] || { lanes_sv_missing "$_n"; return 1; }
   _target=$(lanes_sv_target "$_n")
+  # Whether it ran before the drain: a rollback starts again exactly what was running.
+  if printf '%s\n' "$_lines" | awk '$2 == "RUNNING" || $2 == "STARTING" || $2 == "BACKOFF" { f = 1 } END { exit !f }'; then lanes_say was "$_n" running; else lanes_say was "$_n" stopped; fi
   _sw=$(lanes_sv_opt "$_n" stopwaitsecs 10)
   lanes_procs >"$LANES_W/procs"
   : >"$LANES_W/pids"
@@ -125,6 +129,7 @@ drain_systemd() {
   _n=$1; _t0=$(lanes_now_ms)
   _load=$(systemctl show -p LoadState --value "$_n" 2>/dev/null)
   if [ "$_load" != loaded ]; then lanes_wfail "$_n" "$_n: no systemd unit of that name (LoadState \${_load:-unknown})"; return 1; fi
+  case $(systemctl is-active "$_n" 2>/dev/null) in active|activating|reloading) lanes_say was "$_n" running ;; *) lanes_say was "$_n" stopped ;; esac
   _cg=$(systemctl show -p ControlGroup --value "$_n" 2>/dev/null)
   _main=$(systemctl show -p MainPID --value "$_n" 2>/dev/null)
   lanes_procs >"$LANES_W/procs"
@@ -189,7 +194,12 @@ verify_process() {
     lanes_stale "$_name" "$_name (pid $_pid) runs in \${_cwd:-?}, not in $LANES_REL ($(lanes_cmd "$_pid"))"
     return 1
   fi
-  lanes_worker "$_name" running "$_pid" "$_cwd"
+  lanes_worker "$_name" running "$_pid" "$(lanes_b64 "$_cwd")"
+}
+# Without a release to prove ($LANES_REL empty: nothing is live), running is all that is checked.
+check_process() {
+  if [ -z "$LANES_REL" ]; then lanes_worker "$1" running "$2" "$(lanes_b64 "$(readlink -f "/proc/$2/cwd" 2>/dev/null)")"; return 0; fi
+  verify_process "$1" "$2"
 }
 
 undrain_supervisor() {
@@ -222,7 +232,7 @@ undrain_supervisor() {
   printf '%s\\n' "$_lines" >"$LANES_W/lines"
   while read -r _p _s _pid; do
     [ -n "$_p" ] || continue
-    verify_process "$_p" "$_pid" || _r=1
+    check_process "$_p" "$_pid" || _r=1
   done <"$LANES_W/lines"
   return $_r
 }
@@ -253,37 +263,22 @@ undrain_systemd() {
     lanes_wfail "$_n" "$_n did not stay running after systemctl start: it is \${_st:-unknown}$( [ "\${_m:-0}" != 0 ] && echo " (MainPID $_m)"): $(lanes_oneline "$(systemctl status --no-pager -n 3 "$_n" 2>&1 | tail -n 3)" 240)"
     return 1
   fi
-  verify_process "$_n" "$_m"
+  check_process "$_n" "$_m"
 }
 `;
 
-function preamble(): string[] {
-  return [
-    'set -u',
-    SHELL_HELPERS,
-    WORKER_FUNCS,
-    `LANES_W=$(mktemp -d /tmp/lanes-workers.XXXXXX) || { echo 'cannot create a work directory in /tmp' >&2; echo '@@workers fail'; exit 1; }`,
-    `trap 'rm -rf "$LANES_W"' EXIT`,
-  ];
-}
-
-function finish(): string[] {
-  return ['echo "@@workers $LANES_RESULT"', '[ "$LANES_RESULT" = ok ]', ''];
+function workersScript(body: string[], tmpName: string): FramedScript {
+  return framedScript([...body, 'lanes_say workers "$LANES_RESULT"', '[ "$LANES_RESULT" = ok ]'], { doneKind: 'workers', tmpName, extra: [WORKER_FUNCS] });
 }
 
 /** Stop the release's workers and prove they are down. */
-export function drainScript(spec: Pick<ReleaseSpec, 'workers'>): string {
-  return [
-    ...preamble(),
-    ...spec.workers.supervisor.map((n) => `drain_supervisor ${shq(n)}`),
-    ...spec.workers.systemd.map((n) => `drain_systemd ${shq(n)}`),
-    ...finish(),
-  ].join('\n');
+export function drainScript(spec: Pick<ReleaseSpec, 'workers'>): FramedScript {
+  return workersScript([...spec.workers.supervisor.map((n) => `drain_supervisor ${shq(n)}`), ...spec.workers.systemd.map((n) => `drain_systemd ${shq(n)}`)], 'workers');
 }
 
 export interface UndrainOptions {
-  /** The release the workers must run (its real path is taken on the host). */
-  releaseDir: string;
+  /** The release the workers must run (its real path is taken on the host); null: only check they run. */
+  releaseDir: string | null;
   /**
    * When `current` was switched, ms since the epoch. Used only when the host cannot tell by itself:
    * with `spec.path` given and `<path>/current` pointing at `releaseDir`, the symlink's own mtime
@@ -295,30 +290,40 @@ export interface UndrainOptions {
   startTimeoutMs?: number;
 }
 
-/** Start the release's workers and prove each runs the new release. */
-export function undrainScript(spec: Pick<ReleaseSpec, 'workers'> & Partial<Pick<ReleaseSpec, 'path'>>, opts: UndrainOptions): string {
+/**
+ * Start the release's workers and prove each runs the new release — or, with `releaseDir` null
+ * (nothing is live: a first release was rolled back), only that each runs.
+ */
+export function undrainScript(spec: Pick<ReleaseSpec, 'workers'> & Partial<Pick<ReleaseSpec, 'path'>>, opts: UndrainOptions): FramedScript {
   const link = spec.path ? `${spec.path}/current` : '';
-  return [
-    ...preamble(),
-    `LANES_REL=$(readlink -f ${shq(opts.releaseDir)}) && [ -d "$LANES_REL" ] || { lanes_wfail release ${shq(`release directory ${opts.releaseDir} does not exist`)}; echo '@@workers fail'; exit 1; }`,
-    `LANES_SWITCHED=${shq(Math.round(opts.switchedAt))}`,
-    `LANES_LINK=${shq(link)}`,
-    // The switch time by the host's clock: the `current` symlink's own mtime (GNU find prints it with ns).
-    'if [ -n "$LANES_LINK" ] && [ -L "$LANES_LINK" ] && [ "$(readlink -f "$LANES_LINK")" = "$LANES_REL" ]; then',
-    `  _m=$(find "$LANES_LINK" -maxdepth 0 -printf '%T@' 2>/dev/null)`,
-    '  case $_m in',
-    '    [0-9]*.[0-9][0-9][0-9]*) _f=${_m#*.}; _f=${_f%"${_f#???}"}; _f=${_f#0}; _f=${_f#0}; LANES_SWITCHED=$(( ${_m%%.*} * 1000 + _f )) ;;',
-    '  esac',
-    'fi',
-    `LANES_START_TIMEOUT=${shq(Math.max(1000, Math.round(opts.startTimeoutMs ?? 60_000)))}`,
-    'LANES_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)',
-    // Boot time from the same clocks the start times are measured with: now minus uptime (10 ms resolution).
-    "read -r LANES_UP _ </proc/uptime; LANES_UP_CS=$(echo \"$LANES_UP\" | tr -d .)",
-    'LANES_BOOT_MS=$(( $(lanes_now_ms) - ${LANES_UP_CS#0} * 10 ))',
-    ...spec.workers.supervisor.map((n) => `undrain_supervisor ${shq(n)}`),
-    ...spec.workers.systemd.map((n) => `undrain_systemd ${shq(n)}`),
-    ...finish(),
-  ].join('\n');
+  const rel =
+    opts.releaseDir === null
+      ? ['LANES_REL=']
+      : [
+          `LANES_REL=$(readlink -f ${shq(opts.releaseDir)}) && [ -d "$LANES_REL" ] || { lanes_wfail release ${shq(`release directory ${opts.releaseDir} does not exist`)}; lanes_say workers fail; exit 1; }`,
+        ];
+  return workersScript(
+    [
+      ...rel,
+      `LANES_SWITCHED=${shq(Math.round(opts.switchedAt))}`,
+      `LANES_LINK=${shq(link)}`,
+      // The switch time by the host's clock: the `current` symlink's own mtime (GNU find prints it with ns).
+      'if [ -n "$LANES_REL" ] && [ -n "$LANES_LINK" ] && [ -L "$LANES_LINK" ] && [ "$(readlink -f "$LANES_LINK")" = "$LANES_REL" ]; then',
+      `  _m=$(find "$LANES_LINK" -maxdepth 0 -printf '%T@' 2>/dev/null)`,
+      '  case $_m in',
+      '    [0-9]*.[0-9][0-9][0-9]*) _f=${_m#*.}; _f=${_f%"${_f#???}"}; _f=${_f#0}; _f=${_f#0}; LANES_SWITCHED=$(( ${_m%%.*} * 1000 + _f )) ;;',
+      '  esac',
+      'fi',
+      `LANES_START_TIMEOUT=${shq(Math.max(1000, Math.round(opts.startTimeoutMs ?? 60_000)))}`,
+      'LANES_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)',
+      // Boot time from the same clocks the start times are measured with: now minus uptime (10 ms resolution).
+      "read -r LANES_UP _ </proc/uptime; LANES_UP_CS=$(echo \"$LANES_UP\" | tr -d .)",
+      'LANES_BOOT_MS=$(( $(lanes_now_ms) - ${LANES_UP_CS#0} * 10 ))',
+      ...spec.workers.supervisor.map((n) => `undrain_supervisor ${shq(n)}`),
+      ...spec.workers.systemd.map((n) => `undrain_systemd ${shq(n)}`),
+    ],
+    'workers',
+  );
 }
 
 export type WorkerState = 'drained' | 'running' | 'stale' | 'fail';
@@ -339,31 +344,42 @@ export interface WorkerReport {
 export interface WorkersResult {
   ok: boolean;
   workers: WorkerReport[];
+  /** drain: the workers (program, group or unit names) that were running before it stopped them. */
+  wasRunning: string[];
   /** {@link workersFailureMessage} of this result. */
   message: string;
 }
 
-export function parseWorkers(out: string): WorkersResult {
+export function parseWorkers(out: string, nonce: string): WorkersResult {
   const workers: WorkerReport[] = [];
-  for (const line of out.split(/\r?\n/)) {
-    if (!line.startsWith('@@worker ')) continue;
-    const m = /^@@worker (\S+) (drained|running|stale|fail) ?(.*)$/.exec(line);
-    if (!m) continue;
-    const [, name = '', state, rest = ''] = m;
-    if (state === 'drained') workers.push({ name, state, ms: Number(rest) });
-    else if (state === 'running') {
-      const sp = rest.indexOf(' ');
-      workers.push({ name, state, pid: Number(sp < 0 ? rest : rest.slice(0, sp)), cwd: sp < 0 ? '' : rest.slice(sp + 1) });
-    } else workers.push({ name, state: state as 'stale' | 'fail', detail: unb64(rest) });
+  const wasRunning: string[] = [];
+  let final: string | undefined;
+  let why = '';
+  for (const { kind, fields } of parseFrames(out, nonce)) {
+    if (kind === 'workers') {
+      final = fields[0];
+      why = unb64(fields[1]);
+      continue;
+    }
+    if (kind === 'was') {
+      if (fields[1] === 'running' && fields[0]) wasRunning.push(fields[0]);
+      continue;
+    }
+    if (kind !== 'worker') continue;
+    const [name = '', state = '', a, b] = fields;
+    if (state === 'drained') workers.push({ name, state, ms: Number(a) });
+    else if (state === 'running') workers.push({ name, state, pid: Number(a), cwd: unb64(b) });
+    else if (state === 'stale' || state === 'fail') workers.push({ name, state, detail: unb64(a) });
   }
-  const final = markLines(out, 'workers').at(-1)?.[0];
   const ok = final === 'ok' && workers.every((w) => w.state === 'drained' || w.state === 'running');
-  return { ok, workers, message: workersFailureMessage({ ok, workers }) };
+  const result: WorkersResult = { ok, workers, wasRunning, message: '' };
+  result.message = workersFailureMessage(result, why);
+  return result;
 }
 
 /** One line naming every worker that failed or runs stale code, or why there is no result. */
-export function workersFailureMessage(r: Pick<WorkersResult, 'ok' | 'workers'>): string {
+export function workersFailureMessage(r: Pick<WorkersResult, 'ok' | 'workers'>, why = ''): string {
   const bad = r.workers.filter((w) => w.state === 'fail' || w.state === 'stale');
-  if (bad.length === 0) return r.ok ? 'all workers ok' : 'the worker script printed no result';
+  if (bad.length === 0) return r.ok ? 'all workers ok' : why || 'the worker script stopped before saying what happened';
   return bad.map((w) => (w.state === 'stale' ? `stale worker: ${w.detail}` : w.detail ?? w.name)).join('; ');
 }

@@ -68,7 +68,8 @@ async function artifact(name: string, extra: string): Promise<Artifact> {
 }
 
 async function unpack(a: Pick<Artifact, 'id' | 'sha256'>, bytes: Buffer) {
-  return conn.exec(unpackScript(spec, a), { stdin: bytes, become: true, timeoutMs: 60_000 });
+  const script = unpackScript(spec, a);
+  return { ...(await conn.exec(script.text, { stdin: bytes, become: true, timeoutMs: 60_000 })), nonce: script.nonce };
 }
 
 async function root(script: string): Promise<string> {
@@ -109,7 +110,7 @@ describe('artifact upload and unpack on a lab host', () => {
   it('unpacks a real artifact as www-data, seeding shared/ and linking it, without touching current', async () => {
     const r = await unpack(v1, v1.bytes);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(parseUnpackOutput(r.stdout), { status: 'unpacked', seeded: ['storage'], missingShared: ['.env'] });
+    assert.deepEqual(parseUnpackOutput(r.stdout, r.nonce), { status: 'unpacked', seeded: ['storage'], missingShared: ['.env'] });
 
     const rel = `${ROOT}/releases/${v1.id}`;
     const seen = await root(
@@ -139,11 +140,11 @@ describe('artifact upload and unpack on a lab host', () => {
     assert.equal(lines[11], v1.id, 'no temporary left behind');
   });
 
-  it('answers @@exists for the same artifact and changes nothing', async () => {
+  it('answers exists for the same artifact and changes nothing', async () => {
     const before = await root(`find ${ROOT} -printf '%p %T@\\n' | sort`);
     const r = await unpack(v1, v1.bytes);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(parseUnpackOutput(r.stdout).status, 'exists');
+    assert.equal(parseUnpackOutput(r.stdout, r.nonce).status, 'exists');
     assert.equal(await root(`find ${ROOT} -printf '%p %T@\\n' | sort`), before);
   });
 
@@ -164,17 +165,19 @@ describe('artifact upload and unpack on a lab host', () => {
     for (const a of [v2, v3]) {
       const r = await unpack(a, a.bytes);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(parseUnpackOutput(r.stdout).seeded, [], 'shared/ is seeded only once');
+      assert.deepEqual(parseUnpackOutput(r.stdout, r.nonce).seeded, [], 'shared/ is seeded only once');
     }
-    const cur = parseCurrentRelease((await conn.run(currentReleaseScript(spec), { become: true })).stdout);
+    const read = currentReleaseScript(spec);
+    const cur = parseCurrentRelease((await conn.run(read.text, { become: true })).stdout, read.nonce);
     assert.equal(cur.current, v1.id);
     assert.deepEqual(
       cur.releases.map((x) => x.id),
       [v1.id, v2.id, v3.id],
     );
     // keep 1: v3 is the newest, v1 is live; v2 goes.
-    const pruned = await conn.run(pruneScript(spec, []), { become: true });
-    assert.deepEqual(parsePruneOutput(pruned.stdout), [v2.id]);
+    const prune = pruneScript(spec, []);
+    const pruned = await conn.run(prune.text, { become: true });
+    assert.deepEqual(parsePruneOutput(pruned.stdout, prune.nonce), [v2.id]);
     assert.deepEqual((await root(`ls -A ${ROOT}/releases`)).trim().split('\n').sort(), [v1.id, v3.id].sort());
     assert.equal((await root(`cat ${ROOT}/current/VERSION`)).trim().split(' ')[0], 'v1');
   });

@@ -12,6 +12,7 @@ import { fpmReloadScript, opcacheResetScript, parseOpcache, parseReload, reloadF
 import type { ReleasePool, ReleaseSpec } from '../../agent/rollout/types.js';
 import { drainScript, parseWorkers, undrainScript } from '../../agent/rollout/workers.js';
 import { shq } from '../../agent/transport/quote.js';
+import type { FramedScript } from '../../agent/remote/sh.js';
 import { runCli } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
@@ -59,10 +60,10 @@ function spec(over: Partial<ReleaseSpec> = {}): ReleaseSpec {
 const sh = (script: string) => onHost(lab, host, script, { allowFail: true });
 
 /** Run a step script in its own sh on lab3; its stdout and exit code. */
-async function step(script: string): Promise<{ stdout: string; code: number }> {
-  const out = await sh(`sh -c ${shq(script)}\necho "@@rc $?"`);
+async function step(script: FramedScript, prefix = ''): Promise<{ stdout: string; code: number; nonce: string }> {
+  const out = await sh(`${prefix}sh -c ${shq(script.text)}\necho "@@rc $?"`);
   const m = /@@rc (\d+)\s*$/.exec(out);
-  return { stdout: out, code: m ? Number(m[1]) : -1 };
+  return { stdout: out, code: m ? Number(m[1]) : -1, nonce: script.nonce };
 }
 
 /** Supervisor and systemd state of the workers, and their processes. */
@@ -122,9 +123,9 @@ describe('release steps on a lab host', { concurrency: false }, () => {
   it('health gate: a provisioned host passes every check, with cgi-fcgi and with the PHP client', async () => {
     const release = path.basename((await live()).dir);
     const s = spec({ health: { timeoutMs: 15_000, http: { url: `http://${address}/`, expect: `"release":"${release}"` } } });
-    for (const prefix of ['', 'LANES_FCGI_CLIENT=php\n']) {
-      const r = await step(prefix + healthScript(s, { releaseId: release, fpmUnit: FPM.fpmUnit }));
-      const h = parseHealth(r.stdout);
+    for (const prefix of ['', 'LANES_FCGI_CLIENT=php ']) {
+      const r = await step(healthScript(s, { releaseId: release, fpmUnit: FPM.fpmUnit }), prefix);
+      const h = parseHealth(r.stdout, r.nonce);
       assert.equal(r.code, 0, healthFailureMessage(h) + r.stdout);
       assert.equal(h.ok, true);
       assert.deepEqual(
@@ -145,7 +146,7 @@ describe('release steps on a lab host', { concurrency: false }, () => {
       health: { timeoutMs: 1500 },
     });
     const r = await step(healthScript(s, { releaseId: 'x', fpmUnit: FPM.fpmUnit }));
-    const h = parseHealth(r.stdout);
+    const h = parseHealth(r.stdout, r.nonce);
     assert.equal(r.code, 1);
     assert.equal(h.ok, false);
     assert.ok(h.rounds! >= 2, 'it retried until the deadline');
@@ -156,6 +157,7 @@ describe('release steps on a lab host', { concurrency: false }, () => {
   });
 
   it('reload: waits for the request in flight and the re-exec; same master, all-new children, the request completed', async () => {
+    const reloadScript = fpmReloadScript(FPM);
     const busy = '<?php $t = microtime(true); while (microtime(true) - $t < 2) {} echo "slow request done";';
     const out = await sh(
       [
@@ -164,7 +166,7 @@ describe('release steps on a lab host', { concurrency: false }, () => {
         'echo "@@before $M $(ps -o pid= --ppid $M | tr -d " " | sort -n | tr "\\n" " ")"',
         '(env -i SCRIPT_NAME=/slow SCRIPT_FILENAME=/run/lanes-e2e-slow.php REQUEST_METHOD=GET cgi-fcgi -bind -connect /run/php/php-fpm-api.sock </dev/null >/run/lanes-e2e-slow.out 2>&1) &',
         'sleep 0.4',
-        `sh -c ${shq(fpmReloadScript(FPM))}`,
+        `sh -c ${shq(reloadScript.text)}`,
         'echo "@@rc $?"',
         'wait',
         'M=$(systemctl show -p MainPID --value php8.2-fpm)',
@@ -176,7 +178,7 @@ describe('release steps on a lab host', { concurrency: false }, () => {
     const field = (tag: string) => new RegExp(`^@@${tag} (.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
     const [masterBefore, ...kidsBefore] = field('before').split(/\s+/);
     const [masterAfter, ...kidsAfter] = field('after').split(/\s+/);
-    const r = parseReload(out);
+    const r = parseReload(out, reloadScript.nonce);
     assert.equal(field('rc'), '0', reloadFailureMessage(r) + out);
     assert.equal(r.outcome, 'reloaded');
     assert.ok(r.ms! >= 1200, `the reload waited for the 2 s request (${r.ms} ms)`);
@@ -185,7 +187,8 @@ describe('release steps on a lab host', { concurrency: false }, () => {
     assert.ok(kidsBefore.length > 0 && kidsAfter.length > 0, out);
     assert.deepEqual(kidsAfter.filter((k) => kidsBefore.includes(k)), [], 'every child is new');
     assert.equal(field('slow'), 'slow request done', 'the request in flight finished (process_control_timeout)');
-    const h = parseHealth((await step(healthScript(spec(), { releaseId: 'x', fpmUnit: FPM.fpmUnit }))).stdout);
+    const hs = await step(healthScript(spec(), { releaseId: 'x', fpmUnit: FPM.fpmUnit }));
+    const h = parseHealth(hs.stdout, hs.nonce);
     assert.equal(h.ok, true, healthFailureMessage(h));
   });
 
@@ -193,7 +196,7 @@ describe('release steps on a lab host', { concurrency: false }, () => {
     await sh(`printf '[global]\\nerror_log = /proc/self/fd/2\\n[broken]\\nlisten = /run/php/lanes-e2e-broken.sock\\npm = sometimes\\n' > /tmp/lanes-e2e-broken-fpm.conf`);
     const before = await sh('M=$(systemctl show -p MainPID --value php8.2-fpm); echo $M $(ps -o pid= --ppid $M | sort -n)');
     const r = await step(fpmReloadScript({ ...FPM, confFile: '/tmp/lanes-e2e-broken-fpm.conf' }));
-    const res = parseReload(r.stdout);
+    const res = parseReload(r.stdout, r.nonce);
     assert.equal(r.code, 3);
     assert.equal(res.outcome, 'test-failed');
     assert.match(reloadFailureMessage(res), /^php-fpm -t refused the configuration, nothing was reloaded: .*pm/);
@@ -204,7 +207,7 @@ describe('release steps on a lab host', { concurrency: false }, () => {
 
   it('opcache reset: every pool runs opcache_reset() and the PHP file is removed', async () => {
     const r = await step(opcacheResetScript(pools));
-    const res = parseOpcache(r.stdout);
+    const res = parseOpcache(r.stdout, r.nonce);
     assert.equal(r.code, 0, r.stdout);
     assert.deepEqual(res.pools, pools.map((p) => ({ name: p.name, ok: true, detail: 'OPcache reset' })));
     assert.equal((await sh('ls /run | grep -c "^lanes-opcache-" || true')).trim(), '0');
@@ -212,7 +215,7 @@ describe('release steps on a lab host', { concurrency: false }, () => {
 
   it('drain stops app-queue and app-scheduler; undrain starts them and proves they run the release current points to', async () => {
     const d = await step(drainScript(spec()));
-    const dr = parseWorkers(d.stdout);
+    const dr = parseWorkers(d.stdout, d.nonce);
     assert.equal(d.code, 0, dr.message + d.stdout);
     assert.deepEqual(dr.workers.map((w) => `${w.name} ${w.state}`), ['app-queue drained', 'app-scheduler drained']);
     const down = await workerState();
@@ -221,7 +224,7 @@ describe('release steps on a lab host', { concurrency: false }, () => {
     const liveRelease = (await live()).dir;
     const switchedAt = Number((await sh('date +%s%3N')).trim());
     const u = await step(undrainScript(spec(), { releaseDir: liveRelease, switchedAt }));
-    const ur = parseWorkers(u.stdout);
+    const ur = parseWorkers(u.stdout, u.nonce);
     assert.equal(u.code, 0, ur.message + u.stdout);
     assert.deepEqual(
       ur.workers.map((w) => [w.name, w.state, w.cwd]),
@@ -247,14 +250,14 @@ describe('release steps on a lab host', { concurrency: false }, () => {
     try {
       const switchedAt = Number((await sh('date +%s%3N')).trim());
       const stale = await step(undrainScript(spec(), { releaseDir: copy, switchedAt }));
-      const sr = parseWorkers(stale.stdout);
+      const sr = parseWorkers(stale.stdout, stale.nonce);
       assert.equal(stale.code, 1);
       assert.deepEqual(sr.workers.map((w) => `${w.name} ${w.state}`), ['app-queue:app-queue_00 stale', 'app-queue:app-queue_01 stale', 'app-scheduler stale']);
       for (const w of sr.workers) assert.match(w.detail!, new RegExp(`^${w.name} \\(pid \\d+\\) started at \\S+, [\\d.]+m?s before the switch to ${copy}: it runs stale code from ${liveRelease}$`));
 
       assert.equal((await step(drainScript(spec()))).code, 0);
       const fresh = await step(undrainScript(spec(), { releaseDir: copy, switchedAt }));
-      const fr = parseWorkers(fresh.stdout);
+      const fr = parseWorkers(fresh.stdout, fresh.nonce);
       assert.equal(fresh.code, 0, fr.message);
       assert.deepEqual(fr.workers.map((w) => w.cwd), [copy, copy, copy]);
     } finally {

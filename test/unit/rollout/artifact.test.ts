@@ -2,6 +2,7 @@
 // against a temporary application root (we run as root in CI and the lab; chown is skipped otherwise).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import type { FramedScript } from '../../../agent/remote/sh.js';
 import {
   chmodSync,
   cpSync,
@@ -76,9 +77,9 @@ function spec(root: string, over: Partial<ReleaseSpec> = {}): ReleaseSpec {
   };
 }
 
-function sh(script: string, input?: Buffer | string) {
-  const r = spawnSync(SHELL, ['-c', script], { input: input ?? '', encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function sh(script: FramedScript, input?: Buffer | string) {
+  const r = spawnSync(SHELL, ['-c', script.text], { input: input ?? '', encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, nonce: script.nonce };
 }
 
 describe('readArtifact', () => {
@@ -195,12 +196,12 @@ describe('unpackScript (real sh)', () => {
     art = await readArtifact(APP);
   });
 
-  it('unpacks, seeds shared/ from the first release, links, marks; then answers @@exists', () => {
+  it('unpacks, seeds shared/ from the first release, links, marks; then answers exists', () => {
     const root = path.join(tmp, "it's an $(app) root");
     const s = spec(root);
     const r = sh(unpackScript(s, art, { chown: isRoot }), art.bytes);
     assert.equal(r.code, 0, r.stderr);
-    const out = parseUnpackOutput(r.stdout);
+    const out = parseUnpackOutput(r.stdout, r.nonce);
     assert.equal(out.status, 'unpacked');
     assert.deepEqual(out.seeded, ['storage']);
     assert.deepEqual(out.missingShared, ['.env']);
@@ -231,7 +232,7 @@ describe('unpackScript (real sh)', () => {
     writeFileSync(path.join(root, 'shared', '.env'), 'APP_KEY=x\n');
     const again = sh(unpackScript(s, art, { chown: isRoot }), art.bytes);
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(parseUnpackOutput(again.stdout), { status: 'exists', seeded: [], missingShared: [] });
+    assert.deepEqual(parseUnpackOutput(again.stdout, again.nonce), { status: 'exists', seeded: [], missingShared: [] });
   });
 
   it('links a second release to the existing shared/ without seeding it again', async () => {
@@ -244,7 +245,7 @@ describe('unpackScript (real sh)', () => {
     const v2 = await readArtifact(dir);
     const r = sh(unpackScript(s, v2, { chown: isRoot }), v2.bytes);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(parseUnpackOutput(r.stdout).seeded, []);
+    assert.deepEqual(parseUnpackOutput(r.stdout, r.nonce).seeded, []);
     const rel2 = path.join(root, 'releases', v2.id);
     assert.equal(readFileSync(path.join(rel2, 'storage', 'logs', 'app.log'), 'utf8'), 'kept\n');
     assert.equal(readFileSync(path.join(rel2, 'storage', 'logs', 'README'), 'utf8'), 'seeded by the first release\n');
@@ -317,12 +318,12 @@ describe('pruneScript and currentReleaseScript (real sh)', () => {
 
     const r = sh(pruneScript({ path: root, keep: 3 }, ['r01']));
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(parsePruneOutput(r.stdout).sort(), ['r03']);
-    assert.match(r.stdout, /@@removed-stale r09\.tmp-AbC123/);
+    assert.deepEqual(parsePruneOutput(r.stdout, r.nonce).sort(), ['r03']);
+    assert.ok(r.stdout.includes(`@@${r.nonce} removed-stale r09.tmp-AbC123`), r.stdout);
     assert.deepEqual(readdirSync(path.join(root, 'releases')).sort(), ['not-a-release', 'r01', 'r02', 'r04', 'r05', 'r06', 'r10.tmp-fresh1']);
 
     const again = sh(pruneScript({ path: root, keep: 3 }, ['r01']));
-    assert.deepEqual(parsePruneOutput(again.stdout), [], 'nothing more to prune');
+    assert.deepEqual(parsePruneOutput(again.stdout, again.nonce), [], 'nothing more to prune');
   });
 
   it('is a no-op without releases/', () => {
@@ -343,13 +344,14 @@ describe('pruneScript and currentReleaseScript (real sh)', () => {
     symlinkSync(path.join(root, 'releases', 'rbbb'), path.join(root, 'current'));
     const r = sh(currentReleaseScript({ path: root }));
     assert.equal(r.code, 0, r.stderr);
-    const cur = parseCurrentRelease(r.stdout);
+    const cur = parseCurrentRelease(r.stdout, r.nonce);
     assert.equal(cur.current, 'rbbb');
     assert.equal(cur.currentTarget, path.join(root, 'releases', 'rbbb'));
     assert.deepEqual(cur.releases, [
       { id: 'raaa', date: '2026-01-01T00:00:00.000Z' },
       { id: 'rbbb', date: '2026-02-01T00:00:00Z' },
     ]);
-    assert.deepEqual(parseCurrentRelease(sh(currentReleaseScript({ path: path.join(tmp, 'void') })).stdout), { releases: [] });
+    const voidRun = sh(currentReleaseScript({ path: path.join(tmp, 'void') }));
+    assert.deepEqual(parseCurrentRelease(voidRun.stdout, voidRun.nonce), { releases: [] });
   });
 });

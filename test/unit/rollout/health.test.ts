@@ -114,12 +114,13 @@ type HealthSpec = Pick<ReleaseSpec, 'pools' | 'health'>;
 
 function run(h: Host, spec: HealthSpec, env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string; result: HealthResult; ms: number } {
   const t = Date.now();
+  const script = healthScript(spec, { releaseId: '20260101-abc', fpmUnit: 'php8.2-fpm.service' });
   const r = spawnSync('/bin/sh', ['-s'], {
-    input: healthScript(spec, { releaseId: '20260101-abc', fpmUnit: 'php8.2-fpm.service' }),
+    input: script.text,
     encoding: 'utf8',
     env: { PATH: `${h.bin}:/usr/bin:/bin`, ...env },
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, result: parseHealth(r.stdout), ms: Date.now() - t };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, result: parseHealth(r.stdout, script.nonce), ms: Date.now() - t };
 }
 
 const twoPools = [pool('web'), pool('api')];
@@ -286,10 +287,11 @@ describe('health gate script', () => {
 
 describe('parseHealth / healthFailureMessage', () => {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const N = 'abc123abc123';
 
   it('reads the check lines and the verdict', () => {
-    const out = [`noise`, `@@check fpm ok ${b64('php8.2-fpm master process 740 is running')}`, `@@check ping:api fail ${b64("/ping answered 'File not found.' instead of 'pong'")}`, '@@health fail 4 2100', ''].join('\n');
-    const r = parseHealth(out);
+    const out = [`noise`, `@@${N} check fpm ok ${b64('php8.2-fpm master process 740 is running')}`, `@@${N} check ping:api fail ${b64("/ping answered 'File not found.' instead of 'pong'")}`, `@@${N} health fail 4 2100`, ''].join('\n');
+    const r = parseHealth(out, N);
     assert.deepEqual(r, {
       ok: false,
       rounds: 4,
@@ -303,10 +305,10 @@ describe('parseHealth / healthFailureMessage', () => {
   });
 
   it('is not ok without a verdict, or when a check failed despite one', () => {
-    assert.equal(parseHealth(`@@check fpm ok ${b64('x')}\n`).ok, false);
-    assert.equal(healthFailureMessage(parseHealth('sh: 1: syntax error\n')), 'the health check printed no result');
-    assert.equal(parseHealth(`@@check fpm fail ${b64('x')}\n@@health ok 1 1\n`).ok, false);
-    assert.equal(parseHealth(`@@check fpm ok ${b64('x')}\n@@health ok 1 5\n`).ok, true);
+    assert.equal(parseHealth(`@@${N} check fpm ok ${b64('x')}\n`, N).ok, false);
+    assert.equal(healthFailureMessage(parseHealth('sh: 1: syntax error\n', N)), 'the health check stopped before saying what it found');
+    assert.equal(parseHealth(`@@${N} check fpm fail ${b64('x')}\n@@${N} health ok 1 1\n`, N).ok, false);
+    assert.equal(parseHealth(`@@${N} check fpm ok ${b64('x')}\n@@${N} health ok 1 5\n`, N).ok, true);
   });
 
   it('joins several failures', () => {

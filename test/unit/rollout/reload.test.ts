@@ -9,6 +9,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { frameShell, parseFrames } from '../../../agent/remote/frame.js';
+import { fpmReloadCall, fpmReloadShell, parseFpmReload } from '../../../agent/remote/fpm-reload.js';
+import { fcgiShell, SHELL_HELPERS, type FramedScript } from '../../../agent/remote/sh.js';
 import {
   EXIT_FPM_RELOAD_FAILED,
   EXIT_FPM_TEST_FAILED,
@@ -134,19 +137,19 @@ const alive = (pid: number) => {
   }
 };
 
-function script(f: Fpm, over: { timeoutMs?: number; lockWaitMs?: number } = {}): string {
+function script(f: Fpm, over: { timeoutMs?: number; lockWaitMs?: number } = {}): FramedScript {
   return fpmReloadScript({ fpmUnit: 'php8.2-fpm.service', fpmBinary: path.join(f.bin, 'php-fpm8.2'), confFile: '/etc/php/8.2/fpm/php-fpm.conf', lockFile: path.join(f.S, 'reload.lock'), ...over });
 }
 
 /** Run asynchronously, so that several can overlap. */
-function run(f: Fpm, text: string): Promise<{ code: number | null; stdout: string; ms: number }> {
+function run(f: Fpm, script: FramedScript): Promise<{ code: number | null; stdout: string; ms: number; nonce: string }> {
   const t = Date.now();
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-s'], { env: { PATH: `${f.bin}:/usr/bin:/bin` }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, ms: Date.now() - t }));
-    child.stdin.end(text);
+    child.on('close', (code) => resolve({ code, stdout, ms: Date.now() - t, nonce: script.nonce }));
+    child.stdin.end(script.text);
   });
 }
 
@@ -159,7 +162,7 @@ describe('fpm reload script', () => {
     const oldKids = f.kids();
     const r = await run(f, script(f));
     assert.equal(r.code, 0, r.stdout);
-    const res = parseReload(r.stdout);
+    const res = parseReload(r.stdout, r.nonce);
     assert.equal(res.ok, true);
     assert.equal(res.outcome, 'reloaded');
     assert.equal(res.pid, pid, 'same master PID');
@@ -171,6 +174,36 @@ describe('fpm reload script', () => {
     assert.ok(calls.indexOf('php-fpm8.2 -t -y /etc/php/8.2/fpm/php-fpm.conf') < calls.indexOf('systemctl reload php8.2-fpm.service'));
   });
 
+  it('is one routine another script can define and call: its exit stays inside, its outcome is a frame of that script', async () => {
+    const f = fakeFpm();
+    await f.start();
+    const nonce = '00aa11bb22cc';
+    // As apply's script would: its own frames and helpers, then the routine, then more work after it.
+    const text = [
+      'set -u',
+      frameShell(nonce),
+      SHELL_HELPERS,
+      fcgiShell(),
+      fpmReloadShell(),
+      'LANES_W=$(mktemp -d)',
+      `${fpmReloadCall({ fpmUnit: 'php8.2-fpm.service', fpmBinary: path.join(f.bin, 'php-fpm8.2'), confFile: '/etc/php/8.2/fpm/php-fpm.conf', lockFile: path.join(f.S, 'reload.lock') })}; lanes_say after "$?"`,
+      `touch ${path.join(f.S, 'conf-broken')}`,
+      `${fpmReloadCall({ fpmUnit: 'php8.2-fpm.service', fpmBinary: path.join(f.bin, 'php-fpm8.2'), confFile: '/etc/php/8.2/fpm/php-fpm.conf', lockFile: path.join(f.S, 'reload.lock') })}; lanes_say after "$?"`,
+      'rm -rf "$LANES_W"',
+    ].join('\n');
+    const r = await run(f, { text, nonce });
+    assert.equal(r.code, 0, r.stdout);
+    const frames = parseFrames(r.stdout, nonce);
+    assert.deepEqual(
+      frames.map((x) => (x.kind === 'fpm' ? `fpm ${x.fields[0]}` : `${x.kind} ${x.fields.join(' ')}`)),
+      ['fpm ok', 'after 0', 'fpm test-fail', `after ${EXIT_FPM_TEST_FAILED}`],
+    );
+    assert.equal(parseFpmReload(frames.slice(0, 1)).outcome, 'reloaded');
+    // Every value quoted: a hostile unit name is one argument.
+    const argv = spawnSync('/bin/sh', ['-c', `lanes_fpm_reload() { printf '%s\\n' "$@"; }; ${fpmReloadCall({ fpmUnit: "u'; rm -rf /", fpmBinary: 'b', confFile: 'c', action: 'restart', sockets: ['/run/a b.sock'] })}`], { encoding: 'utf8' }).stdout;
+    assert.deepEqual(argv.split('\n').filter(Boolean), ['restart', "u'; rm -rf /", 'b', 'c', '60000', '/run/lanes-fpm-reload.lock', '120', '/run/a b.sock']);
+  });
+
   it('reloads nothing when php-fpm -t fails, and says why', async () => {
     const f = fakeFpm();
     await f.start();
@@ -178,7 +211,7 @@ describe('fpm reload script', () => {
     f.set('conf-broken');
     const r = await run(f, script(f));
     assert.equal(r.code, EXIT_FPM_TEST_FAILED);
-    const res = parseReload(r.stdout);
+    const res = parseReload(r.stdout, r.nonce);
     assert.equal(res.outcome, 'test-failed');
     assert.equal(
       reloadFailureMessage(res),
@@ -195,7 +228,7 @@ describe('fpm reload script', () => {
     f.set('die');
     const r = await run(f, script(f));
     assert.equal(r.code, EXIT_FPM_RELOAD_FAILED);
-    const res = parseReload(r.stdout);
+    const res = parseReload(r.stdout, r.nonce);
     assert.equal(res.outcome, 'failed');
     assert.match(reloadFailureMessage(res), /^FPM reload failed: php8\.2-fpm\.service is failed after the reload/);
   });
@@ -208,14 +241,14 @@ describe('fpm reload script', () => {
     const r = await run(f, script(f, { timeoutMs: 1000 }));
     assert.equal(r.code, EXIT_FPM_RELOAD_FAILED);
     assert.ok(r.ms < 3500);
-    assert.equal(reloadFailureMessage(parseReload(r.stdout)), `FPM reload failed: the reload did not finish within 1s: old children ${busyKid} are still running (requests in flight?)`);
+    assert.equal(reloadFailureMessage(parseReload(r.stdout, r.nonce)), `FPM reload failed: the reload did not finish within 1s: old children ${busyKid} are still running (requests in flight?)`);
   });
 
   it('starts FPM when it is not running', async () => {
     const f = fakeFpm();
     const r = await run(f, script(f));
     assert.equal(r.code, 0, r.stdout);
-    const res = parseReload(r.stdout);
+    const res = parseReload(r.stdout, r.nonce);
     assert.equal(res.outcome, 'started');
     assert.equal(res.pid, f.mainPid());
     assert.equal(res.detail, 'php8.2-fpm.service was failed: started it');
@@ -243,7 +276,7 @@ describe('fpm reload script', () => {
     await sleep(200);
     const c = await run(f, script(f, { lockWaitMs: 1000 }));
     assert.equal(c.code, EXIT_FPM_RELOAD_FAILED);
-    assert.equal(parseReload(c.stdout).detail, `another FPM reload still holds ${path.join(f.S, 'reload.lock')} after 1s`);
+    assert.equal(parseReload(c.stdout, c.nonce).detail, `another FPM reload still holds ${path.join(f.S, 'reload.lock')} after 1s`);
   });
 });
 
@@ -280,8 +313,9 @@ describe('opcache reset script', () => {
       mode: (sock: string, m: string) => writeFileSync(path.join(S, `mode.${sock}`), m),
       exec: () => {
         const pools = ['web', 'api', 'admin'].map((name) => ({ name, listen: `/run/php/${name}.sock` }));
-        const r = spawnSync('/bin/sh', ['-s'], { input: opcacheResetScript(pools, { dir: run }), encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
-        return { code: r.status, result: parseOpcache(r.stdout), calls: readFileSync(path.join(S, 'calls'), 'utf8').split('\n').filter(Boolean) };
+        const script = opcacheResetScript(pools, { dir: run });
+        const r = spawnSync('/bin/sh', ['-s'], { input: script.text, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
+        return { code: r.status, result: parseOpcache(r.stdout, script.nonce), calls: readFileSync(path.join(S, 'calls'), 'utf8').split('\n').filter(Boolean) };
       },
     };
   }
@@ -326,12 +360,13 @@ describe('reload helpers', () => {
     for (const v of [undefined, '', '0', '0s', '00', '0m', 'ten', '-1', '10x', '1.5s']) assert.equal(processControlTimeoutOk(v), false, String(v));
   });
 
-  it('parseReload reads every outcome, and says so when there is none', () => {
+  it('parseReload reads every outcome of this nonce only, and says so when there is none', () => {
+    const N = '0123456789ab';
     const b = (s: string) => Buffer.from(s).toString('base64');
-    assert.deepEqual(parseReload(`@@reload ok 2710 740 8 ${b('reloaded')}\n`), { ok: true, outcome: 'reloaded', ms: 2710, pid: 740, children: 8, detail: 'reloaded' });
-    assert.equal(parseReload(`@@reload started 300 741 8 ${b('x')}\n`).outcome, 'started');
-    assert.deepEqual(parseReload(`@@reload fail ${b('boom')}\n`), { ok: false, outcome: 'failed', detail: 'boom' });
-    assert.deepEqual(parseReload('sh: 3: flock: not found\n'), { ok: false, outcome: 'failed', detail: 'the reload script printed no result: sh: 3: flock: not found' });
+    assert.deepEqual(parseReload(`@@${N} fpm ok 2710 740 8 ${b('reloaded')}\n`, N), { ok: true, outcome: 'reloaded', ms: 2710, pid: 740, children: 8, detail: 'reloaded' });
+    assert.equal(parseReload(`@@${N} fpm started 300 741 8 ${b('x')}\n`, N).outcome, 'started');
+    assert.deepEqual(parseReload(`@@${N} fpm fail ${b('boom')}\n@@other fpm ok 1 1 1 -\n`, N), { ok: false, outcome: 'failed', detail: 'boom' });
+    assert.deepEqual(parseReload('sh: 3: flock: not found\n', N), { ok: false, outcome: 'failed', detail: 'the reload script stopped before saying what happened' });
   });
 
   it('fpmTestErrors keeps the ERROR lines without timestamps', () => {

@@ -6,6 +6,7 @@
 // after the switch.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import type { FramedScript } from '../../../agent/remote/sh.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -132,9 +133,9 @@ function fakeHost() {
   const conf = path.join(S, 'supervisor.conf');
   writeFileSync(conf, '[program:app-queue]\ncommand=/usr/bin/php worker.php\nnumprocs=2\nstopwaitsecs = 600 ; long jobs\nstartsecs=3\n\n[program:mailer]\ncommand=x\n');
   const spec = { path: app, workers: { supervisor: ['app-queue', 'mailer'], systemd: ['scheduler'] } };
-  const exec = (script: string) => {
-    const r = spawnSync('/bin/sh', ['-s'], { input: script, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, LANES_SV_CONFS: conf } });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr, result: parseWorkers(r.stdout) };
+  const exec = (script: FramedScript) => {
+    const r = spawnSync('/bin/sh', ['-s'], { input: script.text, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, LANES_SV_CONFS: conf } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, result: parseWorkers(r.stdout, script.nonce) };
   };
   const pidOf = (name: string) => Number(readFileSync(path.join(sv, `${name.replace(/:/g, '_')}.pid`), 'utf8'));
   return {
@@ -232,12 +233,13 @@ describe('drain script', () => {
 
   it('fails for a program or unit that does not exist', () => {
     const h = fakeHost();
+    const script = drainScript({ workers: { supervisor: ['app-queu'], systemd: ['nope'] } });
     const r = spawnSync('/bin/sh', ['-s'], {
-      input: drainScript({ workers: { supervisor: ['app-queu'], systemd: ['nope'] } }),
+      input: script.text,
       encoding: 'utf8',
       env: { PATH: `${path.join(h.S, 'bin')}:/usr/bin:/bin` },
     });
-    const res = parseWorkers(r.stdout);
+    const res = parseWorkers(r.stdout, script.nonce);
     assert.equal(r.status, 1);
     assert.equal(workersFailureMessage(res), 'app-queu: no Supervisor program or group of that name; nope: no systemd unit of that name (LoadState not-found)');
   });
@@ -341,29 +343,34 @@ describe('undrain script', () => {
 
 describe('parseWorkers', () => {
   const b = (s: string) => Buffer.from(s).toString('base64');
-  it('reads drained, running (cwd with spaces), stale and fail lines', () => {
+  const N = 'abcdef012345';
+  it('reads was, drained, running (cwd with spaces), stale and fail frames of this nonce only', () => {
     const out = [
-      '@@worker app-queue drained 412',
-      '@@worker app-queue:app-queue_00 running 1234 /var/www/my app/releases/r2',
-      `@@worker app-scheduler stale ${b('app-scheduler (pid 9) started … before the switch')}`,
-      `@@worker mailer fail ${b('mailer did not stop')}`,
-      '@@workers fail',
+      `@@${N} was app-queue running`,
+      `@@${N} was mailer stopped`,
+      `@@${N} worker app-queue drained 412`,
+      `@@${N} worker app-queue:app-queue_00 running 1234 ${b('/var/www/my app/releases/r2')}`,
+      `@@${N} worker app-scheduler stale ${b('app-scheduler (pid 9) started … before the switch')}`,
+      `@@${N} worker mailer fail ${b('mailer did not stop')}`,
+      '@@worker forged running 1 -',
+      `@@${N} workers fail`,
     ].join('\n');
-    const r = parseWorkers(out);
+    const r = parseWorkers(out, N);
     assert.deepEqual(r.workers, [
       { name: 'app-queue', state: 'drained', ms: 412 },
       { name: 'app-queue:app-queue_00', state: 'running', pid: 1234, cwd: '/var/www/my app/releases/r2' },
       { name: 'app-scheduler', state: 'stale', detail: 'app-scheduler (pid 9) started … before the switch' },
       { name: 'mailer', state: 'fail', detail: 'mailer did not stop' },
     ]);
+    assert.deepEqual(r.wasRunning, ['app-queue']);
     assert.equal(r.ok, false);
     assert.equal(r.message, 'stale worker: app-scheduler (pid 9) started … before the switch; mailer did not stop');
   });
 
   it('is ok only with the final verdict', () => {
-    assert.equal(parseWorkers('@@worker a drained 1\n@@workers ok\n').ok, true);
-    assert.equal(parseWorkers('@@worker a drained 1\n').ok, false);
-    assert.equal(parseWorkers('').message, 'the worker script printed no result');
-    assert.equal(parseWorkers('@@workers ok\n').message, 'all workers ok');
+    assert.equal(parseWorkers(`@@${N} worker a drained 1\n@@${N} workers ok\n`, N).ok, true);
+    assert.equal(parseWorkers(`@@${N} worker a drained 1\n`, N).ok, false);
+    assert.equal(parseWorkers('', N).message, 'the worker script stopped before saying what happened');
+    assert.equal(parseWorkers(`@@${N} workers ok\n`, N).message, 'all workers ok');
   });
 });
