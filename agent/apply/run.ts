@@ -10,7 +10,9 @@ import { assembleState, readState, stateFacts } from '../facts/probes.js';
 import { planHost, probesFor, stateFingerprint } from '../plan/plan-host.js';
 import type { HostPlan } from '../plan/run.js';
 import type { Change, DesiredResource } from '../resources/types.js';
+import { throwIfCancelled } from '../run/cancel.js';
 import { runFleet, type FleetHost, type FleetOptions, type FleetResult, type HostContext } from '../run/fleet.js';
+import { FleetLease, underLease } from '../run/lease.js';
 import { describeHandler } from './handlers.js';
 import { parseApplyOutput, parseProgressLine, type ApplyOutcome } from './outcome.js';
 import { buildApplyScript, EXIT_HANDLER_FAILED, EXIT_VALIDATION_FAILED } from './script.js';
@@ -26,14 +28,30 @@ export interface ApplyOptions extends FleetOptions {
   timeoutMs?: number;
   /** A reviewed plan per host: applied only if the host's state fingerprint still matches. */
   saved?: Map<string, HostPlan>;
+  /** Called before the one apply exec starts: throws to stop (a cancelled run, a lost lease). */
+  checkpoint?: (host: string) => void;
+  lockWaitMs?: number;
+  lockTtlMs?: number;
+  breakLock?: boolean;
 }
 
+/** Every host under the lease; once cancelled, hosts not yet applying stop, those applying finish. */
 export async function applyFleet(desired: Map<string, DesiredResource[]>, hosts: FleetHost[], opts: ApplyOptions): Promise<FleetResult<HostApplyResult>> {
-  return runFleet<HostApplyResult>(hosts, (ctx) => applyHost(ctx, desired.get(ctx.host) ?? opts.saved?.get(ctx.host)?.desired ?? [], opts), opts);
+  const lease = new FleetLease({ bus: opts.bus, operation: 'apply', ttlMs: opts.lockTtlMs, waitMs: opts.lockWaitMs, breakLock: opts.breakLock, signal: opts.signal, timeoutMs: opts.timeoutMs });
+  const checkpoint = (host: string) => {
+    throwIfCancelled(opts.signal, host, 'not applied, untouched: the run was cancelled');
+    lease.assertHeld(host);
+  };
+  const job = underLease<HostApplyResult>(lease, (ctx) => applyHost(ctx, desired.get(ctx.host) ?? opts.saved?.get(ctx.host)?.desired ?? [], { ...opts, checkpoint }));
+  try {
+    return await runFleet<HostApplyResult>(hosts, job, opts);
+  } finally {
+    await lease.releaseAll();
+  }
 }
 
 /** Plan and apply on an open connection (used by applyFleet, and by a release for its layout). */
-export async function applyHost(ctx: HostContext, resources: DesiredResource[], opts: Pick<ApplyOptions, 'saved' | 'timeoutMs'>) {
+export async function applyHost(ctx: HostContext, resources: DesiredResource[], opts: Pick<ApplyOptions, 'saved' | 'timeoutMs' | 'checkpoint'>) {
   const { host, conn, step } = ctx;
   const saved = opts.saved?.get(host);
   const probes = saved?.probes ?? probesFor(resources);
@@ -59,6 +77,7 @@ export async function applyHost(ctx: HostContext, resources: DesiredResource[], 
   const facts = stateFacts(probes);
   const { script, handlers, validators } = buildApplyScript(changes, nonce, gatherScript(facts, verifyNonce));
 
+  opts.checkpoint?.(host);
   const result = await step('apply', () => runStreaming(ctx, script, nonce, opts.timeoutMs));
   const outcome = parseApplyOutput(result.stdout, nonce);
   if (result.code !== 0 || !outcome.done) throw applyError(host, result.code, outcome, validators, handlers.map(describeHandler), result.stderr);
