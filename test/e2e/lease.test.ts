@@ -29,9 +29,7 @@ writeFileSync(
   directories:
     - { path: ${ROOT}, mode: "0755" }
     - { path: ${ROOT}/releases, mode: "0755" }
-    - { path: ${ROOT}/releases/r0, mode: "0755" }
-  symlinks:
-    - { path: ${ROOT}/current, target: releases/r0 }
+    - { path: ${ROOT}/current, mode: "0755" }
   files:
     - path: /usr/local/bin/lanes-slow-worker
       mode: "0755"

@@ -64,9 +64,7 @@ async function cancelAt(signal: 'SIGTERM' | 'SIGINT', when: (e: CliEvent) => boo
   assert.ok(traffic.requests > 20, `load ran: ${traffic.requests}`);
   const states = hostStates(r.events);
   assert.deepEqual(Object.fromEntries(states), expected, out);
-  for (const h of names) {
-    await assertHostSound(lab, h, expected[h]!.includes(id2) ? id2 : id1, jobsFrom.get(h));
-  }
+  await Promise.all(names.map((h) => assertHostSound(lab, h, expected[h]!.includes(id2) ? id2 : id1, jobsFrom.get(h))));
 }
 
 describe('lanes release cancelled by a signal', { concurrency: false }, () => {
@@ -121,6 +119,6 @@ describe('lanes release cancelled by a signal', { concurrency: false }, () => {
     const fixed = await runCli(['undrain', site, '-i', lab.inventoryFile, '--limit', limit, '--break-lock']);
     assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
     assert.match(fixed.stderr, /--break-lock removed the lease of double-cancel@/);
-    for (const h of names) await assertHostSound(lab, h, await currentOf(lab, h), jobsFrom.get(h));
+    await Promise.all(names.map(async (h) => assertHostSound(lab, h, await currentOf(lab, h), jobsFrom.get(h))));
   });
 });

@@ -47,7 +47,7 @@ describe('the lease of a release', { concurrency: false }, () => {
     const r = await release.done;
     assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
     const id = (await readArtifact(v1)).id;
-    for (const h of names) await assertHostSound(lab, h, id, jobsFrom.get(h));
+    await Promise.all(names.map((h) => assertHostSound(lab, h, id, jobsFrom.get(h))));
   });
 
   it('SIGKILL mid-release: the lease stays, expires within its TTL, and the next release takes over naming the previous holder', async () => {
@@ -72,6 +72,6 @@ describe('the lease of a release', { concurrency: false }, () => {
     assert.equal(retry.code, 0, retry.stdout + retry.stderr);
     assert.match(retry.stderr, /waiting up to \d+s for the lease held by killed-pipeline@/);
     for (const h of names) assert.match(retry.stderr, new RegExp(`\\[${h}\\] warn: took over an expired lease of killed-pipeline@\\S+ \\(pid \\d+, operation release\\) since `));
-    for (const h of names) await assertHostSound(lab, h, id2, jobsFrom.get(h));
+    await Promise.all(names.map((h) => assertHostSound(lab, h, id2, jobsFrom.get(h))));
   });
 });

@@ -28,20 +28,29 @@ export async function leaseOn(lab: EnsuredLab, host: string): Promise<string> {
  */
 export async function assertHostSound(lab: EnsuredLab, host: string, release: string, jobsFrom = 0): Promise<void> {
   const address = lab.hosts.find((h) => h.name === host)!.address;
-  assert.equal(await currentOf(lab, host), release, `${host}: current`);
-  assert.equal(await served(address), release, `${host}: Nginx serves ${release}`);
-  const status = await onHost(lab, host, "supervisorctl status 'app-queue:*' || true; systemctl is-active app-scheduler || true");
-  assert.equal((status.match(/RUNNING/g) ?? []).length, 2, `${host}: both queue workers run: ${status}`);
-  assert.match(status, /^active$/m, `${host}: the scheduler runs: ${status}`);
-  // Supervisor's [[ ]]-free pattern: the remote shell running pgrep must not match itself.
-  const cwds = await onHost(lab, host, `for p in $(pgrep -f '^/usr/bin/php .*/(worker|scheduler)\\.php'); do readlink /proc/$p/cwd; done | sort -u`);
-  assert.equal(cwds.trim(), `${APP}/releases/${release}`, `${host}: every worker runs ${release}`);
-  assert.equal(await leaseOn(lab, host), '', `${host}: no lease left`);
-  const killed = await onHost(
+  // One exec for every check (connections cost more than the checks): sections split by @@.
+  const out = await onHost(
     lab,
     host,
-    `awk -v from=${jobsFrom} 'NR > from && $1 == "start" { s[$2] = 1 } $1 == "finish" { delete s[$2] } END { for (j in s) print j }' ${APP}/shared/storage/jobs.log 2>/dev/null | while read -r j; do p=$(echo "$j" | cut -d- -f2); [ -d /proc/$p ] || echo "$j"; done`,
+    [
+      `readlink ${APP}/current`,
+      'echo @@',
+      "supervisorctl status 'app-queue:*' || true; systemctl is-active app-scheduler || true",
+      'echo @@',
+      `for p in $(pgrep -f '^/usr/bin/php .*/(worker|scheduler)\\.php'); do readlink /proc/$p/cwd; done | sort -u`,
+      'echo @@',
+      `cat ${LEASE} 2>/dev/null || true`,
+      'echo @@',
+      `awk -v from=${jobsFrom} 'NR > from && $1 == "start" { s[$2] = 1 } $1 == "finish" { delete s[$2] } END { for (j in s) print j }' ${APP}/shared/storage/jobs.log 2>/dev/null | while read -r j; do p=$(echo "$j" | cut -d- -f2); [ -d /proc/$p ] || echo "$j"; done`,
+    ].join('\n'),
   );
+  const [current = '', status = '', cwds = '', lease = '', killed = ''] = out.split('@@\n');
+  assert.equal(current.trim().replace(/^releases\//, ''), release, `${host}: current`);
+  assert.equal(await served(address), release, `${host}: Nginx serves ${release}`);
+  assert.equal((status.match(/RUNNING/g) ?? []).length, 2, `${host}: both queue workers run: ${status}`);
+  assert.match(status, /^active$/m, `${host}: the scheduler runs: ${status}`);
+  assert.equal(cwds.trim(), `${APP}/releases/${release}`, `${host}: every worker runs ${release}`);
+  assert.equal(lease.trim(), '', `${host}: no lease left`);
   assert.equal(killed.trim(), '', `${host}: jobs started but never finished by a worker that is gone (killed)`);
 }
 
