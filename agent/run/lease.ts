@@ -131,7 +131,7 @@ export class FleetLease {
     if (why) throw new LanesError(`stopped: ${why}`, { kind: 'exec', host });
   }
 
-  /** Remove our lease on one host, reporting anything but a clean release. */
+  /** Remove our lease on one host (a `release lease` step), warning about anything but a clean release. */
   async release(host: string): Promise<void> {
     const h = this.held.get(host);
     if (!h) return;
@@ -139,15 +139,21 @@ export class FleetLease {
     if (this.held.size === 0) this.stopHeartbeat();
     await this.beating;
     const { bus } = this.opts;
+    const t0 = Date.now();
+    const end = (ok: boolean, detail: string) => bus.emit({ type: 'step-end', host, step: 'release lease', ok, ms: Date.now() - t0, detail });
+    bus.emit({ type: 'step-start', host, step: 'release lease' });
     try {
       const r = parseLockChange((await this.exec(h.conn, releaseScript(this.file, h.lease))).stdout);
       if (r.status === 'not-ours') {
         const who = r.lease ? describeLease(r.lease) : 'an unreadable lease';
+        end(true, 'not ours any more');
         bus.emit({ type: 'message', level: 'warn', host, code: 'lease-release', data: r, text: `did not remove the lease: it is no longer ours but ${who}` });
       } else if (r.status === 'absent') {
+        end(true, 'already gone');
         bus.emit({ type: 'message', level: 'warn', host, code: 'lease-release', data: r, text: 'the lease was already gone when this run ended (it had expired and was removed)' });
-      }
+      } else end(true, 'released');
     } catch (err) {
+      end(false, errorLineForHost(err, host));
       bus.emit({
         type: 'message',
         level: 'warn',
