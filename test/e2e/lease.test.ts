@@ -107,4 +107,16 @@ describe('the host lease', { concurrency: false }, () => {
     assert.equal((await onHost(lab, host, 'cat /var/tmp/lanes-e2e-lease-stamp')).trim(), 'third');
     assert.equal(await leaseOn(lab, host), '');
   });
+
+  it('SIGTERM during an apply: the apply already running finishes, the lease is released, exit 143', async () => {
+    const run = startCli(['apply', playbook, '-i', lab.inventoryFile, '--limit', host, '--yes', '--json', '-e', 'stamp=cancelled-apply'], { LANES_LOCK_HOLDER: 'apply-cancel' });
+    await run.waitFor((e) => e.type === 'step-start' && e.host === host && String(e.step).startsWith('apply'));
+    run.kill('SIGTERM');
+    const r = await run.done;
+    assert.equal(r.code, 143, r.stdout.slice(-3000) + r.stderr);
+    assert.ok(r.events.some((e) => e.type === 'message' && e.code === 'cancel'));
+    assert.ok(r.events.some((e) => e.type === 'step-end' && e.host === host && e.step === 'release lease' && e.ok === true && e.detail === 'released'));
+    assert.equal((await onHost(lab, host, 'cat /var/tmp/lanes-e2e-lease-stamp')).trim(), 'cancelled-apply', 'the running apply finished');
+    assert.equal(await leaseOn(lab, host), '');
+  });
 });
