@@ -91,7 +91,7 @@ export interface LeaseArgs {
 export function leaseOptions<T>(y: Argv<T>): Argv<T & LeaseArgs> {
   return y
     .option('lock-wait', { type: 'string', describe: 'wait this long (90s, 5m) for another run holding a host, instead of refusing at once' })
-    .option('lock-ttl', { type: 'string', describe: "how long a host's lease outlives this process if it dies (default: release.lock_ttl, else 2m); renewed every third of it" })
+    .option('lock-ttl', { type: 'string', describe: "how long a host's lease outlives this process if it dies (default 2m, or release.lock_ttl); renewed every third of it" })
     .option('break-lock', { type: 'boolean', default: false, describe: "remove any host's lease first (names who held it); only when that run is gone" }) as unknown as Argv<T & LeaseArgs>;
 }
 
