@@ -67,6 +67,7 @@ interface Held {
 export class FleetLease {
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | undefined;
+  private beatMs = Infinity;
   private beating: Promise<void> = Promise.resolve();
   private announced = false;
   private readonly file: string;
@@ -185,9 +186,11 @@ export class FleetLease {
         text: `lease ${LEASE_FILE === this.file ? '' : `${this.file} `}held for ${Math.round(ttlMs / 1000)}s, renewed every ${Math.round(ttlMs / 3000)}s while this run lives`,
       });
     }
-    if (this.timer) return;
     // One beat for all hosts, at a third of the shortest lease: two renewals may fail before it expires.
     const every = Math.max(1000, Math.floor(Math.min(ttlMs, ...[...this.held.values()].map((h) => h.ttlMs)) / 3));
+    if (this.timer && every >= this.beatMs) return;
+    this.stopHeartbeat();
+    this.beatMs = every;
     this.timer = setInterval(() => {
       this.beating = this.beating.then(() => this.renewAll());
     }, every);
