@@ -17,22 +17,23 @@ import { secrets } from '../agent/report/mask.js';
 import { renderPlan } from '../agent/report/plan-text.js';
 import type { FleetResult } from '../agent/run/fleet.js';
 import { confirm } from './confirm.js';
-import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { connectOptions, hostOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
-import { withProgress } from './render.js';
+import { cancelExitCode, withProgress } from './render.js';
 
-type Args = HostArgs & PlaybookArgs & { target: string; yes: boolean };
+type Args = HostArgs & PlaybookArgs & LeaseArgs & { target: string; yes: boolean };
 
 export const applyCommand: CommandModule<object, Args> = {
   command: 'apply <target>',
   describe: 'Make hosts match a playbook (or apply a saved plan exactly as reviewed)',
   builder: (y) =>
-    playbookOptions(hostOptions(y))
+    leaseOptions(playbookOptions(hostOptions(y)))
       .positional('target', { type: 'string', demandOption: true, describe: 'playbook, or a plan file from lanes plan --out' })
       .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' }) as never,
   handler: async (args) => {
     const opts = await connectOptions(args);
-    const common = { ...opts, command: 'apply', forks: args.forks, timeoutMs: timeoutMs(args) };
+    const common = { ...opts, ...leaseSettings(args), command: 'apply', forks: args.forks, timeoutMs: timeoutMs(args) };
+    const cancellable = { cancellable: true };
     const paint = painter(colorEnabled(process.stdout));
     let result: FleetResult<HostApplyResult>;
 
@@ -41,11 +42,11 @@ export const applyCommand: CommandModule<object, Args> = {
       const inventory = args.inventory.length ? args.inventory : plan.inventory;
       const hosts = await hostsOfSavedPlan(inventory, plan.hosts.map((h) => h.host));
       const saved = new Map(plan.hosts.map((h) => [h.host, h]));
-      result = await withProgress(args.json, (bus) => applyFleet(new Map(), hosts, { ...common, bus, saved }));
+      result = await withProgress(args.json, (bus, signal) => applyFleet(new Map(), hosts, { ...common, bus, signal, saved }), cancellable);
     } else {
       const prepared = await preparePlaybookRun({ playbook: args.target, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
       if (args.yes) {
-        result = await withProgress(args.json, (bus) => applyFleet(prepared.desired, prepared.hosts, { ...common, bus }));
+        result = await withProgress(args.json, (bus, signal) => applyFleet(prepared.desired, prepared.hosts, { ...common, bus, signal }), cancellable);
       } else {
         if (!process.stdin.isTTY) {
           throw new LanesError('refusing to apply without confirmation: standard input is not a terminal', {
@@ -69,12 +70,17 @@ export const applyCommand: CommandModule<object, Args> = {
           return;
         }
         const hosts = prepared.hosts.filter((h) => toChange.some((p) => p.host === h.name));
-        result = await withProgress(args.json, (bus) => applyFleet(prepared.desired, hosts, { ...common, bus, saved: new Map(toChange.map((p) => [p.host, p])) }));
+        result = await withProgress(
+          args.json,
+          (bus, signal) => applyFleet(prepared.desired, hosts, { ...common, bus, signal, saved: new Map(toChange.map((p) => [p.host, p])) }),
+          cancellable,
+        );
         if (failed.length) process.exitCode = 1;
       }
     }
     report(result, args.target, args.json, paint);
     if (!result.ok) process.exitCode = 1;
+    process.exitCode = cancelExitCode() ?? process.exitCode;
   },
 };
 

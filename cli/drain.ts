@@ -2,22 +2,25 @@
 import type { CommandModule } from 'yargs';
 import { preparePlaybookRun } from '../agent/plan/prepare.js';
 import { workersFleet } from '../agent/rollout/maintenance.js';
-import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { connectOptions, hostOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { withRenderer } from './render.js';
 
-type Args = HostArgs & PlaybookArgs & { playbook: string };
+type Args = HostArgs & PlaybookArgs & LeaseArgs & { playbook: string };
 
 function workersCommand(action: 'drain' | 'undrain', describe: string): CommandModule<object, Args> {
   return {
     command: `${action} <playbook>`,
     describe,
-    builder: (y) => playbookOptions(hostOptions(y)).positional('playbook', { type: 'string', demandOption: true, describe: 'playbook with a release: block' }) as never,
+    builder: (y) => leaseOptions(playbookOptions(hostOptions(y))).positional('playbook', { type: 'string', demandOption: true, describe: 'playbook with a release: block' }) as never,
     handler: async (args) => {
       const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
       const opts = await connectOptions(args);
-      process.exitCode = await withRenderer(args.json, (bus) =>
-        workersFleet(action, prepared.desired, prepared.hosts, { ...opts, bus, command: action, forks: args.forks, timeoutMs: timeoutMs(args) }),
+      // --timeout bounds the lease scripts only: a drain is bounded by the workers' own stop timeouts.
+      process.exitCode = await withRenderer(
+        args.json,
+        (bus, signal) => workersFleet(action, prepared.desired, prepared.hosts, { ...opts, ...leaseSettings(args), bus, signal, command: action, forks: args.forks, timeoutMs: timeoutMs(args) }),
+        { cancellable: true },
       );
     },
   };

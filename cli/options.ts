@@ -1,5 +1,7 @@
 /** Options shared by every command that talks to hosts, and their translation to agent options. */
 import type { Argv } from 'yargs';
+import { LanesError } from '../agent/errors.js';
+import { durationMs } from '../agent/rollout/spec.js';
 import { loadSshConfig } from '../agent/transport/ssh-config.js';
 import type { ConnectOptions } from '../agent/transport/target.js';
 import { promptHidden } from './prompt.js';
@@ -77,4 +79,33 @@ function seconds(n: number): number {
 
 export function timeoutMs(args: HostArgs): number {
   return seconds(args.timeout);
+}
+
+export interface LeaseArgs {
+  'lock-wait'?: string;
+  'lock-ttl'?: string;
+  'break-lock': boolean;
+}
+
+/** The host lease options of every command that changes hosts (apply, release, rollback, drain, undrain). */
+export function leaseOptions<T>(y: Argv<T>): Argv<T & LeaseArgs> {
+  return y
+    .option('lock-wait', { type: 'string', describe: 'wait this long (90s, 5m) for another run holding a host, instead of refusing at once' })
+    .option('lock-ttl', { type: 'string', describe: "how long a host's lease outlives this process if it dies (default 2m, or release.lock_ttl); renewed every third of it" })
+    .option('break-lock', { type: 'boolean', default: false, describe: "remove any host's lease first (names who held it); only when that run is gone" }) as unknown as Argv<T & LeaseArgs>;
+}
+
+/** --lock-wait / --lock-ttl / --break-lock → engine options (ms). */
+export function leaseSettings(args: LeaseArgs): { lockWaitMs?: number; lockTtlMs?: number; breakLock: boolean } {
+  const ms = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    try {
+      return durationMs(v.trim());
+    } catch {
+      throw new LanesError(`--${flag} ${JSON.stringify(v)} is not a duration`, { hint: 'e.g. 90s, 5m, 1h' });
+    }
+  };
+  const lockTtlMs = ms('lock-ttl', args['lock-ttl']);
+  if (lockTtlMs !== undefined && lockTtlMs < 3000) throw new LanesError(`--lock-ttl must be at least 3s, got ${args['lock-ttl']}`, { hint: 'e.g. 2m' });
+  return { lockWaitMs: ms('lock-wait', args['lock-wait']), lockTtlMs, breakLock: args['break-lock'] };
 }

@@ -8,23 +8,21 @@ import { renderPlan } from '../agent/report/plan-text.js';
 import { readArtifact } from '../agent/rollout/artifact.js';
 import { renderReleasePlan } from '../agent/rollout/dry-run.js';
 import { releaseFleet, type ReleaseRun } from '../agent/rollout/release.js';
-import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { cancelExitCode, withProgress } from './render.js';
+import { connectOptions, hostOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
-import { withProgress } from './render.js';
 
-export interface RolloutArgs extends HostArgs, PlaybookArgs {
+export interface RolloutArgs extends HostArgs, PlaybookArgs, LeaseArgs {
   playbook: string;
   serial?: string;
   'max-fail'?: number;
-  'break-lock': boolean;
 }
 
 export function rolloutOptions<T>(y: import('yargs').Argv<T>) {
-  return playbookOptions(hostOptions(y))
+  return leaseOptions(playbookOptions(hostOptions(y)))
     .positional('playbook', { type: 'string', demandOption: true, describe: 'playbook with a release: block' })
     .option('serial', { type: 'string', describe: 'batches, as Ansible serial: 1, 25%, or 1,50%,100% (default: the play\'s release.serial)' })
-    .option('max-fail', { type: 'number', describe: 'failed hosts tolerated before the rollout stops (default: release.max_fail, 0)' })
-    .option('break-lock', { type: 'boolean', default: false, describe: 'remove a stale release lock first (names who held it)' });
+    .option('max-fail', { type: 'number', describe: 'failed hosts tolerated before the rollout stops (default: release.max_fail, 0)' });
 }
 
 type Args = RolloutArgs & { artifact: string; 'dry-run': boolean };
@@ -50,26 +48,34 @@ export const releaseCommand: CommandModule<object, Args> = {
       process.exitCode = failed.length ? 1 : 0;
       return;
     }
-    const result = await withProgress(args.json, (bus) =>
-      releaseFleet(prepared.desired, prepared.hosts, {
-        ...opts,
-        bus,
-        forks: args.forks,
-        timeoutMs: timeoutMs(args),
-        artifact: args.artifact,
-        serial: args.serial,
-        maxFail: args['max-fail'],
-        breakLock: args['break-lock'],
-      }),
+    const result = await withProgress(
+      args.json,
+      (bus, signal) =>
+        releaseFleet(prepared.desired, prepared.hosts, {
+          ...opts,
+          ...leaseSettings(args),
+          bus,
+          signal,
+          forks: args.forks,
+          timeoutMs: timeoutMs(args),
+          artifact: args.artifact,
+          serial: args.serial,
+          maxFail: args['max-fail'],
+        }),
+      { cancellable: true },
     );
     if (!args.json) process.stdout.write(renderRun(result));
-    process.exitCode = result.ok ? 0 : 1;
+    process.exitCode = cancelExitCode() ?? (result.ok ? 0 : 1);
   },
 };
 
 export function renderRun(r: ReleaseRun): string {
   const lines = r.hosts.map((h) => `${h.ok ? 'ok    ' : 'FAILED'} ${h.host}: ${h.message ?? ''}`);
   const failed = r.hosts.filter((h) => !h.ok).length;
+  if (r.cancelled) {
+    lines.push('', `cancelled by ${r.cancelled}; where each host is now:`);
+    for (const s of r.states ?? []) lines.push(`  ${s.host}: ${s.state}`);
+  }
   lines.push(
     '',
     `${r.releaseId ? `release ${r.releaseId}` : 'rollback'}: ${r.hosts.length - failed} ok, ${failed} failed${r.stoppedEarly ? '; the rollout stopped (more failures than --max-fail), later batches untouched' : ''}`,

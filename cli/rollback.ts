@@ -2,10 +2,10 @@
 import type { CommandModule } from 'yargs';
 import { preparePlaybookRun } from '../agent/plan/prepare.js';
 import { releaseFleet } from '../agent/rollout/release.js';
-import { connectOptions, timeoutMs } from './options.js';
+import { connectOptions, leaseSettings, timeoutMs } from './options.js';
 import { extraVars } from './playbook-options.js';
 import { renderRun, rolloutOptions, type RolloutArgs } from './release.js';
-import { withProgress } from './render.js';
+import { cancelExitCode, withProgress } from './render.js';
 
 type Args = RolloutArgs & { to?: string };
 
@@ -16,20 +16,24 @@ export const rollbackCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
     const opts = await connectOptions(args);
-    const result = await withProgress(args.json, (bus) =>
-      releaseFleet(prepared.desired, prepared.hosts, {
-        ...opts,
-        bus,
-        command: 'rollback',
-        forks: args.forks,
-        timeoutMs: timeoutMs(args),
-        rollbackTo: args.to,
-        serial: args.serial,
-        maxFail: args['max-fail'],
-        breakLock: args['break-lock'],
-      }),
+    const result = await withProgress(
+      args.json,
+      (bus, signal) =>
+        releaseFleet(prepared.desired, prepared.hosts, {
+          ...opts,
+          ...leaseSettings(args),
+          bus,
+          signal,
+          command: 'rollback',
+          forks: args.forks,
+          timeoutMs: timeoutMs(args),
+          rollbackTo: args.to,
+          serial: args.serial,
+          maxFail: args['max-fail'],
+        }),
+      { cancellable: true },
     );
     if (!args.json) process.stdout.write(renderRun(result));
-    process.exitCode = result.ok ? 0 : 1;
+    process.exitCode = cancelExitCode() ?? (result.ok ? 0 : 1);
   },
 };

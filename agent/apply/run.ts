@@ -11,9 +11,11 @@ import { assembleState, readState, stateFacts } from '../facts/probes.js';
 import { planHost, probesFor, stateFingerprint } from '../plan/plan-host.js';
 import type { HostPlan } from '../plan/run.js';
 import type { Change, DesiredResource } from '../resources/types.js';
+import { throwIfCancelled } from '../run/cancel.js';
 import { runFleet, type FleetHost, type FleetOptions, type FleetResult, type HostContext } from '../run/fleet.js';
 import { runDetached, EXIT_SCRIPT_VANISHED } from '../remote/detached.js';
 import { FrameStream, newNonce, unb64 } from '../remote/frame.js';
+import { FleetLease, underLease } from '../run/lease.js';
 import { describeHandler } from './handlers.js';
 import { operationLimits, type OperationLimits } from './limits.js';
 import { parseApplyOutput, type ApplyOutcome } from './outcome.js';
@@ -33,14 +35,30 @@ export interface ApplyOptions extends FleetOptions {
   limits?: Partial<OperationLimits>;
   /** A reviewed plan per host: applied only if the host's state fingerprint still matches. */
   saved?: Map<string, HostPlan>;
+  /** Called before the one apply exec starts: throws to stop (a cancelled run, a lost lease). */
+  checkpoint?: (host: string) => void;
+  lockWaitMs?: number;
+  lockTtlMs?: number;
+  breakLock?: boolean;
 }
 
+/** Every host under the lease; once cancelled, hosts not yet applying stop, those applying finish. */
 export async function applyFleet(desired: Map<string, DesiredResource[]>, hosts: FleetHost[], opts: ApplyOptions): Promise<FleetResult<HostApplyResult>> {
-  return runFleet<HostApplyResult>(hosts, (ctx) => applyHost(ctx, desired.get(ctx.host) ?? opts.saved?.get(ctx.host)?.desired ?? [], opts), opts);
+  const lease = new FleetLease({ bus: opts.bus, operation: 'apply', ttlMs: opts.lockTtlMs, waitMs: opts.lockWaitMs, breakLock: opts.breakLock, signal: opts.signal, timeoutMs: opts.timeoutMs });
+  const checkpoint = (host: string) => {
+    throwIfCancelled(opts.signal, host, 'not applied, untouched: the run was cancelled');
+    lease.assertHeld(host);
+  };
+  const job = underLease<HostApplyResult>(lease, (ctx) => applyHost(ctx, desired.get(ctx.host) ?? opts.saved?.get(ctx.host)?.desired ?? [], { ...opts, checkpoint }));
+  try {
+    return await runFleet<HostApplyResult>(hosts, job, opts);
+  } finally {
+    await lease.releaseAll();
+  }
 }
 
 /** Plan and apply on an open connection (used by applyFleet, and by a release for its layout). */
-export async function applyHost(ctx: HostContext, resources: DesiredResource[], opts: Pick<ApplyOptions, 'saved' | 'timeoutMs' | 'limits'>) {
+export async function applyHost(ctx: HostContext, resources: DesiredResource[], opts: Pick<ApplyOptions, 'saved' | 'timeoutMs' | 'limits' | 'checkpoint'>) {
   const { host, conn, step } = ctx;
   const saved = opts.saved?.get(host);
   const probes = saved?.probes ?? probesFor(resources);
@@ -66,6 +84,7 @@ export async function applyHost(ctx: HostContext, resources: DesiredResource[], 
   const facts = stateFacts(probes);
   const parts = buildApplyScript(changes, nonce, gatherScript(facts, verifyNonce), operationLimits(undefined, opts.limits));
 
+  opts.checkpoint?.(host);
   const result = await step('apply', () => runStreaming(ctx, parts.script, nonce));
   const outcome = parseApplyOutput(result.stdout, nonce);
   if (result.code !== 0 || !outcome.done) throw applyError(host, result.code, outcome, parts, result.stderr);

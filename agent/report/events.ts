@@ -16,8 +16,21 @@ export type LanesEvent =
   | { type: 'step-end'; host: string; step: string; ok: boolean; ms: number; detail?: string; at: number }
   | { type: 'host-output'; host: string; text: string; at: number }
   | { type: 'host-end'; host: string; ok: boolean; ms: number; summary?: string; failure?: HostFailure; data?: unknown; at: number }
-  | { type: 'message'; level: 'info' | 'warn'; text: string; host?: string; at: number }
+  | { type: 'message'; level: 'info' | 'warn'; text: string; host?: string; code?: MessageCode; data?: unknown; at: number }
   | { type: 'run-end'; ok: boolean; ms: number; summary: RunSummary; at: number };
+
+/**
+ * What a message is about, for machines reading `--json` (people read `text`):
+ *   cancel          the first Ctrl-C / SIGTERM / SIGHUP: no new host or step starts
+ *   host-state      after a cancelled run, where one host was left (`data`: {host, state})
+ *   lease           the run's lease terms (`data`: {ttlMs, renewMs})
+ *   lease-wait      waiting for another holder's lease (--lock-wait)
+ *   lease-takeover  an expired lease of someone else was replaced (`data`: the previous lease)
+ *   lease-broken    --break-lock removed a lease (`data`: the removed lease)
+ *   lease-lost      a renewal found the lease gone or someone else's: work on that host stops
+ *   lease-release   the unlock found the lease not ours, already absent, or could not run
+ */
+export type MessageCode = 'cancel' | 'host-state' | 'lease' | 'lease-wait' | 'lease-takeover' | 'lease-broken' | 'lease-lost' | 'lease-release';
 
 export interface RunSummary {
   ok: number;

@@ -58,7 +58,8 @@ export const releaseSchema = z.strictObject({
     .default({ timeout: '30s' }),
   serial: z.union([serialItem, z.array(serialItem).min(1)]).default(1),
   max_fail: z.number().int().nonnegative().default(0),
-  lock_ttl: fpmDuration.default('30m'),
+  // A dead controller's lease blocks the hosts this long; a live one renews it every third of it.
+  lock_ttl: fpmDuration.default('2m'),
   php_version: z.string().optional(),
 });
 export type ReleaseBlock = z.output<typeof releaseSchema>;

@@ -1,7 +1,9 @@
 /**
- * The release lock is a lease, not a file that only a successful run removes (a cancelled CI job
- * must not block every later release: deployphp/deployer#3335). `<spec.path>/.lanes-release.lock`
- * holds one JSON line naming who holds it, from where, since when and until when:
+ * The host lease, not a file that only a successful run removes (a cancelled CI job must not block
+ * every later run: deployphp/deployer#3335). Every command that changes a host (apply, release,
+ * rollback, drain, undrain) takes it, so it lives at a fixed host path, {@link LEASE_FILE}, not under
+ * an application root (hosts without a release block need it too). It holds one JSON line naming who
+ * holds it, from where, since when and until when:
  *
  *   {"holder":"alice","from":"laptop","pid":4242,"since":"…Z","expires":"…Z","operation":"release"}
  *
@@ -21,7 +23,6 @@
 import os from 'node:os';
 import { LanesError } from '../errors.js';
 import { shq } from '../transport/quote.js';
-import type { ReleaseSpec } from './types.js';
 
 export interface Lease {
   /** Who: $USER, LANES_LOCK_HOLDER, or the CI job. */
@@ -36,14 +37,15 @@ export interface Lease {
   operation: string;
 }
 
-export const LOCK_FILE = '.lanes-release.lock';
+/** Where the lease lives on every host. */
+export const LEASE_FILE = '/var/lib/lanes/lease';
 /** Exit code of an acquire that kept losing races for the lock file. */
 export const EXIT_LOCK_CONTENTION = 5;
 
-export function lockPath(spec: Pick<ReleaseSpec, 'path'>): string {
-  const p = spec.path.replace(/\/+$/, '');
-  if (!p.startsWith('/')) throw new LanesError(`release path ${JSON.stringify(spec.path)} must be an absolute path`, { hint: 'e.g. /var/www/app' });
-  return `${p}/${LOCK_FILE}`;
+/** A lease file path as the scripts need it: absolute, not a directory. */
+export function checkLockFile(lock: string): string {
+  if (!lock.startsWith('/') || lock.endsWith('/')) throw new LanesError(`lease file ${JSON.stringify(lock)} must be an absolute file path`, { kind: 'internal' });
+  return lock;
 }
 
 /** Who takes the lock: LANES_LOCK_HOLDER, else the CI job (GitHub Actions, GitLab CI), else the user. */
@@ -95,7 +97,7 @@ export interface NewLeaseOptions {
 
 export function newLease(opts: NewLeaseOptions): Lease {
   if (!Number.isFinite(opts.ttlMs) || opts.ttlMs < 1000) {
-    throw new LanesError(`lock lease must last at least 1s, got ${opts.ttlMs}ms`, { hint: 'e.g. lock_ttl: 30m' });
+    throw new LanesError(`lock lease must last at least 1s, got ${opts.ttlMs}ms`, { hint: 'e.g. lock_ttl: 2m' });
   }
   const now = Math.floor((opts.now ?? Date.now()) / 1000) * 1000;
   return {
@@ -150,8 +152,8 @@ export function parseLease(line: string): Lease | undefined {
 }
 
 /** sh shared by the lock scripts: paths, the guard, a reader and the expiry test against the host clock. */
-function prelude(spec: Pick<ReleaseSpec, 'path'>): string {
-  const lock = lockPath(spec);
+function prelude(lockFile: string): string {
+  const lock = checkLockFile(lockFile);
   return `set -u
 umask 022
 dir=${shq(lock.replace(/\/[^/]*$/, '') || '/')}
@@ -196,8 +198,8 @@ expired() {
  * Script that takes the lock for `lease`. Prints `@@acquired`, `@@held <json>` or
  * `@@acquired-expired <old json>`; exit 5 only when the guard could not be entered.
  */
-export function acquireScript(spec: Pick<ReleaseSpec, 'path'>, lease: Lease): string {
-  return `${prelude(spec)}
+export function acquireScript(lockFile: string, lease: Lease): string {
+  return `${prelude(lockFile)}
 mine=${shq(identityPrefix(lease))}
 mkdir -p "$dir" || fail "cannot create $dir"
 printf '%s\\n' ${shq(serializeLease(lease))} > "$tmp" || fail "cannot write $tmp"
@@ -218,8 +220,8 @@ exit 0
 }
 
 /** Script that removes the lock if it is `lease`'s. Prints `@@released`, `@@absent` or `@@not-ours <json>`. */
-export function releaseScript(spec: Pick<ReleaseSpec, 'path'>, lease: Lease): string {
-  return `${prelude(spec)}
+export function releaseScript(lockFile: string, lease: Lease): string {
+  return `${prelude(lockFile)}
 mine=${shq(identityPrefix(lease))}
 [ -e "$lock" ] || { echo '@@absent'; exit 0; }
 guard
@@ -236,8 +238,8 @@ exit 0
  * Script that extends our lock to `renewed.expires` (see {@link renewLease}). Prints `@@renewed`,
  * or `@@lost <json>` / `@@absent` when the lock is no longer ours.
  */
-export function renewScript(spec: Pick<ReleaseSpec, 'path'>, renewed: Lease): string {
-  return `${prelude(spec)}
+export function renewScript(lockFile: string, renewed: Lease): string {
+  return `${prelude(lockFile)}
 mine=${shq(identityPrefix(renewed))}
 [ -e "$lock" ] || { echo '@@absent'; exit 0; }
 printf '%s\\n' ${shq(serializeLease(renewed))} > "$tmp" || fail "cannot write $tmp"
@@ -252,8 +254,8 @@ exit 0
 }
 
 /** Script that removes any lock. Prints `@@broken <json>` or `@@absent`. */
-export function breakScript(spec: Pick<ReleaseSpec, 'path'>): string {
-  return `${prelude(spec)}
+export function breakScript(lockFile: string): string {
+  return `${prelude(lockFile)}
 [ -e "$lock" ] || { echo '@@absent'; exit 0; }
 guard
 if readlock "$lock"; then
@@ -306,17 +308,22 @@ export function parseLockChange(out: string): { status: 'released' | 'renewed' |
 
 /** The error for a lock someone else holds (or an unreadable one). */
 export function lockHeldError(host: string, lease: Lease | undefined, raw?: string): LanesError {
-  const hint = 'wait, or break it with lanes release --break-lock';
+  const hint = 'wait for it with --lock-wait 5m, or remove it with --break-lock if that run is gone';
   if (!lease) {
-    return new LanesError(`release locked by an unreadable lock file${raw ? ` (${raw.slice(0, 120)})` : ''}`, { kind: 'exec', host, hint });
+    return new LanesError(`host locked by an unreadable lease file${raw ? ` (${raw.slice(0, 120)})` : ''}`, { kind: 'exec', host, hint });
   }
-  const who = lease.from ? `${lease.holder}@${lease.from}` : lease.holder;
-  const details = [lease.pid ? `pid ${lease.pid}` : '', lease.operation ? `operation ${lease.operation}` : ''].filter(Boolean).join(', ');
-  const sameDay = lease.since.slice(0, 10) === lease.expires.slice(0, 10) && /^\d{4}-\d{2}-\d{2}T/.test(lease.expires);
-  const expires = sameDay ? lease.expires.slice(11) : lease.expires;
-  return new LanesError(`release locked by ${who}${details ? ` (${details})` : ''} since ${lease.since}, expires ${expires}`, {
+  return new LanesError(`host locked by ${describeLease(lease)}`, {
     kind: 'exec',
     host,
     hint,
   });
+}
+
+/** `alice@laptop (pid 42, operation release) since …, expires …`: who holds a lease, for people. */
+export function describeLease(lease: Lease): string {
+  const who = lease.from ? `${lease.holder}@${lease.from}` : lease.holder;
+  const details = [lease.pid ? `pid ${lease.pid}` : '', lease.operation ? `operation ${lease.operation}` : ''].filter(Boolean).join(', ');
+  const sameDay = lease.since.slice(0, 10) === lease.expires.slice(0, 10) && /^\d{4}-\d{2}-\d{2}T/.test(lease.expires);
+  const expires = sameDay ? lease.expires.slice(11) : lease.expires;
+  return `${who}${details ? ` (${details})` : ''} since ${lease.since}, expires ${expires}`;
 }

@@ -9,6 +9,12 @@
  *      more failures than --max-fail stop the rollout, leaving untouched hosts untouched
  *   4. prune old releases, unlock
  *
+ * Cancelled (the CLI's AbortSignal: Ctrl-C, SIGTERM, SIGHUP): no new host or step starts; a host
+ * mid-step finishes the step, then goes on to the end if it already passed the health gate on the
+ * new release, or is rolled back to where it was (previous `current`, reload, workers started);
+ * then the leases are released and one `host-state` message per host says where it is. A host
+ * whose lease is lost (see agent/run/lease.ts) stops the same way.
+ *
  * The same dance toward an existing release is `lanes rollback` (no upload).
  */
 import { LanesError, errorLineForHost } from '../errors.js';
@@ -23,7 +29,9 @@ import { FleetSession, type HostSession } from '../run/session.js';
 import type { ConnectOptions } from '../transport/target.js';
 import { currentReleaseScript, parseCurrentRelease, pruneScript, readArtifact, sharedEntry, unpackScript, type Artifact } from './artifact.js';
 import { healthFailureMessage, healthScript, parseHealth } from './health.js';
-import { acquireScript, breakScript, lockHeldError, newLease, parseLockOutput, releaseScript as unlockScript, type Lease } from './lock.js';
+import { cancelledBy, isCancelled, throwIfCancelled } from '../run/cancel.js';
+import { FleetLease } from '../run/lease.js';
+import { drainLimitMs } from './drain-limit.js';
 import { fpmReloadScript, opcacheFailureMessage, opcacheResetScript, parseOpcache, parseReload, reloadFailureMessage } from './reload.js';
 import { batches, parseSerial } from './serial.js';
 import { expectsRelease, releaseSpecFor } from './spec.js';
@@ -45,6 +53,12 @@ export interface ReleaseOptions extends ConnectOptions {
   serial?: string;
   maxFail?: number;
   breakLock?: boolean;
+  /** Wait this long for another run's lease before refusing (--lock-wait). */
+  lockWaitMs?: number;
+  /** Lease length (--lock-ttl); default the release block's lock_ttl. */
+  lockTtlMs?: number;
+  /** Aborted by the CLI on the first Ctrl-C / SIGTERM / SIGHUP; its reason is the signal's name. */
+  signal?: AbortSignal;
   command?: string;
 }
 
@@ -60,9 +74,12 @@ interface HostState {
   spec: ReleaseSpec;
   desired: DesiredResource[];
   fpm?: FpmInstall;
-  lease?: Lease;
   /** Where `current` pointed when the run started (never updated: prune keeps it). */
   before?: string;
+  /** Limit for draining / starting workers: their own stop timeouts plus a margin (0: none). */
+  drainMs: number;
+  /** The host's switch began (for the state line of a cancelled run). */
+  attempted?: boolean;
   current?: string;
   releases: { id: string; date: string }[];
   /** Releases that went live, oldest first (from <path>/.lanes-history). */
@@ -76,6 +93,9 @@ export interface ReleaseRun {
   hosts: { host: string; ok: boolean; message?: string; result?: HostRelease }[];
   batches: string[][];
   stoppedEarly: boolean;
+  /** The signal that cancelled the run; each host's `state` then says where it was left. */
+  cancelled?: string;
+  states?: { host: string; state: string }[];
 }
 
 export async function releaseFleet(desired: Map<string, DesiredResource[]>, hosts: FleetHost[], opts: ReleaseOptions): Promise<ReleaseRun> {
@@ -95,17 +115,27 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
   // Release scripts run as root and get their input (the artifact) on stdin.
   const run: Runner = (s, script, input, timeoutMs) => s.ctx.conn.exec(script, { become: true, stdin: input, timeoutMs: timeoutMs ?? opts.timeoutMs });
   let stoppedEarly = false;
+  const cancelled = () => cancelledBy(opts.signal);
+  const leases = new FleetLease({ bus: opts.bus, operation: session.command, waitMs: opts.lockWaitMs, breakLock: opts.breakLock, signal: opts.signal, timeoutMs: opts.timeoutMs });
+  // Between steps on one host: stop when the run is cancelled or the host's lease was lost.
+  const checkpoint = (host: string) => {
+    throwIfCancelled(opts.signal, host);
+    leases.assertHeld(host);
+  };
+  let states: { host: string; state: string }[] | undefined;
   try {
-    // 1. lock + layout
+    // 1. lease + layout
     await session.each(async (s) => {
       const spec = specs.get(s.host)!;
-      const st: HostState = { spec, desired: desired.get(s.host) ?? [], releases: [], history: [] };
+      const st: HostState = { spec, desired: desired.get(s.host) ?? [], drainMs: drainLimitMs(spec, desired.get(s.host) ?? []), releases: [], history: [] };
       state.set(s.host, st);
-      if (opts.breakLock) await s.ctx.step('break lock', async () => run(s, breakScript(spec)));
-      const lease: Lease = newLease({ operation: session.command, ttlMs: spec.lockTtlMs });
-      const out = await s.ctx.step('lock', async () => parseLockOutput((await run(s, acquireScript(spec, lease))).stdout));
-      if (out.status === 'held') throw lockHeldError(s.host, out.holder, out.raw);
-      st.lease = lease;
+      try {
+        await leases.acquire(s.ctx, opts.lockTtlMs ?? spec.lockTtlMs);
+      } catch (err) {
+        if (isCancelled(err)) return;
+        throw err;
+      }
+      if (cancelled()) return;
       const layout = st.desired.filter((d) => d.type === 'release');
       await applyHost(s.ctx, layout, { timeoutMs: opts.timeoutMs });
       const actual = await readState(s.ctx.conn, probesFor(layout));
@@ -141,6 +171,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     if (artifact) {
       await session.each(async (s) => {
         const st = state.get(s.host)!;
+        if (cancelled()) return;
+        leases.assertHeld(s.host);
         await s.ctx.step(`upload ${artifact.id}`, async () => {
           const r = await run(s, unpackScript(st.spec, artifact).text, artifact.bytes);
           if (r.code !== 0) throw new LanesError(`the upload of release ${artifact.id} failed: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
@@ -152,6 +184,10 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     // 3. batches
     let failures = session.failures.length;
     for (const [i, batch] of plan.entries()) {
+      if (cancelled()) {
+        stoppedEarly = true;
+        break;
+      }
       if (failures > maxFail) {
         stoppedEarly = true;
         session.bus.emit({ type: 'message', level: 'warn', text: `stopping: ${failures} host(s) failed (max ${maxFail}); ${plan.slice(i).flat().join(', ')} untouched` });
@@ -159,30 +195,35 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       }
       session.bus.emit({ type: 'message', level: 'info', text: `batch ${i + 1}/${plan.length}: ${batch.join(', ')}` });
       const members = session.live.filter((s) => batch.includes(s.host));
-      await session.each((s) => switchHost(s, state.get(s.host)!, run, expectsRelease(state.get(s.host)!.desired)), members);
+      await session.each(async (s) => {
+        const st = state.get(s.host)!;
+        if (cancelled() || !st.target) return;
+        leases.assertHeld(s.host);
+        st.attempted = true;
+        await switchHost(s, st, run, expectsRelease(st.desired), () => checkpoint(s.host));
+      }, members);
       failures = session.failures.length;
     }
     for (const s of session.live) {
       const st = state.get(s.host)!;
       if (!s.summary) {
-        s.summary = 'untouched: the rollout stopped before this host';
+        s.summary = `untouched: the ${cancelled() ? `run was cancelled (${cancelled()})` : 'rollout stopped'} before this host`;
         s.data = { host: s.host, release: st.current ?? '', outcome: 'untouched' } satisfies HostRelease;
       }
     }
 
+    if (cancelled()) states = await hostStates(session, state, run);
+
     // 4. prune (never the live release nor the one live before it), unlock
     await session.each(async (s) => {
       const st = state.get(s.host)!;
+      if (cancelled()) return;
       await s.ctx.step('prune', () => run(s, pruneScript(st.spec, pruneKeep(st.before, st.current, st.history)).text));
     });
     }
   } finally {
-    // Unlock (in a finally: also after a refused preflight or an error).
-    await Promise.all(
-      session.sessions
-        .filter((s) => s.ctx && state.get(s.host)?.lease)
-        .map((s) => run(s, unlockScript(state.get(s.host)!.spec, state.get(s.host)!.lease!)).catch(() => undefined)),
-    );
+    // Unlock (in a finally: also after a refused preflight, an error or a cancel).
+    await leases.releaseAll();
   }
   const end = session.end();
   return {
@@ -190,6 +231,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     releaseId: artifact?.id,
     batches: plan,
     stoppedEarly,
+    cancelled: cancelled(),
+    states,
     hosts: session.sessions.map((s) => ({
       host: s.host,
       ok: !s.failed,
@@ -267,7 +310,7 @@ function workerNames(w: ReleaseSpec['workers']): string {
  * workers that were running before the drain running again — then proved by the health gate and the
  * worker checks.
  */
-async function switchHost(s: HostSession, st: HostState, run: Runner, expectRelease: boolean): Promise<void> {
+async function switchHost(s: HostSession, st: HostState, run: Runner, expectRelease: boolean, checkpoint: () => void): Promise<void> {
   const target = st.target!;
   const previous = st.current;
   if (previous === target) {
@@ -279,9 +322,9 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
   if (!fpm) throw new LanesError('php-fpm is not installed', { host: s.host });
   const host = s.host;
   const spec = withExpect(st.spec, expectRelease ? target : undefined);
-  // Drains and starts are bounded by the workers' own stopwaitsecs / TimeoutStopSec, which may well be
-  // longer than --timeout (600 s in site.yml): no exec timeout for them.
-  const NO_LIMIT = 0;
+  // Drains and starts are bounded by the workers' own stopwaitsecs / TimeoutStopSec (plus a margin),
+  // which may well be longer than --timeout (600 s in site.yml): never by --timeout.
+  const NO_LIMIT = st.drainMs;
   // Runs a framed script as a step; `check` turns its frames into a sentence-bearing LanesError.
   const framed = async <T>(name: string, script: FramedScript, check: (out: string, nonce: string) => T, timeoutMs?: number): Promise<T> =>
     s.ctx.step(name, async () => {
@@ -331,14 +374,17 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
       if (w.workers.length > 0 || w.wasRunning.length > 0) restore = onlyWorkers(spec, w.wasRunning);
       if (!w.ok || r.code !== 0) throw new LanesError(`drain failed: ${w.message}`, { kind: 'exec', host });
     });
+    checkpoint();
     failedStep = 'switch';
     const sw = switchScript(spec, target);
     await framed(`switch current → ${target}`, sw, (out, n) => {
       if (!parseFrames(out, n).some((f) => f.kind === 'switched')) throw new LanesError(`current could not be switched to ${target}`, { kind: 'exec', host });
     });
     switched = true;
+    checkpoint();
     failedStep = 'reload';
     await reload('');
+    checkpoint();
     failedStep = 'health gate';
     await gate('', target, spec);
     failedStep = 'start workers';
@@ -395,6 +441,37 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
     const outcome = [...(switched ? [] : ['current was never switched']), ...done, ...(broken.length ? [`rollback incomplete: ${broken.join('; ')}`] : [])].join(', ');
     throw new LanesError(`${failedStep}: ${why.replace(/^[a-z -]+ failed: /, '')} — ${outcome}`, { kind: 'exec', host });
   }
+}
+
+/**
+ * Where each host is after a cancelled run, read from the host itself (a rollback may not have
+ * completed): "on <id>", "rolled back to <id>", "untouched (on <id>)"; one host-state message each.
+ */
+async function hostStates(session: FleetSession, state: Map<string, HostState>, run: Runner): Promise<{ host: string; state: string }[]> {
+  const out: { host: string; state: string }[] = [];
+  for (const s of session.sessions) {
+    const st = state.get(s.host);
+    let line: string;
+    if (!s.ctx || !st) line = 'not reached (no connection): unchanged by this run';
+    else {
+      let now: string | undefined;
+      let read = true;
+      try {
+        const script = currentReleaseScript(st.spec);
+        now = parseCurrentRelease((await run(s, script.text)).stdout, script.nonce).current;
+      } catch {
+        read = false;
+      }
+      const on = now ?? 'no release (current absent)';
+      if (!read) line = `unknown: reading ${st.spec.path}/current failed${st.attempted ? ' (it was mid-release)' : ''}`;
+      else if (st.attempted && now !== undefined && now === st.target) line = `on ${now}`;
+      else if (st.attempted) line = now === undefined ? 'rolled back: no release is live (there was none before)' : `rolled back to ${now}`;
+      else line = `untouched (on ${on})`;
+    }
+    out.push({ host: s.host, state: line });
+    session.bus.emit({ type: 'message', level: 'info', host: s.host, code: 'host-state', data: { host: s.host, state: line }, text: `state: ${line}` });
+  }
+  return out;
 }
 
 function withExpect(spec: ReleaseSpec, releaseId?: string): ReleaseSpec {

@@ -8,6 +8,7 @@ import { LanesError, errorLineForHost } from '../errors.js';
 import type { EventBus, RunSummary } from '../report/events.js';
 import { SshConnection } from '../transport/connection.js';
 import { resolveTarget, type ConnectOptions, type HostTarget } from '../transport/target.js';
+import { CancelledError, cancelledBy } from './cancel.js';
 
 export interface FleetHost {
   name: string;
@@ -46,6 +47,8 @@ export interface FleetOptions extends ConnectOptions {
   bus: EventBus;
   /** How many hosts at once (default 50, like `--forks`). */
   forks?: number;
+  /** Aborted on the first Ctrl-C / SIGTERM / SIGHUP: hosts not started yet are not started. */
+  signal?: AbortSignal;
 }
 
 export type HostJob<T> = (ctx: HostContext) => Promise<{ data?: T; summary?: string }>;
@@ -63,7 +66,7 @@ export async function runFleet<T>(hosts: FleetHost[], job: HostJob<T>, opts: Fle
   const started = Date.now();
   bus.emit({ type: 'run-start', command: opts.command, hosts: hosts.map((h) => h.name) });
   const limit = pLimit(forks);
-  const outcomes = await Promise.all(targets.map((t) => limit(() => runHost(t, job, bus))));
+  const outcomes = await Promise.all(targets.map((t) => limit(() => runHost(t, job, bus, opts.signal))));
   const failures = outcomes.filter((o) => !o.ok).map((o) => ({ host: o.host, message: errorLineForHost(o.error, o.host) }));
   const summary: RunSummary = { ok: outcomes.length - failures.length, failed: failures.length, failures };
   const ms = Date.now() - started;
@@ -71,10 +74,16 @@ export async function runFleet<T>(hosts: FleetHost[], job: HostJob<T>, opts: Fle
   return { ok: failures.length === 0, ms, hosts: outcomes, summary };
 }
 
-async function runHost<T>(target: HostTarget, job: HostJob<T>, bus: EventBus): Promise<HostOutcome<T>> {
+async function runHost<T>(target: HostTarget, job: HostJob<T>, bus: EventBus, signal?: AbortSignal): Promise<HostOutcome<T>> {
   const host = target.name;
   const started = Date.now();
   bus.emit({ type: 'host-start', host });
+  const by = cancelledBy(signal);
+  if (by) {
+    const error = new CancelledError(by, host, 'not started, untouched: the run was cancelled');
+    bus.emit({ type: 'host-end', host, ok: false, ms: 0, failure: { message: errorLineForHost(error, host), kind: error.kind } });
+    return { host, ok: false, ms: 0, error };
+  }
   const step = async <V>(name: string, fn: () => Promise<V>, detail?: (value: V) => string | undefined): Promise<V> => {
     const t0 = Date.now();
     bus.emit({ type: 'step-start', host, step: name });

@@ -11,10 +11,8 @@ import {
   acquireScript,
   breakScript,
   isoSeconds,
-  LOCK_FILE,
   lockHeldError,
   lockHolder,
-  lockPath,
   newLease,
   parseLease,
   parseLockChange,
@@ -25,6 +23,12 @@ import {
   serializeLease,
   type Lease,
 } from '../../../agent/rollout/lock.js';
+
+/** The lease file name inside a test root (on hosts it is LEASE_FILE). */
+const LOCK_FILE = 'lease';
+function lockPath(spec: { path: string }): string {
+  return `${spec.path}/${LOCK_FILE}`;
+}
 
 /** The shell the scripts run in (LANES_TEST_SH=bash to check them under bash, /bin/sh on RHEL). */
 const SHELL = process.env.LANES_TEST_SH ?? 'sh';
@@ -92,18 +96,18 @@ describe('lease JSON', () => {
     for (const holder of [`o'brien`, 'alice smith', '"quoted" \\ back', '$(touch pwned) `id`', 'naïve 名前', 'two\nlines', 'tab\there']) {
       const spec = root(`rt-${Buffer.from(holder).toString('hex').slice(0, 20)}`);
       const l = lease(holder, { operation: `release "x" it's` });
-      const r = sh(acquireScript(spec, l));
+      const r = sh(acquireScript(lockPath(spec), l));
       assert.equal(r.code, 0, r.stderr);
       assert.equal(parseLockOutput(r.stdout).status, 'acquired');
       const line = lockLine(spec);
       assert.equal(line, `${serializeLease(l)}\n`, 'exactly one line');
       assert.deepEqual(parseLease(line.trim()), l);
       // Another holder sees it intact.
-      const seen = parseLockOutput(sh(acquireScript(spec, lease('other'))).stdout);
+      const seen = parseLockOutput(sh(acquireScript(lockPath(spec), lease('other'))).stdout);
       assert.equal(seen.status, 'held');
       assert.deepEqual(seen.holder, l);
       // And the holder itself can release it (the identity prefix matches literally).
-      assert.equal(parseLockChange(sh(releaseScript(spec, l)).stdout).status, 'released');
+      assert.equal(parseLockChange(sh(releaseScript(lockPath(spec), l)).stdout).status, 'released');
     }
     assert.ok(!existsSync(path.join(process.cwd(), 'pwned')));
   });
@@ -113,28 +117,28 @@ describe('lock scripts (real sh)', () => {
   it('acquires a free lock, creating the application root', () => {
     const spec = root('fresh/app');
     const l = lease('alice');
-    const r = sh(acquireScript(spec, l));
+    const r = sh(acquireScript(lockPath(spec), l));
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(parseLockOutput(r.stdout), { status: 'acquired' });
     assert.equal(lockLine(spec), `${serializeLease(l)}\n`);
     assert.deepEqual(readdirSync(spec.path), [LOCK_FILE], 'no temporary left behind');
     // Acquiring again with the same lease is fine (a retry).
-    assert.deepEqual(parseLockOutput(sh(acquireScript(spec, l)).stdout), { status: 'acquired' });
+    assert.deepEqual(parseLockOutput(sh(acquireScript(lockPath(spec), l)).stdout), { status: 'acquired' });
   });
 
   it('reports a lock held by someone else and leaves it alone', () => {
     const spec = root('held');
     const alice = lease('alice');
-    sh(acquireScript(spec, alice));
+    sh(acquireScript(lockPath(spec), alice));
     const bob = lease('bob', { pid: 1 });
-    const r = sh(acquireScript(spec, bob));
+    const r = sh(acquireScript(lockPath(spec), bob));
     assert.equal(r.code, 0);
     const out = parseLockOutput(r.stdout);
     assert.equal(out.status, 'held');
     assert.deepEqual(out.holder, alice);
     assert.equal(lockLine(spec), `${serializeLease(alice)}\n`);
     // The same holder name from another run (other pid/since) is not "ours" either.
-    assert.equal(parseLockOutput(sh(acquireScript(spec, lease('alice', { pid: 9 }))).stdout).status, 'held');
+    assert.equal(parseLockOutput(sh(acquireScript(lockPath(spec), lease('alice', { pid: 9 }))).stdout).status, 'held');
   });
 
   it('takes over an expired lock and reports the old one', () => {
@@ -143,7 +147,7 @@ describe('lock scripts (real sh)', () => {
     mkdirSync(spec.path, { recursive: true });
     writeFileSync(lockPath(spec), `${serializeLease(old)}\n`);
     const bob = lease('bob');
-    const out = parseLockOutput(sh(acquireScript(spec, bob)).stdout);
+    const out = parseLockOutput(sh(acquireScript(lockPath(spec), bob)).stdout);
     assert.equal(out.status, 'acquired-expired');
     assert.deepEqual(out.holder, old);
     assert.equal(lockLine(spec), `${serializeLease(bob)}\n`);
@@ -152,27 +156,27 @@ describe('lock scripts (real sh)', () => {
   it('accepts millisecond ISO times written by other code', () => {
     const spec = root('millis');
     const old: Lease = { holder: 'x', from: 'y', pid: 1, since: new Date(Date.now() - 2 * HOUR).toISOString(), expires: new Date(Date.now() - 1000 * 60).toISOString(), operation: 'release' };
-    sh(acquireScript(spec, old));
-    assert.equal(parseLockOutput(sh(acquireScript(spec, lease('bob'))).stdout).status, 'acquired-expired');
+    sh(acquireScript(lockPath(spec), old));
+    assert.equal(parseLockOutput(sh(acquireScript(lockPath(spec), lease('bob'))).stdout).status, 'acquired-expired');
     const live: Lease = { ...old, expires: new Date(Date.now() + HOUR).toISOString() };
     const spec2 = root('millis2');
-    sh(acquireScript(spec2, live));
-    assert.equal(parseLockOutput(sh(acquireScript(spec2, lease('bob'))).stdout).status, 'held');
+    sh(acquireScript(lockPath(spec2), live));
+    assert.equal(parseLockOutput(sh(acquireScript(lockPath(spec2), lease('bob'))).stdout).status, 'held');
   });
 
   it('takes over a corrupt lock file, reporting its raw content', () => {
     const spec = root('corrupt');
     mkdirSync(spec.path, { recursive: true });
     writeFileSync(lockPath(spec), 'garbage');
-    const out = parseLockOutput(sh(acquireScript(spec, lease('bob'))).stdout);
+    const out = parseLockOutput(sh(acquireScript(lockPath(spec), lease('bob'))).stdout);
     assert.deepEqual(out, { status: 'acquired-expired', raw: 'garbage' });
   });
 
   it('lets exactly one of many racing acquirers take an expired lock', async () => {
     const spec = root('race');
-    sh(acquireScript(spec, lease('old', {}, Date.now() - 3 * HOUR)));
+    sh(acquireScript(lockPath(spec), lease('old', {}, Date.now() - 3 * HOUR)));
     const contenders = Array.from({ length: 12 }, (_, i) => lease(`c${i}`, { pid: 1000 + i }));
-    const results = await Promise.all(contenders.map((l) => shAsync(acquireScript(spec, l))));
+    const results = await Promise.all(contenders.map((l) => shAsync(acquireScript(lockPath(spec), l))));
     const won = results.map((r, i) => ({ i, r })).filter(({ r }) => /^@@acquired/m.test(r.stdout));
     assert.equal(won.length, 1, results.map((r) => r.stdout + r.stderr).join('\n'));
     const winner = contenders[won[0]!.i]!;
@@ -185,7 +189,7 @@ describe('lock scripts (real sh)', () => {
     const spec = root('race-free');
     mkdirSync(spec.path, { recursive: true });
     const contenders = Array.from({ length: 12 }, (_, i) => lease(`c${i}`, { pid: 2000 + i }));
-    const results = await Promise.all(contenders.map((l) => shAsync(acquireScript(spec, l))));
+    const results = await Promise.all(contenders.map((l) => shAsync(acquireScript(lockPath(spec), l))));
     assert.equal(results.filter((r) => /^@@acquired$/m.test(r.stdout)).length, 1);
     assert.equal(results.filter((r) => /^@@held /m.test(r.stdout)).length, 11);
   });
@@ -194,7 +198,7 @@ describe('lock scripts (real sh)', () => {
     const spec = root('guard-wait');
     mkdirSync(`${lockPath(spec)}.guard`, { recursive: true });
     const started = Date.now();
-    const pending = shAsync(acquireScript(spec, lease('alice')));
+    const pending = shAsync(acquireScript(lockPath(spec), lease('alice')));
     await new Promise((r) => setTimeout(r, 400));
     rmdirSync(`${lockPath(spec)}.guard`);
     const r = await pending;
@@ -208,7 +212,7 @@ describe('lock scripts (real sh)', () => {
     mkdirSync(guard, { recursive: true });
     const old = new Date(Date.now() - 5 * 60_000);
     utimesSync(guard, old, old);
-    const r = sh(acquireScript(spec, lease('alice')));
+    const r = sh(acquireScript(lockPath(spec), lease('alice')));
     assert.equal(parseLockOutput(r.stdout).status, 'acquired', r.stderr);
     assert.deepEqual(readdirSync(spec.path), [LOCK_FILE]);
   });
@@ -216,28 +220,28 @@ describe('lock scripts (real sh)', () => {
   it('releases only its own lock', () => {
     const spec = root('release');
     const alice = lease('alice');
-    sh(acquireScript(spec, alice));
-    const notOurs = parseLockChange(sh(releaseScript(spec, lease('bob'))).stdout);
+    sh(acquireScript(lockPath(spec), alice));
+    const notOurs = parseLockChange(sh(releaseScript(lockPath(spec), lease('bob'))).stdout);
     assert.equal(notOurs.status, 'not-ours');
     assert.deepEqual(notOurs.lease, alice);
     // Same holder, another run: not ours either.
-    assert.equal(parseLockChange(sh(releaseScript(spec, { ...alice, since: isoSeconds(Date.now() + 5000) })).stdout).status, 'not-ours');
+    assert.equal(parseLockChange(sh(releaseScript(lockPath(spec), { ...alice, since: isoSeconds(Date.now() + 5000) })).stdout).status, 'not-ours');
     assert.ok(existsSync(lockPath(spec)));
     // Even after a renewal (other expires), the holder releases it.
-    assert.equal(parseLockChange(sh(renewScript(spec, renewLease(alice, 2 * HOUR))).stdout).status, 'renewed');
-    assert.equal(parseLockChange(sh(releaseScript(spec, alice)).stdout).status, 'released');
+    assert.equal(parseLockChange(sh(renewScript(lockPath(spec), renewLease(alice, 2 * HOUR))).stdout).status, 'renewed');
+    assert.equal(parseLockChange(sh(releaseScript(lockPath(spec), alice)).stdout).status, 'released');
     assert.ok(!existsSync(lockPath(spec)));
-    assert.equal(parseLockChange(sh(releaseScript(spec, alice)).stdout).status, 'absent');
+    assert.equal(parseLockChange(sh(releaseScript(lockPath(spec), alice)).stdout).status, 'absent');
   });
 
   it('renews only its own lock', () => {
     const spec = root('renew');
     const alice = lease('alice');
-    sh(acquireScript(spec, alice));
+    sh(acquireScript(lockPath(spec), alice));
     const later = renewLease(alice, 3 * HOUR);
-    assert.equal(parseLockChange(sh(renewScript(spec, later)).stdout).status, 'renewed');
+    assert.equal(parseLockChange(sh(renewScript(lockPath(spec), later)).stdout).status, 'renewed');
     assert.deepEqual(parseLease(lockLine(spec).trim()), later);
-    const lost = parseLockChange(sh(renewScript(spec, renewLease(lease('bob'), HOUR))).stdout);
+    const lost = parseLockChange(sh(renewScript(lockPath(spec), renewLease(lease('bob'), HOUR))).stdout);
     assert.equal(lost.status, 'lost');
     assert.deepEqual(lost.lease, later);
     assert.deepEqual(readdirSync(spec.path), [LOCK_FILE]);
@@ -246,12 +250,12 @@ describe('lock scripts (real sh)', () => {
   it('breaks any lock, printing what it removed', () => {
     const spec = root('break');
     const alice = lease('alice');
-    sh(acquireScript(spec, alice));
-    const out = parseLockChange(sh(breakScript(spec)).stdout);
+    sh(acquireScript(lockPath(spec), alice));
+    const out = parseLockChange(sh(breakScript(lockPath(spec))).stdout);
     assert.equal(out.status, 'broken');
     assert.deepEqual(out.lease, alice);
     assert.ok(!existsSync(lockPath(spec)));
-    assert.equal(parseLockChange(sh(breakScript(spec)).stdout).status, 'absent');
+    assert.equal(parseLockChange(sh(breakScript(lockPath(spec))).stdout).status, 'absent');
   });
 });
 
@@ -271,9 +275,9 @@ describe('parseLockOutput and lockHeldError', () => {
     assert.equal(e.kind, 'exec');
     assert.equal(
       e.format(),
-      'web1: release locked by alice@laptop (pid 4242, operation release) since 2026-11-23T13:40:00Z, expires 14:10:00Z (wait, or break it with lanes release --break-lock)',
+      'web1: host locked by alice@laptop (pid 4242, operation release) since 2026-11-23T13:40:00Z, expires 14:10:00Z (wait for it with --lock-wait 5m, or remove it with --break-lock if that run is gone)',
     );
     assert.match(lockHeldError('web1', { ...l, expires: '2026-11-24T01:00:00Z' }).message, /expires 2026-11-24T01:00:00Z$/);
-    assert.match(lockHeldError('web1', undefined, 'garbage').message, /unreadable lock file \(garbage\)/);
+    assert.match(lockHeldError('web1', undefined, 'garbage').message, /unreadable lease file \(garbage\)/);
   });
 });
