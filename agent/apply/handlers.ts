@@ -12,7 +12,7 @@ export type PlannedHandler =
   | { kind: 'unit'; unit: string; action: 'start' | 'stop' | 'restart' | 'reload' | 'enable' | 'disable' }
   | { kind: 'supervisor-update' }
   | { kind: 'supervisor-start'; program: string }
-  | { kind: 'fpm'; unit: string; action: 'reload' | 'restart'; sockets: string[]; reasons: string[] };
+  | { kind: 'fpm'; unit: string; binary: string; confFile: string; action: 'reload' | 'restart'; sockets: string[]; reasons: string[] };
 
 export function orderHandlers(changes: Change[]): PlannedHandler[] {
   const all: Handler[] = changes.flatMap((c) => c.handlers ?? []);
@@ -49,10 +49,10 @@ export function orderHandlers(changes: Change[]): PlannedHandler[] {
   }
 
   // One FPM action per unit, one at a time (concurrent reloads are unsafe).
-  const fpm = new Map<string, { action: 'reload' | 'restart'; sockets: Set<string>; reasons: string[] }>();
+  const fpm = new Map<string, { binary: string; confFile: string; action: 'reload' | 'restart'; sockets: Set<string>; reasons: string[] }>();
   for (const h of all) {
     if (h.kind !== 'fpm-reload' && h.kind !== 'fpm-restart') continue;
-    const e = fpm.get(h.unit) ?? { action: 'reload' as const, sockets: new Set<string>(), reasons: [] };
+    const e = fpm.get(h.unit) ?? { binary: h.binary, confFile: h.confFile, action: 'reload' as const, sockets: new Set<string>(), reasons: [] };
     if (h.kind === 'fpm-restart') {
       e.action = 'restart';
       e.reasons.push(h.reason);
@@ -60,7 +60,7 @@ export function orderHandlers(changes: Change[]): PlannedHandler[] {
     for (const s of h.sockets) e.sockets.add(s);
     fpm.set(h.unit, e);
   }
-  for (const [unit, e] of fpm) out.push({ kind: 'fpm', unit, action: e.action, sockets: [...e.sockets].sort(), reasons: e.reasons });
+  for (const [unit, e] of fpm) out.push({ kind: 'fpm', unit, binary: e.binary, confFile: e.confFile, action: e.action, sockets: [...e.sockets].sort(), reasons: e.reasons });
 
   return [...out, ...nginxLast];
 }

@@ -14,7 +14,8 @@ import type { Change, DesiredResource } from '../resources/types.js';
 import { throwIfCancelled } from '../run/cancel.js';
 import { runFleet, type FleetHost, type FleetOptions, type FleetResult, type HostContext } from '../run/fleet.js';
 import { runDetached, EXIT_SCRIPT_VANISHED } from '../remote/detached.js';
-import { FrameStream, newNonce, unb64 } from '../remote/frame.js';
+import { parseReload, reloadFailureMessage } from '../remote/fpm-reload.js';
+import { FrameStream, newNonce, unb64, unframed } from '../remote/frame.js';
 import { FleetLease, underLease } from '../run/lease.js';
 import { describeHandler } from './handlers.js';
 import { operationLimits, type OperationLimits } from './limits.js';
@@ -87,7 +88,7 @@ export async function applyHost(ctx: HostContext, resources: DesiredResource[], 
   opts.checkpoint?.(host);
   const result = await step('apply', () => runStreaming(ctx, parts.script, nonce));
   const outcome = parseApplyOutput(result.stdout, nonce);
-  if (result.code !== 0 || !outcome.done) throw applyError(host, result.code, outcome, parts, result.stderr);
+  if (result.code !== 0 || !outcome.done) throw applyError(host, result.code, outcome, parts, result.stderr, nonce);
 
   await step('verify', async () => {
     const after = assembleState(parseGathered(facts, result.stdout, verifyNonce, host));
@@ -131,9 +132,11 @@ async function runStreaming(ctx: HostContext, script: string, nonce: string) {
 
 export const CONNECTION_LOST = 'connection lost during apply; the host finishes or restores on its own: run `lanes plan` to see where it ended';
 
-function applyError(host: string, code: number | null, o: ApplyOutcome, parts: ApplyScriptParts, stderr: string): LanesError {
+function applyError(host: string, code: number | null, o: ApplyOutcome, parts: ApplyScriptParts, stderr: string, nonce: string): LanesError {
   const f = o.failure;
-  const said = f?.output ? `: ${f.output.split('\n').slice(-4).join(' | ')}` : stderr.trim() ? `: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : '';
+  // What the failing command printed, without any frame lines (never protocol text in a message).
+  const printed = f?.output ? unframed(f.output, nonce).trim() : '';
+  const said = printed ? `: ${printed.split('\n').slice(-4).join(' | ')}` : stderr.trim() ? `: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : '';
   const err = (message: string, kind: 'exec' | 'timeout' = 'exec') => new LanesError(message, { kind, host });
   if (code === EXIT_BUSY || o.busy !== undefined) {
     return new LanesError(
@@ -153,8 +156,16 @@ function applyError(host: string, code: number | null, o: ApplyOutcome, parts: A
     return err(`validation failed (${name})${said}; ${after}`);
   }
   if (code === EXIT_HANDLER_FAILED && f) {
-    const name = parts.handlers[f.index] ? describeHandler(parts.handlers[f.index]!) : 'a handler';
-    const what = f.timedOutAfter !== undefined ? `${name} did not finish within ${f.timedOutAfter} s (the limit for a handler)` : `${name} failed${said}`;
+    const handler = parts.handlers[f.index];
+    const name = handler ? describeHandler(handler) : 'a handler';
+    // The FPM handler is the shared FPM routine: its outcome is a frame, told here as a sentence.
+    const fpm = handler?.kind === 'fpm' ? parseReload(f.output, nonce) : undefined;
+    const what =
+      f.timedOutAfter !== undefined
+        ? `${name} did not finish within ${f.timedOutAfter} s (the limit for a handler)`
+        : fpm && fpm.detail
+          ? `${name} failed: ${reloadFailureMessage(fpm)}`
+          : `${name} failed${said}`;
     return err(
       `${what}; previous files restored${o.recoverFailed ? ' BUT re-running the handlers on them failed too: check the host now' : ' and services reloaded on them'}`,
       f.timedOutAfter !== undefined ? 'timeout' : 'exec',

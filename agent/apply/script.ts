@@ -30,7 +30,8 @@
 import { b64, frameShell } from '../remote/frame.js';
 import type { Change, Operation, Validator } from '../resources/types.js';
 import { shq } from '../transport/quote.js';
-import { FPM_RELOAD_LOCK } from '../rollout/reload.js';
+import { fpmReloadCall, fpmReloadShell } from '../remote/fpm-reload.js';
+import { fcgiShell, SHELL_HELPERS } from '../remote/sh.js';
 import { describeHandler, orderHandlers, type PlannedHandler } from './handlers.js';
 import { DEFAULT_LIMITS, type OperationLimits } from './limits.js';
 import { stagingPath, stagingTemplate } from './staging.js';
@@ -53,51 +54,6 @@ export interface ApplyScriptParts {
   handlers: PlannedHandler[];
   limits: OperationLimits;
 }
-
-/** FastCGI "are you there" for a pool socket, as root: any FastCGI answer counts (a 404 for a missing script too). */
-const FCGI_PHP =
-  '$a=$argv[1];$s=@stream_socket_client(($a[0]==="/"?"unix://":"tcp://").$a,$e,$es,3);if(!$s)exit(1);' +
-  'function r($t,$c){return pack("CCnnCx",1,$t,1,strlen($c),0).$c;}function nv($k,$v){return chr(strlen($k)).chr(strlen($v)).$k.$v;}' +
-  '$p=nv("SCRIPT_FILENAME","/lanes-health-check").nv("SCRIPT_NAME","/lanes-health-check").nv("REQUEST_METHOD","GET");' +
-  'fwrite($s,r(1,pack("nCx5",1,0)).r(4,$p).r(4,"").r(5,""));stream_set_timeout($s,3);$x=stream_get_contents($s);exit(strlen($x)>8?0:1);';
-
-/** Shell functions the FPM handler needs; it runs in its own `sh -c` (under `timeout`), so they travel with it. */
-const FPM_FUNCTIONS = `
-fcgi_ping() {
-  if command -v cgi-fcgi >/dev/null 2>&1; then
-    SCRIPT_NAME=/lanes-health-check SCRIPT_FILENAME=/lanes-health-check REQUEST_METHOD=GET \\
-      cgi-fcgi -bind -connect "$1" 2>/dev/null | grep -qi '^\\(status\\|content-type\\|x-powered-by\\):'
-  elif php=$(command -v php || ls /usr/bin/php[0-9]* 2>/dev/null | head -n 1) && [ -n "$php" ]; then
-    "$php" -n -r ${shq(FCGI_PHP)} "$1"
-  else
-    case "$1" in /*) [ -S "$1" ] ;; *) return 0 ;; esac
-  fi
-}
-# The master must be alive and every pool must answer; a reload "succeeds" even when FPM then dies.
-fpm_healthy() {
-  unit=$1; shift
-  sleep 1
-  i=0
-  while [ $i -lt 40 ]; do
-    if [ "$(systemctl is-active "$unit")" = active ]; then
-      pid=$(systemctl show -p MainPID --value "$unit")
-      if [ "\${pid:-0}" != 0 ] && kill -0 "$pid" 2>/dev/null; then
-        ok=1
-        for s in "$@"; do fcgi_ping "$s" || { ok=0; echo "pool socket $s does not answer"; }; done
-        [ $ok = 1 ] && return 0
-      fi
-    else
-      st=$(systemctl is-active "$unit")
-      # A master that died does not come back by waiting: report at once.
-      case "$st" in activating|reloading) ;; *) echo "$unit is $st after the reload"; systemctl status --no-pager -n 5 "$unit" 2>&1 | tail -n 6; return 1 ;; esac
-    fi
-    i=$((i + 1))
-    sleep 0.25
-  done
-  systemctl status --no-pager -n 5 "$unit" 2>&1 | tail -n 6
-  return 1
-}
-`;
 
 /**
  * The script's frame: arguments, lock, traps, and the helpers every step uses. `lanes_op` runs one
@@ -301,7 +257,7 @@ export function buildApplyScript(changes: Change[], nonce: string, verifyScript:
     cleanupFunction(staged),
     restoreFunction(touched, nonce),
     `resync() { ${all.some((v) => v.kind === 'supervisor-reread') ? 'supervisorctl reread >/dev/null 2>&1 8>&-;' : ''} true; }`,
-    handlersFunction(handlers, limits),
+    handlersFunction(handlers, limits, nonce),
   ];
   return {
     script: [prelude(nonce), ...functions, ...body, ''].join('\n'),
@@ -328,10 +284,10 @@ function restoreFunction(touched: Touched[], nonce: string): string {
   return ['restore() {', '  lanes_say step restore - -', ...body, '  true', '}'].join('\n');
 }
 
-function handlersFunction(handlers: PlannedHandler[], limits: OperationLimits): string {
+function handlersFunction(handlers: PlannedHandler[], limits: OperationLimits, nonce: string): string {
   const lines = ['run_handlers() {'];
   handlers.forEach((h, i) => {
-    lines.push(`  lanes_say step "$1" ${i} ${b64(describeHandler(h))}`, `  lanes_op "$1" ${i} ${limits.handler} ${shq(handlerCommand(h))} || return 1`);
+    lines.push(`  lanes_say step "$1" ${i} ${b64(describeHandler(h))}`, `  lanes_op "$1" ${i} ${limits.handler} ${shq(handlerCommand(h, nonce))} || return 1`);
   });
   lines.push('  return 0', '}');
   return lines.join('\n');
@@ -381,7 +337,7 @@ function validatorCommand(v: Validator): string {
   }
 }
 
-function handlerCommand(h: PlannedHandler): string {
+function handlerCommand(h: PlannedHandler, nonce: string): string {
   switch (h.kind) {
     case 'daemon-reload':
       return 'systemctl daemon-reload';
@@ -396,12 +352,19 @@ function handlerCommand(h: PlannedHandler): string {
     case 'supervisor-start':
       return `supervisorctl start ${shq(h.program)}`;
     case 'fpm':
-      // A master that is not running (it died, or recovery runs after a failed reload) is started instead.
-      // Never two FPM reloads at once on a host (php-src warns): the same lock file as lanes release.
+      // The one FPM routine of lanes (agent/remote/fpm-reload.ts), as in a release: php-fpm -t, one
+      // reload at a time per host, a master that is not running is started instead, and the reload
+      // must really have happened with the master alive and every pool answering. The handler runs in
+      // a shell of its own (under its limit), so the routine and its helpers travel with it; its
+      // frames go to the handler's output, which ./run.ts reads back into a sentence.
       return [
-        FPM_FUNCTIONS,
-        `if command -v flock >/dev/null 2>&1; then exec 9>>${shq(FPM_RELOAD_LOCK)}; flock -w 120 9; fi`,
-        `if systemctl is-active -q ${shq(h.unit)}; then systemctl ${h.action} ${shq(h.unit)}; else systemctl reset-failed ${shq(h.unit)} 2>/dev/null; systemctl start ${shq(h.unit)}; fi && fpm_healthy ${[h.unit, ...h.sockets].map(shq).join(' ')}`,
+        frameShell(nonce),
+        SHELL_HELPERS,
+        fcgiShell(),
+        fpmReloadShell(),
+        `LANES_W=$(mktemp -d /tmp/lanes-fpm.XXXXXX) || { echo 'cannot create a work directory in /tmp'; exit 1; }`,
+        `trap 'rm -rf "$LANES_W"' EXIT`,
+        fpmReloadCall({ fpmUnit: h.unit, fpmBinary: h.binary, confFile: h.confFile, action: h.action, sockets: h.sockets }),
       ].join('\n');
   }
 }

@@ -185,7 +185,7 @@ export const fpmGlobalResource: ResourceType<FpmGlobalSpec> = {
         operations: cmp.operations,
         validators: [{ kind: 'fpm-test', binary: install.binary }],
         // Pools are checked by their own resources; here only the master's survival matters.
-        handlers: [{ kind: 'fpm-reload', unit: install.unit, sockets: [] }],
+        handlers: [{ kind: 'fpm-reload', unit: install.unit, binary: install.binary, confFile: install.confFile, sockets: [] }],
         notes,
       },
     ];

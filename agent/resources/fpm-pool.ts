@@ -293,7 +293,7 @@ export const fpmPoolResource: ResourceType<FpmPoolSpec> = {
           diff: existing.content !== undefined ? unifiedDiff(path, existing.content, '') : undefined,
           operations: [{ op: 'remove', path }],
           validators,
-          handlers: [{ kind: 'fpm-reload', unit: install.unit, sockets: [] }],
+          handlers: [{ kind: 'fpm-reload', unit: install.unit, binary: install.binary, confFile: install.confFile, sockets: [] }],
         },
       ];
     }
@@ -312,8 +312,8 @@ export const fpmPoolResource: ResourceType<FpmPoolSpec> = {
 
     const restart = before ? restartReason(before, after) : undefined;
     const handler = restart
-      ? { kind: 'fpm-restart' as const, unit: install.unit, sockets: [socket], reason: restart }
-      : { kind: 'fpm-reload' as const, unit: install.unit, sockets: [socket] };
+      ? { kind: 'fpm-restart' as const, unit: install.unit, binary: install.binary, confFile: install.confFile, sockets: [socket], reason: restart }
+      : { kind: 'fpm-reload' as const, unit: install.unit, binary: install.binary, confFile: install.confFile, sockets: [socket] };
     if (restart) notes.push(`${restart}, so ${install.unit} restarts: every pool stops at once (requests in flight are cut) and the sockets are recreated`);
 
     return [

@@ -154,7 +154,7 @@ function processControlTimeout(spec: ReleaseBlock, actual: ActualState, ctx: Pla
     summary: `php-fpm ${install.version}: process_control_timeout ${current ?? '(unset, 0)'} → ${RELEASE_PROCESS_CONTROL_TIMEOUT} so a reload lets requests in flight finish`,
     fields: [{ name: 'process_control_timeout', before: current ?? '0', after: RELEASE_PROCESS_CONTROL_TIMEOUT }],
     validators: [{ kind: 'fpm-test', binary: install.binary }],
-    handlers: [{ kind: 'fpm-reload', unit: install.unit, sockets: [] }],
+    handlers: [{ kind: 'fpm-reload', unit: install.unit, binary: install.binary, confFile: install.confFile, sockets: [] }],
     notes: [
       'with 0, a graceful reload kills requests in flight (PHP-FPM waits for no one); php-fpm reads the new value on this reload, so the release reload after it lets them finish',
     ],

@@ -137,9 +137,9 @@ export type Handler =
   /** Start a program (or `name:*` group) whose file is converged but which is not running. */
   | { kind: 'supervisor-start'; program: string }
   /** Graceful FPM reload (SIGUSR2); then the master must be alive and every pool socket must answer. */
-  | { kind: 'fpm-reload'; unit: string; sockets: string[] }
+  | { kind: 'fpm-reload'; unit: string; binary: string; confFile: string; sockets: string[] }
   /** Only for settings a reload ignores (listen owner/group/mode/backlog): the reason is shown in the plan. */
-  | { kind: 'fpm-restart'; unit: string; sockets: string[]; reason: string }
+  | { kind: 'fpm-restart'; unit: string; binary: string; confFile: string; sockets: string[]; reason: string }
   | { kind: 'nginx-reload' };
 
 // ---------------------------------------------------------------------------------------------

@@ -276,8 +276,8 @@ export interface LockOutcome {
   raw?: string;
 }
 
-/** Read what {@link acquireScript} printed. */
-export function parseLockOutput(out: string): LockOutcome {
+/** Read what {@link acquireScript} printed (`stderr` says why when it printed no outcome). */
+export function parseLockOutput(out: string, stderr = ''): LockOutcome {
   for (const line of out.split('\n')) {
     if (line === '@@acquired') return { status: 'acquired' };
     for (const status of ['held', 'acquired-expired'] as const) {
@@ -289,11 +289,11 @@ export function parseLockOutput(out: string): LockOutcome {
       }
     }
   }
-  throw new LanesError(`the lock script printed no outcome: ${out.trim().split('\n').slice(-1)[0] ?? ''}`, { kind: 'exec' });
+  throw noOutcome(stderr);
 }
 
 /** What {@link releaseScript}, {@link renewScript} or {@link breakScript} printed. */
-export function parseLockChange(out: string): { status: 'released' | 'renewed' | 'broken' | 'absent' | 'not-ours' | 'lost'; lease?: Lease; raw?: string } {
+export function parseLockChange(out: string, stderr = ''): { status: 'released' | 'renewed' | 'broken' | 'absent' | 'not-ours' | 'lost'; lease?: Lease; raw?: string } {
   for (const line of out.split('\n')) {
     const m = /^@@(released|renewed|broken|absent|not-ours|lost)(?: (.*))?$/.exec(line);
     if (!m) continue;
@@ -303,7 +303,16 @@ export function parseLockChange(out: string): { status: 'released' | 'renewed' |
     const lease = parseLease(raw);
     return lease ? { status, lease } : { status, raw };
   }
-  throw new LanesError(`the lock script printed no outcome: ${out.trim().split('\n').slice(-1)[0] ?? ''}`, { kind: 'exec' });
+  throw noOutcome(stderr);
+}
+
+/** A lease script that said nothing: why, in its own words (the last line it wrote to stderr). */
+function noOutcome(stderr: string): LanesError {
+  const why = stderr.trim().split('\n').filter(Boolean).at(-1);
+  return new LanesError(`the host lease could not be read or written${why ? `: ${why}` : ' (the lease script stopped without saying why)'}`, {
+    kind: 'exec',
+    hint: 'check that /var/lib/lanes is writable by root on the host',
+  });
 }
 
 /** The error for a lock someone else holds (or an unreadable one). */

@@ -89,7 +89,7 @@ export class FleetLease {
     const { bus } = this.opts;
     throwIfCancelled(this.opts.signal, host, 'cancelled before the lease was taken');
     if (this.opts.breakLock) {
-      const broken = await ctx.step('break lease', async () => parseLockChange((await this.exec(conn, breakScript(this.file))).stdout));
+      const broken = await ctx.step('break lease', async () => lockChange(await this.exec(conn, breakScript(this.file))));
       if (broken.status === 'broken') {
         const who = broken.lease ? describeLease(broken.lease) : `an unreadable lease (${(broken.raw ?? '').slice(0, 120)})`;
         bus.emit({ type: 'message', level: 'warn', host, code: 'lease-broken', data: broken.lease, text: `--break-lock removed the lease of ${who}` });
@@ -99,7 +99,7 @@ export class FleetLease {
     let waited = false;
     for (;;) {
       const lease = newLease({ operation: this.opts.operation, ttlMs });
-      const out = await ctx.step('lease', async () => parseLockOutput((await this.exec(conn, acquireScript(this.file, lease))).stdout));
+      const out = await ctx.step('lease', async () => lockOutcome(await this.exec(conn, acquireScript(this.file, lease))));
       if (out.status !== 'held') {
         this.held.set(host, { host, conn, lease, ttlMs });
         if (out.status === 'acquired-expired') {
@@ -144,7 +144,7 @@ export class FleetLease {
     const end = (ok: boolean, detail: string) => bus.emit({ type: 'step-end', host, step: 'release lease', ok, ms: Date.now() - t0, detail });
     bus.emit({ type: 'step-start', host, step: 'release lease' });
     try {
-      const r = parseLockChange((await this.exec(h.conn, releaseScript(this.file, h.lease))).stdout);
+      const r = lockChange(await this.exec(h.conn, releaseScript(this.file, h.lease)));
       if (r.status === 'not-ours') {
         const who = r.lease ? describeLease(r.lease) : 'an unreadable lease';
         end(true, 'not ours any more');
@@ -211,7 +211,7 @@ export class FleetLease {
     const { bus } = this.opts;
     const renewed = renewLease(h.lease, h.ttlMs);
     try {
-      const r = parseLockChange((await this.exec(h.conn, renewScript(this.file, renewed))).stdout);
+      const r = lockChange(await this.exec(h.conn, renewScript(this.file, renewed)));
       if (r.status === 'renewed') {
         h.lease = renewed;
         return;
@@ -231,6 +231,15 @@ export class FleetLease {
     h.lost = why;
     this.opts.bus.emit({ type: 'message', level: 'warn', host: h.host, code: 'lease-lost', text: `${why}; no new step starts on this host` });
   }
+}
+
+/** What a lease script printed; when it printed no outcome, its stderr says why. */
+function lockOutcome(r: { stdout: string; stderr: string }) {
+  return parseLockOutput(r.stdout, r.stderr);
+}
+
+function lockChange(r: { stdout: string; stderr: string }) {
+  return parseLockChange(r.stdout, r.stderr);
 }
 
 /**

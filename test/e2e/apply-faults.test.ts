@@ -51,7 +51,15 @@ function book(name: string, b: Book): string {
   return file;
 }
 
-const apply = (playbook: string, env: NodeJS.ProcessEnv = {}) => runCli(['apply', playbook, '-i', lab.inventoryFile, '--limit', host, '--yes'], { env });
+const apply = (playbook: string, env: NodeJS.ProcessEnv = {}, extra: string[] = []) => runCli(['apply', playbook, '-i', lab.inventoryFile, '--limit', host, '--yes', ...extra], { env });
+/**
+ * A run whose controller is gone (killed, connection lost) cannot remove its host lease: it expires
+ * after its TTL. The fault tests give such runs a short TTL, and the next apply waits it out and
+ * must say it took the lease over.
+ */
+const SHORT_LEASE = ['--lock-ttl', '6s'];
+const WAIT_LEASE = ['--lock-wait', '60s'];
+const TOOK_OVER = /took over an expired lease of/;
 const plan = (playbook: string) => runCli(['plan', playbook, '-i', lab.inventoryFile, '--limit', host, '--detailed-exitcode']);
 const sh = (script: string) => onHost(lab, host, script);
 
@@ -126,7 +134,7 @@ describe('lanes apply under faults', { concurrency: false }, () => {
 
   it('a lanes process killed (SIGKILL) during validation: the host finishes on its own, then the next apply converges', async () => {
     const slow = book('v3-slow', { sudo: sudoers(3), sudoValidate: `sh -c 'sleep 8; visudo -cf "$1"' _ %s`, site: site(2) });
-    const child = spawn(process.execPath, [cliPath, 'apply', slow, '-i', lab.inventoryFile, '--limit', host, '--yes'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [cliPath, 'apply', slow, '-i', lab.inventoryFile, '--limit', host, '--yes', ...SHORT_LEASE], { stdio: 'ignore' });
     const exited = new Promise((r) => child.on('close', r));
     await waitFor('the slow validator on the host', async () => (await sh("pgrep -f 'visudo -c[f]' || true")).trim() !== '');
     child.kill('SIGKILL');
@@ -137,15 +145,16 @@ describe('lanes apply under faults', { concurrency: false }, () => {
     assert.equal(await content(SUDOERS), sudoers(3), 'the validator passed and the host committed on its own');
     assert.match(await sh('cat /var/lib/lanes/runs/*/rc'), /^0$/m, 'the run left its exit code for a look');
     await assertHealthy();
-    const again = await apply(book('v3', { sudo: sudoers(3), site: site(2) }));
+    const again = await apply(book('v3', { sudo: sudoers(3), site: site(2) }), {}, WAIT_LEASE);
     assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout + again.stderr, TOOK_OVER, 'the killed run could not remove its lease; the next one takes it over after its TTL');
     const p = await plan(book('v3', { sudo: sudoers(3), site: site(2) }));
     assert.equal(p.code, 0, p.stdout + p.stderr);
   });
 
   it('the SSH connection cut while a failing validator runs: the host restores on its own and the user is told', async () => {
     const broken = book('v4-broken', { sudo: sudoers(3), site: 'upstream lanes_e2e_up { server; }\n', siteValidate: "sh -c 'sleep 6; nginx -t'" });
-    const running = apply(broken);
+    const running = apply(broken, {}, SHORT_LEASE);
     await waitFor('the slow validator on the host', async () => (await sh("pgrep -f 'sleep [6]; nginx' || true")).trim() !== '');
     assert.match(await content(SITE), /server; \}/, 'the new file is live while the whole tree is validated');
     // Kill the sshd session serving the apply: walk up from the launcher to its sshd process.
@@ -161,7 +170,7 @@ echo "no sshd session found" >&2; exit 1`);
     await waitFor('the detached apply to restore', lockFree);
     assert.equal(await content(SITE), site(2), 'restored by the host alone');
     await assertHealthy();
-    const again = await apply(book('v3', { sudo: sudoers(3), site: site(2) }));
+    const again = await apply(book('v3', { sudo: sudoers(3), site: site(2) }), {}, WAIT_LEASE);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     const p = await plan(book('v3', { sudo: sudoers(3), site: site(2) }));
     assert.equal(p.code, 0, p.stdout + p.stderr);
@@ -183,9 +192,14 @@ echo "no sshd session found" >&2; exit 1`);
   it('a second apply while a detached one runs is refused with a clear sentence, never interleaved', async () => {
     const first = apply(book('v5-slow', { sudo: sudoers(5), sudoValidate: `sh -c 'sleep 6; visudo -cf "$1"' _ %s`, site: site(2) }));
     await waitFor('the slow validator on the host', async () => (await sh("pgrep -f 'visudo -c[f]' || true")).trim() !== '');
+    // The host lease refuses it first, naming the holder.
     const second = await apply(book('v6', { sudo: sudoers(6), site: site(2) }));
     assert.equal(second.code, 1, second.stdout + second.stderr);
-    assert.match(second.stdout + second.stderr, /another lanes apply is still running on this host \(run [0-9a-f]{12} started \S+ by lanes\); it finishes or restores on its own/);
+    assert.match(second.stdout + second.stderr, /host locked by \S+ \(pid \d+, operation apply\)/);
+    // Past the lease (an operator breaking a lease they believe stale), the host's own apply lock still refuses.
+    const third = await apply(book('v6', { sudo: sudoers(6), site: site(2) }), {}, ['--break-lock']);
+    assert.equal(third.code, 1, third.stdout + third.stderr);
+    assert.match(third.stdout + third.stderr, /another lanes apply is still running on this host \(run [0-9a-f]{12} started \S+ by lanes\); it finishes or restores on its own/);
     const r = await first;
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(await content(SUDOERS), sudoers(5));

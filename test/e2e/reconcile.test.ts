@@ -213,6 +213,29 @@ supervisorctl status 'app-queue:*'; for n in 00 01; do ps -o user= -p "$(supervi
       rmSync(bad, { force: true });
     }
   });
+
+  it('a reload that FPM cannot survive (a socket that cannot bind) is told as a sentence, the files are restored and FPM serves again', async () => {
+    const host = names[0]!;
+    // php-fpm -t cannot see that a socket directory is missing; the reload then kills the master. The
+    // FPM handler (the one FPM routine releases use too) must notice, and apply must restore and recover.
+    const bad = path.join(repoRoot, 'playbooks', `.e2e-bad-socket-${process.pid}.yml`);
+    writeFileSync(bad, readFileSync(site, 'utf8').replace('path: /run/php/php-fpm-api.sock', 'path: /run/php-missing-dir/php-fpm-api.sock'));
+    try {
+      assert.ok(readFileSync(bad, 'utf8').includes('php-missing-dir'));
+      const before = await onHost(lab, host, 'sha256sum /etc/php/8.2/fpm/pool.d/api.conf');
+      const res = await runCli(['apply', bad, '-i', lab.inventoryFile, '--limit', host, '--yes']);
+      const out = res.stdout + res.stderr;
+      assert.equal(res.code, 1, out);
+      assert.match(out, /graceful reload of php8\.2-fpm\.service.* failed: .*; previous files restored and services reloaded on them/);
+      assert.doesNotMatch(out, /@@[0-9a-f]{12}/, 'no frame line reaches the user');
+      assert.equal(await onHost(lab, host, 'sha256sum /etc/php/8.2/fpm/pool.d/api.conf'), before, 'api.conf is the old file again');
+      assert.equal(await pingPool(host, 'api'), 'pong', 'FPM serves the api pool again');
+      const again = await runCli(['plan', site, '-i', lab.inventoryFile, '--limit', host, '--detailed-exitcode']);
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+    } finally {
+      rmSync(bad, { force: true });
+    }
+  });
 });
 
 describe('plan and apply on the command line', () => {

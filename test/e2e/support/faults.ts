@@ -110,6 +110,21 @@ export class FaultHost {
     return ((await res.json()) as { release: string }).release;
   }
 
+  /**
+   * A run that failed its health gate on `failed` and was rolled back to `to`: exit 1, the sentence
+   * says what the rollback did, and the host is back — `to` live and served, the workers on it.
+   */
+  async assertGateRolledBack(r: { code: number | null; stdout: string; stderr: string }, to: string): Promise<void> {
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      this.failure(r.stdout + r.stderr),
+      new RegExp(`health gate: .*500.* — rolled back to ${to}, php-fpm reloaded, app-queue, app-scheduler\\.service running again, health gate passed`),
+    );
+    assert.equal(await this.current(), `releases/${to}`);
+    assert.equal(await this.served(), to);
+    await this.assertWorkersOn(to);
+  }
+
   /** The FAILED line for this host: a sentence, no frame, no base64. */
   failure(out: string): string {
     const line = out.split('\n').find((l) => l.includes(this.host) && l.includes('FAILED:')) ?? '';

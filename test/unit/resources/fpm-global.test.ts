@@ -190,7 +190,7 @@ describe('fpm_global plan', () => {
       { op: 'write', path: DEBIAN_CONF, content: editGlobalSettings(DEBIAN, { process_control_timeout: '10s', log_level: 'notice' }), owner: 'root', group: 'adm', mode: '0640' },
     ]);
     assert.deepEqual(change!.validators, [{ kind: 'fpm-test', binary: '/usr/sbin/php-fpm8.2' }]);
-    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', sockets: [] }]);
+    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', binary: '/usr/sbin/php-fpm8.2', confFile: '/etc/php/8.2/fpm/php-fpm.conf', sockets: [] }]);
     assert.deepEqual(change!.notes, [PCT_NOTE]);
     assert.match(change!.diff!, /^-;process_control_timeout = 0\n\+process_control_timeout = 10s$/m);
   });
@@ -218,7 +218,7 @@ describe('fpm_global plan', () => {
     const [change] = fpmGlobalResource.plan(spec({ process_control_timeout: '10s' }), actualState(rhelFacts, { files: files(fileState('/etc/php-fpm.conf', RHEL)) }), ctx);
     assert.equal((change!.operations[0] as { path: string }).path, '/etc/php-fpm.conf');
     assert.deepEqual(change!.validators, [{ kind: 'fpm-test', binary: '/usr/sbin/php-fpm' }]);
-    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php-fpm.service', sockets: [] }]);
+    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php-fpm.service', binary: '/usr/sbin/php-fpm', confFile: '/etc/php-fpm.conf', sockets: [] }]);
   });
 
   it('fails naming the host when php-fpm.conf is missing, or php-fpm is not installed', () => {

@@ -272,7 +272,7 @@ describe('fpm_pool plan (Debian)', () => {
     assert.equal(change!.summary, `pool web_session: create ${POOL} (listen ${SOCKET}, pm dynamic max_children 12)`);
     assert.deepEqual(change!.operations, [{ op: 'write', path: POOL, content: WEB_SESSION_CONF, owner: 'root', group: 'root', mode: '0644' }]);
     assert.deepEqual(change!.validators, [{ kind: 'fpm-test', binary: '/usr/sbin/php-fpm8.2' }]);
-    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', sockets: [SOCKET] }]);
+    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', binary: '/usr/sbin/php-fpm8.2', confFile: '/etc/php/8.2/fpm/php-fpm.conf', sockets: [SOCKET] }]);
     assert.equal(change!.fields, undefined);
     assert.equal(change!.notes, undefined);
     assert.match(change!.diff!, /^\+pm\.max_children = 12$/m);
@@ -289,7 +289,7 @@ describe('fpm_pool plan (Debian)', () => {
     ]);
     assert.match(change!.diff!, /^-pm\.max_children = 8\n\+pm\.max_children = 12$/m);
     assert.match(change!.diff!, /^-php_admin_value\[memory_limit\] = 256M\n\+php_admin_value\[memory_limit\] = 512M$/m);
-    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', sockets: [SOCKET] }]);
+    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', binary: '/usr/sbin/php-fpm8.2', confFile: '/etc/php/8.2/fpm/php-fpm.conf', sockets: [SOCKET] }]);
     assert.equal(change!.notes, undefined);
     assert.deepEqual(change!.operations, [{ op: 'write', path: POOL, content: WEB_SESSION_CONF, owner: 'root', group: 'root', mode: '0644' }]);
   });
@@ -299,7 +299,7 @@ describe('fpm_pool plan (Debian)', () => {
     const [change] = plan(spec(), host(fileState(POOL, old), socket()));
     assert.deepEqual(change!.fields, [{ name: 'listen.mode', before: '0666', after: '0660' }]);
     assert.deepEqual(change!.handlers, [
-      { kind: 'fpm-restart', unit: 'php8.2-fpm.service', sockets: [SOCKET], reason: 'listen.mode 0666 → 0660: a reload keeps the old socket' },
+      { kind: 'fpm-restart', unit: 'php8.2-fpm.service', binary: '/usr/sbin/php-fpm8.2', confFile: '/etc/php/8.2/fpm/php-fpm.conf', sockets: [SOCKET], reason: 'listen.mode 0666 → 0660: a reload keeps the old socket' },
     ]);
     assert.deepEqual(change!.notes, [
       'listen.mode 0666 → 0660: a reload keeps the old socket, so php8.2-fpm.service restarts: every pool stops at once (requests in flight are cut) and the sockets are recreated',
@@ -318,7 +318,7 @@ describe('fpm_pool plan (Debian)', () => {
   it('reloads when the socket path changes as well: the new socket is created with the new mode', () => {
     const old = renderPool(withListen({ path: '/run/php/old.sock', mode: '0666' }));
     const [change] = plan(spec(), host(fileState(POOL, old), socket()));
-    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', sockets: [SOCKET] }]);
+    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', binary: '/usr/sbin/php-fpm8.2', confFile: '/etc/php/8.2/fpm/php-fpm.conf', sockets: [SOCKET] }]);
   });
 
   it('reads a hand-written pool file tolerantly (comments, aligned "=", quotes) for fields and the restart decision', () => {
@@ -367,7 +367,7 @@ describe('fpm_pool plan (Debian)', () => {
     assert.equal(change!.summary, `pool www: remove ${www}; its socket /run/php/php8.2-fpm.sock goes away`);
     assert.deepEqual(change!.operations, [{ op: 'remove', path: www }]);
     assert.deepEqual(change!.validators, [{ kind: 'fpm-test', binary: '/usr/sbin/php-fpm8.2' }]);
-    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', sockets: [] }]);
+    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', binary: '/usr/sbin/php-fpm8.2', confFile: '/etc/php/8.2/fpm/php-fpm.conf', sockets: [] }]);
     assert.match(change!.diff!, /^-listen = \/run\/php\/php8\.2-fpm\.sock$/m);
   });
 
@@ -395,7 +395,7 @@ describe('fpm_pool plan (other hosts)', () => {
     assert.equal(change!.summary, `pool web_session: create /etc/php-fpm.d/web_session.conf (listen ${SOCKET}, pm dynamic max_children 12)`);
     assert.deepEqual(change!.operations, [{ op: 'write', path: '/etc/php-fpm.d/web_session.conf', content: WEB_SESSION_CONF, owner: 'root', group: 'root', mode: '0644' }]);
     assert.deepEqual(change!.validators, [{ kind: 'fpm-test', binary: '/usr/sbin/php-fpm' }]);
-    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php-fpm.service', sockets: [SOCKET] }]);
+    assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php-fpm.service', binary: '/usr/sbin/php-fpm', confFile: '/etc/php-fpm.conf', sockets: [SOCKET] }]);
     assert.deepEqual(plan(spec(), actualState(rhelFacts, { files: files(fileState('/etc/php-fpm.d/web_session.conf', WEB_SESSION_CONF)) })), []);
   });
 
@@ -403,7 +403,7 @@ describe('fpm_pool plan (other hosts)', () => {
     const old = { ...debianFacts.php_fpm.primary!, version: '8.1', fullVersion: '8.1.31', binary: '/usr/sbin/php-fpm8.1', confFile: '/etc/php/8.1/fpm/php-fpm.conf', poolDir: '/etc/php/8.1/fpm/pool.d', unit: 'php8.1-fpm.service' };
     const facts = { ...debianFacts, php_fpm: { installs: [debianFacts.php_fpm.primary!, old], primary: debianFacts.php_fpm.primary } };
     const [on81] = plan(spec({ php_version: '8.1' }), actualState(facts));
-    assert.deepEqual(on81!.handlers, [{ kind: 'fpm-reload', unit: 'php8.1-fpm.service', sockets: [SOCKET] }]);
+    assert.deepEqual(on81!.handlers, [{ kind: 'fpm-reload', unit: 'php8.1-fpm.service', binary: '/usr/sbin/php-fpm8.1', confFile: '/etc/php/8.1/fpm/php-fpm.conf', sockets: [SOCKET] }]);
     assert.equal((on81!.operations[0] as { path: string }).path, '/etc/php/8.1/fpm/pool.d/web_session.conf');
     const [primary] = plan(spec({ php_version: undefined }), actualState(facts));
     assert.equal((primary!.operations[0] as { path: string }).path, POOL);
