@@ -111,7 +111,16 @@ async function runStreaming(ctx: HostContext, script: string, nonce: string) {
     if (current) ctx.bus.emit({ type: 'step-end', host: ctx.host, step: current.name, ok, ms: Date.now() - current.at });
     current = undefined;
   };
+  // A step is failed when the script says so (`fail`, `signal`) while it is the current one. After a
+  // failure the script goes on (restore, recover) and ends with the failure's exit code: the steps it
+  // took since then, the last one included, ended well unless they say otherwise.
+  let sawFailure = false;
   const frames = new FrameStream(nonce, (f) => {
+    if (f.kind === 'fail' || f.kind === 'signal') {
+      sawFailure = true;
+      close(false);
+      return;
+    }
     if (f.kind !== 'step') return;
     const phase = f.fields[0] ?? '';
     const label = unb64(f.fields[2]);
@@ -122,7 +131,7 @@ async function runStreaming(ctx: HostContext, script: string, nonce: string) {
   });
   try {
     const result = await runDetached(ctx.conn, script, { nonce, onStdout: (chunk) => frames.push(chunk), lostMessage: CONNECTION_LOST });
-    close(result.code === 0);
+    close(result.code === 0 || sawFailure);
     return result;
   } catch (err) {
     close(false);

@@ -287,7 +287,16 @@ function restoreFunction(touched: Touched[], nonce: string): string {
 function handlersFunction(handlers: PlannedHandler[], limits: OperationLimits, nonce: string): string {
   const lines = ['run_handlers() {'];
   handlers.forEach((h, i) => {
-    lines.push(`  lanes_say step "$1" ${i} ${b64(describeHandler(h))}`, `  lanes_op "$1" ${i} ${limits.handler} ${shq(handlerCommand(h, nonce))} || return 1`);
+    lines.push(`  lanes_say step "$1" ${i} ${b64(describeHandler(h))}`);
+    if (h.kind === 'fpm' && h.sockets.length > 0) {
+      // Recovery runs the handlers on the restored files: the sockets of the failed change may not exist
+      // there (a pool that moved or was added), so FPM must only be back and alive on the old files.
+      const onOldFiles: PlannedHandler = { ...h, sockets: [] };
+      lines.push(
+        `  if [ "$1" = recover ]; then lanes_op "$1" ${i} ${limits.handler} ${shq(handlerCommand(onOldFiles, nonce))} || return 1`,
+        `  else lanes_op "$1" ${i} ${limits.handler} ${shq(handlerCommand(h, nonce))} || return 1; fi`,
+      );
+    } else lines.push(`  lanes_op "$1" ${i} ${limits.handler} ${shq(handlerCommand(h, nonce))} || return 1`);
   });
   lines.push('  return 0', '}');
   return lines.join('\n');
