@@ -96,16 +96,24 @@ async function main(): Promise<number> {
   }
   if (signalled) return 130;
 
-  const files = suites.flatMap((s) => testFiles(path.join(distTest, s))).filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)));
-  if (files.length === 0) {
+  const pick = (suite: string) => testFiles(path.join(distTest, suite)).filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)));
+  if (suites.every((suite) => pick(suite).length === 0)) {
     say(`no test file matches ${filters.join(' ')}`);
     return 1;
   }
-  const code = await new Promise<number>((resolve) => {
-    child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
-    child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 + (os.constants.signals[sig] ?? 0) : 1)));
-  });
-  return code;
+  // Unit files are independent of each other: two at a time. E2e files share the run's lab hosts:
+  // one at a time. Both suites run even when the first fails; the exit code is the worst.
+  let worst = 0;
+  for (const [suite, concurrency] of [['unit', 2], ['e2e', 1]] as const) {
+    const files = suites.includes(suite) ? pick(suite) : [];
+    if (files.length === 0 || signalled) continue;
+    const code = await new Promise<number>((resolve) => {
+      child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+      child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 + (os.constants.signals[sig] ?? 0) : 1)));
+    });
+    worst = Math.max(worst, code);
+  }
+  return signalled ? Math.max(worst, 130) : worst;
 }
 
 let code = 1;
