@@ -10,9 +10,9 @@
  * Scripts (POSIX sh, as root) built here. Each decides and writes inside a short critical section
  * (an atomic `mkdir` of `<lock>.guard`, held for milliseconds, taken over when a killed run left it
  * for a minute), and a lock file only ever appears whole (a temp file renamed into place):
- *   acquire  no lock → `@@acquired`; an unexpired lock of someone else → `@@held <json>` (exit 0:
+ *   acquire  no lock → `acquired`; an unexpired lock of someone else → `held <b64 json>` (exit 0:
  *            the caller decides); an expired (or unreadable) one is replaced and reported →
- *            `@@acquired-expired <old json>`. The lock is read back before success is reported.
+ *            `acquired-expired <b64 old json>`. The lock is read back before success is reported.
  *   release  removes the lock only if it is ours (same holder, from, pid and since).
  *   renew    extends `expires` of our lock.
  *   break    removes whatever lock there is.
@@ -22,6 +22,8 @@
  */
 import os from 'node:os';
 import { LanesError } from '../errors.js';
+import { frameShell, newNonce, parseFrames, unb64 } from '../remote/frame.js';
+import type { FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
 
 export interface Lease {
@@ -152,9 +154,10 @@ export function parseLease(line: string): Lease | undefined {
 }
 
 /** sh shared by the lock scripts: paths, the guard, a reader and the expiry test against the host clock. */
-function prelude(lockFile: string): string {
+function prelude(lockFile: string, nonce: string): string {
   const lock = checkLockFile(lockFile);
   return `set -u
+${frameShell(nonce)}
 umask 022
 dir=${shq(lock.replace(/\/[^/]*$/, '') || '/')}
 lock=${shq(lock)}
@@ -195,77 +198,77 @@ expired() {
 }
 
 /**
- * Script that takes the lock for `lease`. Prints `@@acquired`, `@@held <json>` or
- * `@@acquired-expired <old json>`; exit 5 only when the guard could not be entered.
+ * Script that takes the lock for `lease`. Frames (agent/remote/frame.ts) `acquired`, `held <b64 json>` or
+ * `acquired-expired <b64 old json>`; exit 5 only when the guard could not be entered.
  */
-export function acquireScript(lockFile: string, lease: Lease): string {
-  return `${prelude(lockFile)}
+export function acquireScript(lockFile: string, lease: Lease, nonce = newNonce()): FramedScript {
+  return { nonce, text: `${prelude(lockFile, nonce)}
 mine=${shq(identityPrefix(lease))}
 mkdir -p "$dir" || fail "cannot create $dir"
 printf '%s\\n' ${shq(serializeLease(lease))} > "$tmp" || fail "cannot write $tmp"
 guard
 old=
 if readlock "$lock"; then
-  case $line in "$mine"*) echo '@@acquired'; exit 0 ;; esac
-  if ! expired "$line"; then printf '@@held %s\\n' "$line"; exit 0; fi
+  case $line in "$mine"*) lanes_say acquired; exit 0 ;; esac
+  if ! expired "$line"; then lanes_say held "$(lanes_b64 "$line")"; exit 0; fi
   old=$line
 fi
 # The new lock appears whole (rename), replacing an expired one if any; then read it back.
 mv -f "$tmp" "$lock" || fail "cannot write $lock"
 readlock "$lock" || line=
-case $line in "$mine"*) ;; *) printf '@@held %s\\n' "$line"; exit 0 ;; esac
-if [ -n "$old" ]; then printf '@@acquired-expired %s\\n' "$old"; else echo '@@acquired'; fi
+case $line in "$mine"*) ;; *) lanes_say held "$(lanes_b64 "$line")"; exit 0 ;; esac
+if [ -n "$old" ]; then lanes_say acquired-expired "$(lanes_b64 "$old")"; else lanes_say acquired; fi
 exit 0
-`;
+` };
 }
 
-/** Script that removes the lock if it is `lease`'s. Prints `@@released`, `@@absent` or `@@not-ours <json>`. */
-export function releaseScript(lockFile: string, lease: Lease): string {
-  return `${prelude(lockFile)}
+/** Script that removes the lock if it is `lease`'s. Frames (agent/remote/frame.ts) `released`, `absent` or `not-ours <b64 json>`. */
+export function releaseScript(lockFile: string, lease: Lease, nonce = newNonce()): FramedScript {
+  return { nonce, text: `${prelude(lockFile, nonce)}
 mine=${shq(identityPrefix(lease))}
-[ -e "$lock" ] || { echo '@@absent'; exit 0; }
+[ -e "$lock" ] || { lanes_say absent; exit 0; }
 guard
-readlock "$lock" || { echo '@@absent'; exit 0; }
+readlock "$lock" || { lanes_say absent; exit 0; }
 case $line in
-  "$mine"*) rm -f "$lock" || fail "cannot remove $lock"; echo '@@released' ;;
-  *) printf '@@not-ours %s\\n' "$line" ;;
+  "$mine"*) rm -f "$lock" || fail "cannot remove $lock"; lanes_say released ;;
+  *) lanes_say not-ours "$(lanes_b64 "$line")" ;;
 esac
 exit 0
-`;
+` };
 }
 
 /**
- * Script that extends our lock to `renewed.expires` (see {@link renewLease}). Prints `@@renewed`,
- * or `@@lost <json>` / `@@absent` when the lock is no longer ours.
+ * Script that extends our lock to `renewed.expires` (see {@link renewLease}). Frames (agent/remote/frame.ts) `renewed`,
+ * or `lost <b64 json>` / `absent` when the lock is no longer ours.
  */
-export function renewScript(lockFile: string, renewed: Lease): string {
-  return `${prelude(lockFile)}
+export function renewScript(lockFile: string, renewed: Lease, nonce = newNonce()): FramedScript {
+  return { nonce, text: `${prelude(lockFile, nonce)}
 mine=${shq(identityPrefix(renewed))}
-[ -e "$lock" ] || { echo '@@absent'; exit 0; }
+[ -e "$lock" ] || { lanes_say absent; exit 0; }
 printf '%s\\n' ${shq(serializeLease(renewed))} > "$tmp" || fail "cannot write $tmp"
 guard
-readlock "$lock" || { echo '@@absent'; exit 0; }
+readlock "$lock" || { lanes_say absent; exit 0; }
 case $line in
-  "$mine"*) mv -f "$tmp" "$lock" || fail "cannot write $lock"; echo '@@renewed' ;;
-  *) printf '@@lost %s\\n' "$line" ;;
+  "$mine"*) mv -f "$tmp" "$lock" || fail "cannot write $lock"; lanes_say renewed ;;
+  *) lanes_say lost "$(lanes_b64 "$line")" ;;
 esac
 exit 0
-`;
+` };
 }
 
-/** Script that removes any lock. Prints `@@broken <json>` or `@@absent`. */
-export function breakScript(lockFile: string): string {
-  return `${prelude(lockFile)}
-[ -e "$lock" ] || { echo '@@absent'; exit 0; }
+/** Script that removes any lock. Frames (agent/remote/frame.ts) `broken <b64 json>` or `absent`. */
+export function breakScript(lockFile: string, nonce = newNonce()): FramedScript {
+  return { nonce, text: `${prelude(lockFile, nonce)}
+[ -e "$lock" ] || { lanes_say absent; exit 0; }
 guard
 if readlock "$lock"; then
   rm -f "$lock" || fail "cannot remove $lock"
-  printf '@@broken %s\\n' "$line"
+  lanes_say broken "$(lanes_b64 "$line")"
 else
-  echo '@@absent'
+  lanes_say absent
 fi
 exit 0
-`;
+` };
 }
 
 export interface LockOutcome {
@@ -276,34 +279,43 @@ export interface LockOutcome {
   raw?: string;
 }
 
-/** Read what {@link acquireScript} printed (`stderr` says why when it printed no outcome). */
-export function parseLockOutput(out: string, stderr = ''): LockOutcome {
-  for (const line of out.split('\n')) {
-    if (line === '@@acquired') return { status: 'acquired' };
-    for (const status of ['held', 'acquired-expired'] as const) {
-      const p = `@@${status} `;
-      if (line.startsWith(p) || line === p.trimEnd()) {
-        const raw = line.slice(p.length);
-        const holder = parseLease(raw);
-        return holder ? { status, holder } : { status, raw };
-      }
-    }
-  }
-  throw noOutcome(stderr);
+/** What a lease script printed: its stdout (frames of its nonce) and stderr (why, when it said nothing). */
+export interface LockScriptOutput {
+  stdout: string;
+  stderr?: string;
 }
 
-/** What {@link releaseScript}, {@link renewScript} or {@link breakScript} printed. */
-export function parseLockChange(out: string, stderr = ''): { status: 'released' | 'renewed' | 'broken' | 'absent' | 'not-ours' | 'lost'; lease?: Lease; raw?: string } {
-  for (const line of out.split('\n')) {
-    const m = /^@@(released|renewed|broken|absent|not-ours|lost)(?: (.*))?$/.exec(line);
-    if (!m) continue;
-    const status = m[1] as 'released' | 'renewed' | 'broken' | 'absent' | 'not-ours' | 'lost';
-    const raw = m[2];
-    if (raw === undefined) return { status };
-    const lease = parseLease(raw);
-    return lease ? { status, lease } : { status, raw };
+/** The lease (or the raw line, when it is not one) carried base64 in a frame's field. */
+function leaseField(field: string | undefined): { lease?: Lease; raw?: string } {
+  const raw = unb64(field);
+  const lease = parseLease(raw);
+  return lease ? { lease } : { raw };
+}
+
+/** Read what {@link acquireScript} printed. */
+export function parseLockOutput(out: LockScriptOutput, nonce: string): LockOutcome {
+  for (const f of parseFrames(out.stdout, nonce)) {
+    if (f.kind === 'acquired') return { status: 'acquired' };
+    if (f.kind === 'held' || f.kind === 'acquired-expired') {
+      const { lease, raw } = leaseField(f.fields[0]);
+      return lease ? { status: f.kind, holder: lease } : { status: f.kind, raw };
+    }
   }
-  throw noOutcome(stderr);
+  throw noOutcome(out.stderr ?? '');
+}
+
+const CHANGES = ['released', 'renewed', 'broken', 'absent', 'not-ours', 'lost'] as const;
+export type LockChange = { status: (typeof CHANGES)[number]; lease?: Lease; raw?: string };
+
+/** What {@link releaseScript}, {@link renewScript} or {@link breakScript} printed. */
+export function parseLockChange(out: LockScriptOutput, nonce: string): LockChange {
+  for (const f of parseFrames(out.stdout, nonce)) {
+    const status = CHANGES.find((c) => c === f.kind);
+    if (!status) continue;
+    if (f.fields[0] === undefined) return { status };
+    return { status, ...leaseField(f.fields[0]) };
+  }
+  throw noOutcome(out.stderr ?? '');
 }
 
 /** A lease script that said nothing: why, in its own words (the last line it wrote to stderr). */

@@ -28,7 +28,9 @@ import {
   renewLease,
   renewScript,
   type Lease,
+  type LockScriptOutput,
 } from '../rollout/lock.js';
+import type { FramedScript } from '../remote/sh.js';
 import type { SshConnection } from '../transport/connection.js';
 import { pause, throwIfCancelled } from './cancel.js';
 import type { HostContext, HostJob } from './fleet.js';
@@ -89,7 +91,7 @@ export class FleetLease {
     const { bus } = this.opts;
     throwIfCancelled(this.opts.signal, host, 'cancelled before the lease was taken');
     if (this.opts.breakLock) {
-      const broken = await ctx.step('break lease', async () => lockChange(await this.exec(conn, breakScript(this.file))));
+      const broken = await ctx.step('break lease', async () => this.exec(conn, breakScript(this.file), parseLockChange));
       if (broken.status === 'broken') {
         const who = broken.lease ? describeLease(broken.lease) : `an unreadable lease (${(broken.raw ?? '').slice(0, 120)})`;
         bus.emit({ type: 'message', level: 'warn', host, code: 'lease-broken', data: broken.lease, text: `--break-lock removed the lease of ${who}` });
@@ -99,7 +101,7 @@ export class FleetLease {
     let waited = false;
     for (;;) {
       const lease = newLease({ operation: this.opts.operation, ttlMs });
-      const out = await ctx.step('lease', async () => lockOutcome(await this.exec(conn, acquireScript(this.file, lease))));
+      const out = await ctx.step('lease', async () => this.exec(conn, acquireScript(this.file, lease), parseLockOutput));
       if (out.status !== 'held') {
         this.held.set(host, { host, conn, lease, ttlMs });
         if (out.status === 'acquired-expired') {
@@ -144,7 +146,7 @@ export class FleetLease {
     const end = (ok: boolean, detail: string) => bus.emit({ type: 'step-end', host, step: 'release lease', ok, ms: Date.now() - t0, detail });
     bus.emit({ type: 'step-start', host, step: 'release lease' });
     try {
-      const r = lockChange(await this.exec(h.conn, releaseScript(this.file, h.lease)));
+      const r = await this.exec(h.conn, releaseScript(this.file, h.lease), parseLockChange);
       if (r.status === 'not-ours') {
         const who = r.lease ? describeLease(r.lease) : 'an unreadable lease';
         end(true, 'not ours any more');
@@ -171,8 +173,9 @@ export class FleetLease {
     await Promise.all([...this.held.keys()].map((h) => this.release(h)));
   }
 
-  private exec(conn: SshConnection, script: string) {
-    return conn.exec(script, { become: true, timeoutMs: this.opts.timeoutMs });
+  /** Run a lease script (as root) and read its frames. */
+  private async exec<T>(conn: SshConnection, script: FramedScript, parse: (out: LockScriptOutput, nonce: string) => T): Promise<T> {
+    return parse(await conn.exec(script.text, { become: true, timeoutMs: this.opts.timeoutMs }), script.nonce);
   }
 
   private startHeartbeat(ttlMs: number): void {
@@ -211,7 +214,7 @@ export class FleetLease {
     const { bus } = this.opts;
     const renewed = renewLease(h.lease, h.ttlMs);
     try {
-      const r = lockChange(await this.exec(h.conn, renewScript(this.file, renewed)));
+      const r = await this.exec(h.conn, renewScript(this.file, renewed), parseLockChange);
       if (r.status === 'renewed') {
         h.lease = renewed;
         return;
@@ -231,15 +234,6 @@ export class FleetLease {
     h.lost = why;
     this.opts.bus.emit({ type: 'message', level: 'warn', host: h.host, code: 'lease-lost', text: `${why}; no new step starts on this host` });
   }
-}
-
-/** What a lease script printed; when it printed no outcome, its stderr says why. */
-function lockOutcome(r: { stdout: string; stderr: string }) {
-  return parseLockOutput(r.stdout, r.stderr);
-}
-
-function lockChange(r: { stdout: string; stderr: string }) {
-  return parseLockChange(r.stdout, r.stderr);
 }
 
 /**

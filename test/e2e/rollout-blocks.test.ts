@@ -6,6 +6,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { FramedScript } from '../../agent/remote/sh.js';
 import {
   currentReleaseScript,
   EXIT_CHECKSUM_MISMATCH,
@@ -24,6 +25,7 @@ import {
   newLease,
   parseLockChange,
   parseLockOutput,
+  type LockScriptOutput,
   releaseScript,
   serializeLease,
   type Lease,
@@ -43,6 +45,10 @@ const HOUR = 3600_000;
 let lab: EnsuredLab;
 let host: string;
 let conn: SshConnection;
+/** Run a lease script as root; its output and nonce, as the parsers take them. */
+async function lockRun(script: FramedScript): Promise<[LockScriptOutput, string]> {
+  return [await conn.run(script.text, { become: true }), script.nonce];
+}
 let tmp: string;
 let v1: Artifact;
 
@@ -188,32 +194,32 @@ describe('artifact upload and unpack on a lab host', () => {
 describe('release lock lease on a lab host', () => {
   it('acquires, refuses another holder with a clear error, and round-trips an awkward holder name', async () => {
     const alice = lease(`alice "o'brien" smith`);
-    const a = parseLockOutput((await conn.run(acquireScript(LOCK, alice), { become: true })).stdout);
+    const a = parseLockOutput(...(await lockRun(acquireScript(LOCK, alice))));
     assert.equal(a.status, 'acquired');
     assert.equal((await root(`cat ${LOCK}`)).trim(), serializeLease(alice));
 
-    const b = parseLockOutput((await conn.run(acquireScript(LOCK, lease('bob', { pid: 1 })), { become: true })).stdout);
+    const b = parseLockOutput(...(await lockRun(acquireScript(LOCK, lease('bob', { pid: 1 })))));
     assert.equal(b.status, 'held');
     assert.deepEqual(b.holder, alice);
     const err = lockHeldError(host, b.holder!);
     assert.match(err.format(), new RegExp(`^${host}: host locked by alice "o'brien" smith@e2e-runner \\(pid 4242, operation release\\) since .*--break-lock if that run is gone\\)$`));
 
-    const notOurs = parseLockChange((await conn.run(releaseScript(LOCK, lease('bob')), { become: true })).stdout);
+    const notOurs = parseLockChange(...(await lockRun(releaseScript(LOCK, lease('bob')))));
     assert.equal(notOurs.status, 'not-ours');
-    assert.equal(parseLockChange((await conn.run(releaseScript(LOCK, alice), { become: true })).stdout).status, 'released');
+    assert.equal(parseLockChange(...(await lockRun(releaseScript(LOCK, alice)))).status, 'released');
     assert.equal((await root(`test -e ${LOCK} && echo yes || echo no`)).trim(), 'no');
   });
 
   it('takes over an expired lock (a cancelled CI job) and reports it; break removes any lock', async () => {
     const cancelled = lease('github:acme/shop/run/991', {}, Date.now() - 3 * HOUR);
-    await conn.run(acquireScript(LOCK, cancelled), { become: true });
+    await lockRun(acquireScript(LOCK, cancelled));
     const bob = lease('bob');
-    const out = parseLockOutput((await conn.run(acquireScript(LOCK, bob), { become: true })).stdout);
+    const out = parseLockOutput(...(await lockRun(acquireScript(LOCK, bob))));
     assert.equal(out.status, 'acquired-expired');
     assert.deepEqual(out.holder, cancelled);
     assert.equal((await root(`cat ${LOCK}`)).trim(), serializeLease(bob));
 
-    const broken = parseLockChange((await conn.run(breakScript(LOCK), { become: true })).stdout);
+    const broken = parseLockChange(...(await lockRun(breakScript(LOCK))));
     assert.equal(broken.status, 'broken');
     assert.deepEqual(broken.lease, bob);
     assert.equal((await root(`test -e ${LOCK} && echo yes || echo no`)).trim(), 'no');

@@ -116,15 +116,10 @@ export function hostStates(events: CliEvent[]): Map<string, string> {
   );
 }
 
-/**
- * `lanes apply playbooks/site.yml` on the lab hosts `limit`. On a fresh host the first apply can end
- * with `directory …/shared: mode 0755 → 0775` (the release layout and the directories section both
- * create it; not this test's subject), which the second apply converges: allow one more pass.
- */
+/** `lanes apply playbooks/site.yml` on the lab hosts `limit`: one apply converges a fresh host. */
 export async function provision(limit: string): Promise<void> {
   const site = path.join(repoRoot, 'playbooks', 'site.yml');
   const inventory = labPaths({ name: testLabName() }).inventoryFile;
-  let r = await runCli(['apply', site, '-i', inventory, '--limit', limit, '--yes']);
-  if (r.code !== 0) r = await runCli(['apply', site, '-i', inventory, '--limit', limit, '--yes']);
+  const r = await runCli(['apply', site, '-i', inventory, '--limit', limit, '--yes']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
 }

@@ -23,6 +23,7 @@ import {
   serializeLease,
   type Lease,
 } from '../../../agent/rollout/lock.js';
+import type { FramedScript } from '../../../agent/remote/sh.js';
 
 /** The lease file name inside a test root (on hosts it is LEASE_FILE). */
 const LOCK_FILE = 'lease';
@@ -39,19 +40,30 @@ before(() => {
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function sh(script: string) {
-  const r = spawnSync(SHELL, ['-c', script], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  nonce: string;
 }
 
-function shAsync(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function sh(script: FramedScript): Ran {
+  const r = spawnSync(SHELL, ['-c', script.text], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, nonce: script.nonce };
+}
+
+/** What the script said, read with its own nonce. */
+const lockOut = (r: Ran) => parseLockOutput(r, r.nonce);
+const lockChange = (r: Ran) => parseLockChange(r, r.nonce);
+
+function shAsync(script: FramedScript): Promise<Ran> {
   return new Promise((resolve) => {
-    const c = spawn(SHELL, ['-c', script]);
+    const c = spawn(SHELL, ['-c', script.text]);
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (code) => resolve({ code, stdout, stderr }));
+    c.on('close', (code) => resolve({ code, stdout, stderr, nonce: script.nonce }));
   });
 }
 
@@ -98,16 +110,16 @@ describe('lease JSON', () => {
       const l = lease(holder, { operation: `release "x" it's` });
       const r = sh(acquireScript(lockPath(spec), l));
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(parseLockOutput(r.stdout).status, 'acquired');
+      assert.equal(lockOut(r).status, 'acquired');
       const line = lockLine(spec);
       assert.equal(line, `${serializeLease(l)}\n`, 'exactly one line');
       assert.deepEqual(parseLease(line.trim()), l);
       // Another holder sees it intact.
-      const seen = parseLockOutput(sh(acquireScript(lockPath(spec), lease('other'))).stdout);
+      const seen = lockOut(sh(acquireScript(lockPath(spec), lease('other'))));
       assert.equal(seen.status, 'held');
       assert.deepEqual(seen.holder, l);
       // And the holder itself can release it (the identity prefix matches literally).
-      assert.equal(parseLockChange(sh(releaseScript(lockPath(spec), l)).stdout).status, 'released');
+      assert.equal(lockChange(sh(releaseScript(lockPath(spec), l))).status, 'released');
     }
     assert.ok(!existsSync(path.join(process.cwd(), 'pwned')));
   });
@@ -119,11 +131,11 @@ describe('lock scripts (real sh)', () => {
     const l = lease('alice');
     const r = sh(acquireScript(lockPath(spec), l));
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(parseLockOutput(r.stdout), { status: 'acquired' });
+    assert.deepEqual(lockOut(r), { status: 'acquired' });
     assert.equal(lockLine(spec), `${serializeLease(l)}\n`);
     assert.deepEqual(readdirSync(spec.path), [LOCK_FILE], 'no temporary left behind');
     // Acquiring again with the same lease is fine (a retry).
-    assert.deepEqual(parseLockOutput(sh(acquireScript(lockPath(spec), l)).stdout), { status: 'acquired' });
+    assert.deepEqual(lockOut(sh(acquireScript(lockPath(spec), l))), { status: 'acquired' });
   });
 
   it('reports a lock held by someone else and leaves it alone', () => {
@@ -133,12 +145,12 @@ describe('lock scripts (real sh)', () => {
     const bob = lease('bob', { pid: 1 });
     const r = sh(acquireScript(lockPath(spec), bob));
     assert.equal(r.code, 0);
-    const out = parseLockOutput(r.stdout);
+    const out = lockOut(r);
     assert.equal(out.status, 'held');
     assert.deepEqual(out.holder, alice);
     assert.equal(lockLine(spec), `${serializeLease(alice)}\n`);
     // The same holder name from another run (other pid/since) is not "ours" either.
-    assert.equal(parseLockOutput(sh(acquireScript(lockPath(spec), lease('alice', { pid: 9 }))).stdout).status, 'held');
+    assert.equal(lockOut(sh(acquireScript(lockPath(spec), lease('alice', { pid: 9 })))).status, 'held');
   });
 
   it('takes over an expired lock and reports the old one', () => {
@@ -147,7 +159,7 @@ describe('lock scripts (real sh)', () => {
     mkdirSync(spec.path, { recursive: true });
     writeFileSync(lockPath(spec), `${serializeLease(old)}\n`);
     const bob = lease('bob');
-    const out = parseLockOutput(sh(acquireScript(lockPath(spec), bob)).stdout);
+    const out = lockOut(sh(acquireScript(lockPath(spec), bob)));
     assert.equal(out.status, 'acquired-expired');
     assert.deepEqual(out.holder, old);
     assert.equal(lockLine(spec), `${serializeLease(bob)}\n`);
@@ -157,18 +169,18 @@ describe('lock scripts (real sh)', () => {
     const spec = root('millis');
     const old: Lease = { holder: 'x', from: 'y', pid: 1, since: new Date(Date.now() - 2 * HOUR).toISOString(), expires: new Date(Date.now() - 1000 * 60).toISOString(), operation: 'release' };
     sh(acquireScript(lockPath(spec), old));
-    assert.equal(parseLockOutput(sh(acquireScript(lockPath(spec), lease('bob'))).stdout).status, 'acquired-expired');
+    assert.equal(lockOut(sh(acquireScript(lockPath(spec), lease('bob')))).status, 'acquired-expired');
     const live: Lease = { ...old, expires: new Date(Date.now() + HOUR).toISOString() };
     const spec2 = root('millis2');
     sh(acquireScript(lockPath(spec2), live));
-    assert.equal(parseLockOutput(sh(acquireScript(lockPath(spec2), lease('bob'))).stdout).status, 'held');
+    assert.equal(lockOut(sh(acquireScript(lockPath(spec2), lease('bob')))).status, 'held');
   });
 
   it('takes over a corrupt lock file, reporting its raw content', () => {
     const spec = root('corrupt');
     mkdirSync(spec.path, { recursive: true });
     writeFileSync(lockPath(spec), 'garbage');
-    const out = parseLockOutput(sh(acquireScript(lockPath(spec), lease('bob'))).stdout);
+    const out = lockOut(sh(acquireScript(lockPath(spec), lease('bob'))));
     assert.deepEqual(out, { status: 'acquired-expired', raw: 'garbage' });
   });
 
@@ -177,7 +189,7 @@ describe('lock scripts (real sh)', () => {
     sh(acquireScript(lockPath(spec), lease('old', {}, Date.now() - 3 * HOUR)));
     const contenders = Array.from({ length: 12 }, (_, i) => lease(`c${i}`, { pid: 1000 + i }));
     const results = await Promise.all(contenders.map((l) => shAsync(acquireScript(lockPath(spec), l))));
-    const won = results.map((r, i) => ({ i, r })).filter(({ r }) => /^@@acquired/m.test(r.stdout));
+    const won = results.map((r, i) => ({ i, r })).filter(({ r }) => lockOut(r).status !== 'held');
     assert.equal(won.length, 1, results.map((r) => r.stdout + r.stderr).join('\n'));
     const winner = contenders[won[0]!.i]!;
     assert.equal(lockLine(spec), `${serializeLease(winner)}\n`);
@@ -190,8 +202,8 @@ describe('lock scripts (real sh)', () => {
     mkdirSync(spec.path, { recursive: true });
     const contenders = Array.from({ length: 12 }, (_, i) => lease(`c${i}`, { pid: 2000 + i }));
     const results = await Promise.all(contenders.map((l) => shAsync(acquireScript(lockPath(spec), l))));
-    assert.equal(results.filter((r) => /^@@acquired$/m.test(r.stdout)).length, 1);
-    assert.equal(results.filter((r) => /^@@held /m.test(r.stdout)).length, 11);
+    assert.equal(results.filter((r) => lockOut(r).status === 'acquired').length, 1);
+    assert.equal(results.filter((r) => lockOut(r).status === 'held').length, 11);
   });
 
   it('waits for the guard of a run in its critical section', async () => {
@@ -202,7 +214,7 @@ describe('lock scripts (real sh)', () => {
     await new Promise((r) => setTimeout(r, 400));
     rmdirSync(`${lockPath(spec)}.guard`);
     const r = await pending;
-    assert.equal(parseLockOutput(r.stdout).status, 'acquired', r.stderr);
+    assert.equal(lockOut(r).status, 'acquired', r.stderr);
     assert.ok(Date.now() - started >= 400);
   });
 
@@ -213,7 +225,7 @@ describe('lock scripts (real sh)', () => {
     const old = new Date(Date.now() - 5 * 60_000);
     utimesSync(guard, old, old);
     const r = sh(acquireScript(lockPath(spec), lease('alice')));
-    assert.equal(parseLockOutput(r.stdout).status, 'acquired', r.stderr);
+    assert.equal(lockOut(r).status, 'acquired', r.stderr);
     assert.deepEqual(readdirSync(spec.path), [LOCK_FILE]);
   });
 
@@ -221,17 +233,17 @@ describe('lock scripts (real sh)', () => {
     const spec = root('release');
     const alice = lease('alice');
     sh(acquireScript(lockPath(spec), alice));
-    const notOurs = parseLockChange(sh(releaseScript(lockPath(spec), lease('bob'))).stdout);
+    const notOurs = lockChange(sh(releaseScript(lockPath(spec), lease('bob'))));
     assert.equal(notOurs.status, 'not-ours');
     assert.deepEqual(notOurs.lease, alice);
     // Same holder, another run: not ours either.
-    assert.equal(parseLockChange(sh(releaseScript(lockPath(spec), { ...alice, since: isoSeconds(Date.now() + 5000) })).stdout).status, 'not-ours');
+    assert.equal(lockChange(sh(releaseScript(lockPath(spec), { ...alice, since: isoSeconds(Date.now() + 5000) }))).status, 'not-ours');
     assert.ok(existsSync(lockPath(spec)));
     // Even after a renewal (other expires), the holder releases it.
-    assert.equal(parseLockChange(sh(renewScript(lockPath(spec), renewLease(alice, 2 * HOUR))).stdout).status, 'renewed');
-    assert.equal(parseLockChange(sh(releaseScript(lockPath(spec), alice)).stdout).status, 'released');
+    assert.equal(lockChange(sh(renewScript(lockPath(spec), renewLease(alice, 2 * HOUR)))).status, 'renewed');
+    assert.equal(lockChange(sh(releaseScript(lockPath(spec), alice))).status, 'released');
     assert.ok(!existsSync(lockPath(spec)));
-    assert.equal(parseLockChange(sh(releaseScript(lockPath(spec), alice)).stdout).status, 'absent');
+    assert.equal(lockChange(sh(releaseScript(lockPath(spec), alice))).status, 'absent');
   });
 
   it('renews only its own lock', () => {
@@ -239,9 +251,9 @@ describe('lock scripts (real sh)', () => {
     const alice = lease('alice');
     sh(acquireScript(lockPath(spec), alice));
     const later = renewLease(alice, 3 * HOUR);
-    assert.equal(parseLockChange(sh(renewScript(lockPath(spec), later)).stdout).status, 'renewed');
+    assert.equal(lockChange(sh(renewScript(lockPath(spec), later))).status, 'renewed');
     assert.deepEqual(parseLease(lockLine(spec).trim()), later);
-    const lost = parseLockChange(sh(renewScript(lockPath(spec), renewLease(lease('bob'), HOUR))).stdout);
+    const lost = lockChange(sh(renewScript(lockPath(spec), renewLease(lease('bob'), HOUR))));
     assert.equal(lost.status, 'lost');
     assert.deepEqual(lost.lease, later);
     assert.deepEqual(readdirSync(spec.path), [LOCK_FILE]);
@@ -251,21 +263,27 @@ describe('lock scripts (real sh)', () => {
     const spec = root('break');
     const alice = lease('alice');
     sh(acquireScript(lockPath(spec), alice));
-    const out = parseLockChange(sh(breakScript(lockPath(spec))).stdout);
+    const out = lockChange(sh(breakScript(lockPath(spec))));
     assert.equal(out.status, 'broken');
     assert.deepEqual(out.lease, alice);
     assert.ok(!existsSync(lockPath(spec)));
-    assert.equal(parseLockChange(sh(breakScript(lockPath(spec))).stdout).status, 'absent');
+    assert.equal(lockChange(sh(breakScript(lockPath(spec)))).status, 'absent');
   });
 });
 
 describe('parseLockOutput and lockHeldError', () => {
-  it('parses every outcome and refuses silence', () => {
+  it("parses every outcome of this run's nonce, ignores other lines, and refuses silence with the script's own words", () => {
     const l = lease('alice');
-    assert.deepEqual(parseLockOutput('noise\n@@acquired\n'), { status: 'acquired' });
-    assert.deepEqual(parseLockOutput(`@@held ${serializeLease(l)}\n`), { status: 'held', holder: l });
-    assert.deepEqual(parseLockOutput(`@@acquired-expired ${serializeLease(l)}\n`), { status: 'acquired-expired', holder: l });
-    assert.throws(() => parseLockOutput(''), LanesError);
+    const n = 'a1b2c3d4e5f6';
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    assert.deepEqual(parseLockOutput({ stdout: `noise\n@@0000000000ff acquired\n@@${n} acquired\n` }, n), { status: 'acquired' });
+    assert.deepEqual(parseLockOutput({ stdout: `@@${n} held ${b64(serializeLease(l))}\n` }, n), { status: 'held', holder: l });
+    assert.deepEqual(parseLockOutput({ stdout: `@@${n} acquired-expired ${b64(serializeLease(l))}\n` }, n), { status: 'acquired-expired', holder: l });
+    assert.throws(() => parseLockOutput({ stdout: '@@acquired\n' }, n), LanesError);
+    assert.throws(
+      () => parseLockOutput({ stdout: '', stderr: 'cannot create /var/lib/lanes\n' }, n),
+      (e: unknown) => e instanceof LanesError && e.message === 'the host lease could not be read or written: cannot create /var/lib/lanes',
+    );
   });
 
   it('names holder, machine, pid, operation, since and expiry, and how to get out', () => {
