@@ -88,6 +88,9 @@ export function expandHostPattern(pattern: string, loc?: SourceLocation): Expand
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+/** A host pattern naming more hosts than this is refused (a typo, or a file meant to exhaust lanes). */
+export const MAX_RANGE_HOSTS = 100_000;
+
 /** Expand the first `[begin:end(:step)]` in `line`, then any further ones, left to right. */
 export function expandHostnameRange(line: string, loc?: SourceLocation): string[] {
   const fail = (why: string): never => {
@@ -125,6 +128,8 @@ export function expandHostnameRange(line: string, loc?: SourceLocation): string[
     const e = Number(end);
     // Ansible would silently produce no host here; an empty range is always a typo.
     if (b > e) fail('host range must have begin <= end');
+    const n = Math.floor((e - b) / step) + 1;
+    if (n > MAX_RANGE_HOSTS) fail(`it names ${n.toLocaleString('en')} hosts; lanes expands at most ${MAX_RANGE_HOSTS.toLocaleString('en')} per pattern`);
     for (let i = b; i <= e; i += step) seq.push(String(i));
   }
 
@@ -133,6 +138,8 @@ export function expandHostnameRange(line: string, loc?: SourceLocation): string[
     const name = head + fill(x) + tail;
     if (name.includes('[')) out.push(...expandHostnameRange(name, loc));
     else out.push(name);
+    // Nested ranges multiply: web[0:999]-[0:999] is a million hosts.
+    if (out.length > MAX_RANGE_HOSTS) fail(`it names more than ${MAX_RANGE_HOSTS.toLocaleString('en')} hosts; lanes expands at most that many per pattern`);
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * exists; if that is a directory, every file in it (recursively, lexical order, skipping hidden
  * and backup files), merged in that order.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { isMap } from 'yaml';
 import { LanesError } from '../errors.js';
@@ -47,32 +47,47 @@ async function findVarsFiles(dir: string, name: string, entries: Set<string>): P
     const candidate = name + ext;
     if (!name.includes('/') && !entries.has(candidate)) continue;
     const full = join(dir, candidate);
-    const st = await stat(full).catch(() => undefined);
+    const st = await stat(full).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : unreadable(full, e)));
     if (!st) continue;
     return st.isDirectory() ? dirVarsFiles(full) : [full];
   }
   return [];
 }
 
-async function dirVarsFiles(dir: string): Promise<string[]> {
+/**
+ * Every vars file below `dir`. Symbolic links are followed, as Ansible does, but a directory is
+ * never entered twice: a link back to an ancestor (a loop) is an error naming it, not a hang.
+ */
+async function dirVarsFiles(dir: string, seen: Set<string> = new Set()): Promise<string[]> {
+  const real = await realpath(dir).catch((e: NodeJS.ErrnoException) => unreadable(dir, e));
+  if (seen.has(real)) {
+    throw new LanesError(`vars directory ${dir} is a symbolic link loop (it leads back to ${real})`, { location: { file: dir }, hint: 'remove or fix the link' });
+  }
+  seen.add(real);
   const found: string[] = [];
   const names = [...((await listDir(dir)) ?? [])].sort(byCodePoint);
   for (const n of names) {
     if (n.startsWith('.') || n.endsWith('~')) continue; // hidden and editor backup files
     const full = join(dir, n);
     const ext = extname(n);
-    const st = await stat(full);
-    if (st.isDirectory() && ext === '') found.push(...(await dirVarsFiles(full)));
+    const st = await stat(full).catch((e: NodeJS.ErrnoException) => unreadable(full, e));
+    if (st.isDirectory() && ext === '') found.push(...(await dirVarsFiles(full, new Set(seen))));
     else if (st.isFile() && (ext === '' || VARS_EXTENSIONS.includes(ext))) found.push(full);
   }
   return found;
+}
+
+/** A vars path that exists but cannot be read: one located sentence (a link loop, no permission…). */
+function unreadable(file: string, e: NodeJS.ErrnoException): never {
+  const why = e.code === 'ELOOP' ? 'a symbolic link loop' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'a directory' : (e.code ?? e.message);
+  throw new LanesError(`cannot read ${file}: ${why}`, { location: { file }, hint: 'fix or remove it' });
 }
 
 /** One vars file: a mapping of variable names, or null when empty. */
 export async function loadVarsFile(file: string, cache: VarsFileCache): Promise<Vars | null> {
   const cached = cache.get(file);
   if (cached !== undefined) return cached;
-  const text = await readFile(file, 'utf8');
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => unreadable(file, e));
   const vars = parseVarsText(text, file);
   cache.set(file, vars);
   return vars;

@@ -11,6 +11,7 @@ import {
   LineCounter,
   isAlias,
   isMap,
+  isPair,
   isScalar,
   isSeq,
   parseDocument,
@@ -114,15 +115,84 @@ export class YamlSource {
     return isAlias(node) ? (node.resolve(this.doc) as YamlNode) : node;
   }
 
-  /** The plain JavaScript value of a node, with aliases and merge keys applied. */
+  /**
+   * The plain JavaScript value of a node, with aliases and merge keys applied. Aliases that would
+   * expand into a huge value (a "billion laughs" file of a few hundred bytes) are refused, located.
+   */
   value(node: YamlNode): unknown {
     if (node === null || node === undefined) return null;
-    return node.toJS(this.doc, { maxAliasCount: -1 });
+    try {
+      return node.toJS(this.doc, { maxAliasCount: MAX_ALIAS_EXPANSION });
+    } catch (e) {
+      if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+        throw new LanesError('YAML aliases here expand into a value too large to read (an alias bomb?)', {
+          location: this.loc(node),
+          hint: `aliases may expand to at most ${MAX_ALIAS_EXPANSION} uses`,
+        });
+      }
+      throw e;
+    }
   }
+}
+
+/**
+ * The first key that a mapping repeats, with the place of its first occurrence. YAML (and PyYAML,
+ * which Ansible uses) lets the last one win silently; in a playbook that silently drops the first
+ * `files:` list, so playbooks refuse it. Inventories keep PyYAML's behaviour.
+ */
+export function firstDuplicateKey(src: YamlSource): { key: string; first: SourceLocation; again: SourceLocation } | undefined {
+  const stack: YamlNode[] = [src.doc.contents as YamlNode];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isSeq(node)) stack.push(...(node.items as YamlNode[]));
+    if (!isMap(node)) continue;
+    const seen = new Map<string, YamlNode>();
+    for (const pair of node.items) {
+      const k = pair.key as YamlNode;
+      if (isScalar(k) && k.value !== '<<') {
+        const text = String(k.value);
+        const first = seen.get(text);
+        if (first) return { key: text, first: src.loc(first), again: src.loc(k) };
+        seen.set(text, k);
+      }
+      stack.push(pair.value as YamlNode);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Limits that keep a small hostile file from exhausting lanes (see parseYaml). Real inventories and
+ * playbooks stay far below them: a merge key used in a few hundred hosts, a dozen levels of nesting.
+ */
+export const MAX_ALIAS_EXPANSION = 10_000;
+export const MAX_YAML_DEPTH = 64;
+export const MAX_YAML_BYTES = 16 * 1024 * 1024;
+
+/** The first node nested deeper than `max` collections (iterative: no recursion to overflow). */
+function tooDeep(root: YamlNode, max: number): YamlNode {
+  const stack: [YamlNode, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth >= max) return node;
+    for (const item of node.items as unknown[]) {
+      if (isPair(item)) {
+        stack.push([item.key as YamlNode, depth + 1], [item.value as YamlNode, depth + 1]);
+      } else stack.push([item as YamlNode, depth + 1]);
+    }
+  }
+  return undefined;
 }
 
 /** Parse YAML text, turning the first syntax error into a LanesError at its line and column. */
 export function parseYaml(text: string, file: string): YamlSource {
+  if (text.length > MAX_YAML_BYTES) {
+    throw new LanesError(`file is too large to be an inventory, playbook or vars file (${Math.round(text.length / 1024 / 1024)} MiB)`, {
+      location: { file },
+      hint: `at most ${MAX_YAML_BYTES / 1024 / 1024} MiB`,
+    });
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
@@ -135,9 +205,18 @@ export function parseYaml(text: string, file: string): YamlSource {
   const err = doc.errors[0];
   if (err) {
     const { line, col } = lines.linePos(err.pos[0]);
+    // The parser recurses per nesting level: a file nested thousands deep overflows it.
+    if (/call stack/i.test(err.message)) {
+      throw new LanesError(`YAML nested more than ${MAX_YAML_DEPTH} levels deep`, { location: { file, line, column: col }, hint: 'flatten the structure' });
+    }
     throw new LanesError(`invalid YAML: ${err.message}`, { location: { file, line, column: col } });
   }
-  return new YamlSource(file, doc, lines);
+  const src = new YamlSource(file, doc, lines);
+  const deep = tooDeep(doc.contents as YamlNode, MAX_YAML_DEPTH);
+  if (deep) {
+    throw new LanesError(`YAML nested more than ${MAX_YAML_DEPTH} levels deep`, { location: src.loc(deep), hint: 'flatten the structure' });
+  }
+  return src;
 }
 
 export function isNullNode(node: YamlNode): boolean {

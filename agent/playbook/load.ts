@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isMap, isSeq, type Node, type YAMLMap } from 'yaml';
 import { LanesError, type SourceLocation } from '../errors.js';
-import { describeNode, isNullNode, parseYaml, type YamlNode, type YamlSource } from '../inventory/yaml-source.js';
+import { describeNode, firstDuplicateKey, isNullNode, parseYaml, type YamlNode, type YamlSource } from '../inventory/yaml-source.js';
 import { ErrorCollector } from './errors.js';
 import { problemsOf, joinPath } from './issues.js';
 import { ANSIBLE_PLAY_KEYS, PARAMS, SECTIONS, allowedPlayKeys, sectionGroups, type Param, type Section } from './sections.js';
@@ -75,6 +75,13 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
 /** Parse playbook text; `file` is used for messages and as the base of relative paths. */
 export function parsePlaybook(text: string, file: string): Playbook {
   const src = parseYaml(text, file);
+  const dup = firstDuplicateKey(src);
+  if (dup) {
+    throw new LanesError(`key "${dup.key}" appears twice in this mapping; the first is at line ${dup.first.line}, column ${dup.first.column}`, {
+      location: dup.again,
+      hint: 'merge the two into one (YAML would silently keep only the last)',
+    });
+  }
   const root = src.deref(src.doc.contents);
   if (isNullNode(root)) {
     throw new LanesError('the playbook is empty', { location: { file }, hint: 'a playbook is a list of plays: "- hosts: web"' });

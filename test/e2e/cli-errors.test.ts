@@ -1,7 +1,7 @@
 // Bad input through the real CLI: one clear line naming the file (line:column) or the argument,
 // exit 1, no stack trace, and no connection attempted.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -54,6 +54,61 @@ describe('CLI input errors', () => {
     assert.ok(got > 0, 'the reader got the first chunk');
     assert.equal(stderr, '', 'nothing on stderr');
     assert.equal(code, 0);
+  });
+
+  describe('hostile input is refused with one located line, never a crash', () => {
+    const bomb = (): string => {
+      const lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+      for (let i = 1; i < 9; i++) lines.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]`);
+      return `all:\n  vars:\n${lines.map((l) => `    ${l}`).join('\n')}\n  hosts:\n    web1:\n`;
+    };
+    const deep = (n: number) => `all:\n  vars:\n    x: ${'{a: '.repeat(n)}1${'}'.repeat(n)}\n  hosts:\n    web1:\n`;
+    const cases: [string, () => string, RegExp][] = [
+      ['a YAML alias bomb of a few hundred bytes', () => file('bomb.yml', bomb()), /bomb\.yml:3:5: YAML aliases here expand into a value too large to read/],
+      ['a host range of a hundred million hosts', () => file('range.yml', 'all:\n  hosts:\n    web[0:99999999]:\n'), /range\.yml:3:5: invalid host range .*100,000,000 hosts; lanes expands at most 100,000/],
+      ['nested ranges multiplying past the cap', () => file('nested.yml', 'all:\n  hosts:\n    w[0:999]-[0:999]:\n'), /nested\.yml:3:5: invalid host range .*more than 100,000 hosts/],
+      ['a mapping nested 3000 levels deep', () => file('deep.yml', deep(3000)), /deep\.yml:3:\d+: YAML nested more than 64 levels deep/],
+      ['a mapping nested 100 levels deep', () => file('deep100.yml', deep(100)), /deep100\.yml:3:\d+: YAML nested more than 64 levels deep/],
+      [
+        'a group_vars directory linked to itself',
+        () => {
+          const dir = path.join(tmp, 'loop');
+          mkdirSync(path.join(dir, 'group_vars'), { recursive: true });
+          symlinkSync('.', path.join(dir, 'group_vars', 'all'));
+          writeFileSync(path.join(dir, 'hosts.yml'), 'all:\n  hosts:\n    web1:\n');
+          return path.join(dir, 'hosts.yml');
+        },
+        /group_vars\/all.*is a symbolic link loop/,
+      ],
+      [
+        'a group_vars file linked to itself',
+        () => {
+          const dir = path.join(tmp, 'loop2');
+          mkdirSync(path.join(dir, 'group_vars'), { recursive: true });
+          symlinkSync('all.yml', path.join(dir, 'group_vars', 'all.yml'));
+          writeFileSync(path.join(dir, 'hosts.yml'), 'all:\n  hosts:\n    web1:\n');
+          return path.join(dir, 'hosts.yml');
+        },
+        /group_vars\/all\.yml: cannot read .*all\.yml: a symbolic link loop/,
+      ],
+    ];
+    for (const [what, make, expected] of cases) {
+      it(what, async () => assertUserError(await runCli(['inventory', '-i', make(), '--list']), expected));
+    }
+
+    it('a playbook with a key twice (the first list would be silently lost) names both places', async () => {
+      const inv = file('one.yml', 'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1 }\n');
+      const book = file('dup.yml', '- hosts: all\n  files:\n    - { path: /etc/a, content: a }\n  files:\n    - { path: /etc/b, content: b }\n');
+      assertUserError(await runCli(['plan', book, '-i', inv]), /dup\.yml:4:3: key "files" appears twice in this mapping; the first is at line 2, column 3/);
+    });
+
+    it('a legitimate anchor used by 500 hosts is fine', async () => {
+      const hosts = Array.from({ length: 500 }, (_, i) => `    web${i}: { <<: *d }\n`).join('');
+      const inv = file('anchors.yml', `all:\n  vars:\n    base: &d { ansible_user: deploy }\n  hosts:\n${hosts}`);
+      const r = await runCli(['inventory', '-i', inv, '--list']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((r.stdout.match(/"ansible_user": "deploy"/g) ?? []).length, 1000);
+    });
   });
 
   it('a missing inventory file is named', async () => {
