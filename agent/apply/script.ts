@@ -207,7 +207,7 @@ export function buildApplyScript(changes: Change[], nonce: string, verifyScript:
     const s = stagedWrite.get(v.path!)!;
     body.push(
       step('check', i, validatorName(v)),
-      `lanes_op check ${i} ${limits.validate} ${shq(v.command.replace(/%s/g, '"$1"'))} "$${s.tmpVar}" || { cleanup_tmp; exit ${EXIT_VALIDATION_FAILED}; }`,
+      `lanes_op check ${i} ${limits.validate} ${shq(v.command.replace(/%s/g, () => '"$1"'))} "$${s.tmpVar}" || { cleanup_tmp; exit ${EXIT_VALIDATION_FAILED}; }`,
     );
   });
 
@@ -323,7 +323,8 @@ export function validatorName(v: Validator): string {
     case 'systemd-verify':
       return `systemd-analyze verify ${v.path}`;
     case 'command':
-      return v.path ? v.command.replace(/%s/g, v.path) : v.command;
+      // A function, not a string: `$&` or `$'` in a path must stay text, not become replacement patterns.
+      return v.path ? v.command.replace(/%s/g, () => v.path!) : v.command;
   }
 }
 
@@ -342,7 +343,7 @@ function validatorCommand(v: Validator): string {
     case 'command':
       // A user-declared validator is a shell command by design (like Ansible's `validate`); only the
       // path substituted for %s is quoted.
-      return v.path ? v.command.replace(/%s/g, shq(v.path)) : v.command;
+      return v.path ? v.command.replace(/%s/g, () => shq(v.path!)) : v.command;
   }
 }
 

@@ -2,6 +2,7 @@
 
 import type { Paint } from './color.js';
 import type { EventOf } from './events.js';
+import { escapeControls } from './escape.js';
 
 /** `35ms`, `12.3s`, `2m05s`: short, and stable enough to grep. */
 export function formatMs(ms: number): string {
@@ -13,7 +14,7 @@ export function formatMs(ms: number): string {
 
 /** Multi-line text (remote stderr, say) folded onto one line, so one host stays one line. */
 export function oneLine(text: string): string {
-  return text
+  return escapeControls(text)
     .split(/\r?\n/)
     .map((s) => s.trim())
     .filter(Boolean)

@@ -8,6 +8,7 @@ import { describeHandler, orderHandlers } from '../apply/handlers.js';
 import { countChanges } from '../plan/plan-host.js';
 import type { Change } from '../resources/types.js';
 import type { Paint } from './color.js';
+import { escapeControls } from './escape.js';
 
 export interface PlanReportInput {
   title: string;
@@ -37,7 +38,7 @@ export function renderPlan(input: PlanReportInput, paint: Paint = (_s, t) => t):
   }
   const unchanged = input.hosts.filter((h) => h.changes.length === 0).map((h) => h.host);
   if (unchanged.length) out.push(paint('dim', `no changes: ${unchanged.join(', ')}`), '');
-  for (const f of input.failed) out.push(paint('red', `FAILED ${f.host}: ${f.message}`));
+  for (const f of input.failed) out.push(paint('red', `FAILED ${f.host}: ${escapeControls(f.message)}`));
   if (input.failed.length) out.push('');
   out.push(summaryLine(input));
   const counts = countChanges(input.hosts.flatMap((h) => h.changes));
@@ -58,7 +59,8 @@ export function summaryLine(input: PlanReportInput): string {
   return `${total} host${total === 1 ? '' : 's'}: ${changed} ${verb}, ${input.hosts.length - changed} unchanged, ${input.failed.length} failed`;
 }
 
-function renderChange(c: Change, paint: Paint): string[] {
+function renderChange(change: Change, paint: Paint): string[] {
+  const c = visible(change);
   const color = c.action === 'create' ? 'green' : c.action === 'delete' ? 'red' : 'yellow';
   const lines = [`  ${paint(color, `${SIGN[c.action]} ${c.resource}`)}  ${c.summary}`];
   const fields = c.fields ?? [];
@@ -76,6 +78,17 @@ function renderChange(c: Change, paint: Paint): string[] {
     }
   }
   return lines;
+}
+
+/** The change with every text a file or host supplied made visible (no terminal control sequences). */
+function visible(c: Change): Change {
+  return {
+    ...c,
+    summary: escapeControls(c.summary),
+    ...(c.diff !== undefined ? { diff: escapeControls(c.diff) } : {}),
+    ...(c.fields ? { fields: c.fields.map((f) => ({ name: escapeControls(f.name), before: f.before === undefined ? undefined : escapeControls(f.before), after: f.after === undefined ? undefined : escapeControls(f.after) })) } : {}),
+    ...(c.notes ? { notes: c.notes.map(escapeControls) } : {}),
+  };
 }
 
 /** Hosts with exactly the same changes (same resources, diffs, fields, handlers) form one group. */

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseLimits } from '../../../agent/apply/limits.js';
 import { parseApplyOutput } from '../../../agent/apply/outcome.js';
-import { buildApplyScript, EXIT_BUSY, EXIT_HANDLER_FAILED, EXIT_VALIDATION_FAILED } from '../../../agent/apply/script.js';
+import { buildApplyScript, EXIT_BUSY, EXIT_HANDLER_FAILED, EXIT_VALIDATION_FAILED, validatorName } from '../../../agent/apply/script.js';
 import { isStagingName, staleStagingChanges, stagingProbes } from '../../../agent/apply/staging.js';
 import { launcherScript } from '../../../agent/remote/detached.js';
 import type { Change } from '../../../agent/resources/types.js';
@@ -152,6 +152,23 @@ describe('apply script', () => {
     // What a shell glob (nginx, php-fpm and Supervisor glob the same way) sees in that directory:
     const globbed = listing.filter((f) => f && !f.startsWith('.'));
     assert.deepEqual(globbed.filter((f) => /lanes/.test(f)), [], 'no staged file is visible to a glob');
+  });
+
+  it("a path with $&, $' and quotes reaches the validator as itself, and is named as itself", () => {
+    const name = "a$&b$'c \"d\".conf";
+    assert.equal(validatorName({ kind: 'command', command: 'visudo -cf %s', path: `/etc/sudoers.d/${name}` }), `visudo -cf /etc/sudoers.d/${name}`);
+    const r = runScript((dir) => [
+      {
+        resource: 'file[odd]',
+        action: 'create',
+        summary: 'create odd',
+        operations: [{ op: 'write', path: path.join(dir, name), content: 'new odd\n' }],
+        // The staged copy must be what %s names: it holds the new content, and its name is a dot-file beside the target.
+        validators: [{ kind: 'command', command: `sh -c 'grep -q "new odd" "$1" && case "$1" in */.*) exit 0 ;; esac; exit 1' _ %s`, path: path.join(dir, name) }],
+      },
+    ]);
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(readFileSync(path.join(r.dir, name), 'utf8'), 'new odd\n');
   });
 
   it('a validate command without %s checks the live tree, after the commit', () => {
