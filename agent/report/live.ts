@@ -8,6 +8,7 @@
  * exit code.
  */
 
+import { escapeControls } from './escape.js';
 import {
   DefaultRenderer,
   Listr,
@@ -129,7 +130,7 @@ export class LiveRenderer implements Renderer {
         // listr keeps the last line under the title while the host runs.
         const slot = this.current?.hosts.get(e.host);
         const last = e.text.split(/\r?\n/).filter((l) => l.trim() !== '').pop();
-        if (slot && !slot.settled && last !== undefined) slot.task.output$ = last;
+        if (slot && !slot.settled && last !== undefined) slot.task.output$ = escapeControls(last);
         return;
       }
       case 'message':

@@ -13,6 +13,7 @@ import { failureText, formatMs, oneLine, plural, summaryLines } from './format.j
 import { secrets, type SecretMasker } from './mask.js';
 import type { Env, OutputStream, Renderer } from './renderer.js';
 import { LineSink } from './sink.js';
+import { escapeControls } from './escape.js';
 
 export interface PlainRendererOptions {
   /** Results and summary. Default process.stdout. */
@@ -79,7 +80,7 @@ export class PlainRenderer implements Renderer {
       }
       case 'host-output':
         // Each line prefixed, so grepping for a host keeps its output.
-        for (const line of e.text.replace(/\r?\n$/, '').split(/\r?\n/)) this.progress.line(`${tag(e.host, p)} | ${line}`);
+        for (const line of e.text.replace(/\r?\n$/, '').split(/\r?\n/)) this.progress.line(`${tag(e.host, p)} | ${escapeControls(line)}`);
         return;
       case 'message': {
         const where = e.host === undefined ? '' : `${tag(e.host, p)} `;
