@@ -48,26 +48,39 @@ export const releaseCommand: CommandModule<object, Args> = {
       process.exitCode = failed.length ? 1 : 0;
       return;
     }
-    const result = await withProgress(
-      args.json,
-      (bus, signal) =>
-        releaseFleet(prepared.desired, prepared.hosts, {
-          ...opts,
-          ...leaseSettings(args),
-          bus,
-          signal,
-          forks: args.forks,
-          timeoutMs: timeoutMs(args),
-          artifact: args.artifact,
-          serial: args.serial,
-          maxFail: args['max-fail'],
-        }),
-      { cancellable: true },
-    );
-    if (!args.json) process.stdout.write(renderRun(result));
-    process.exitCode = cancelExitCode() ?? (result.ok ? 0 : 1);
+    await runRollout(args, prepared, opts, { artifact: args.artifact });
   },
 };
+
+/**
+ * Run a release or rollback (the same dance; `target` says which) under the cancellable renderer,
+ * print the per-host outcome and set the exit code: the signal's after a cancel, else 0 or 1.
+ */
+export async function runRollout(
+  args: RolloutArgs,
+  prepared: Awaited<ReturnType<typeof preparePlaybookRun>>,
+  opts: Awaited<ReturnType<typeof connectOptions>>,
+  target: { artifact: string } | { rollbackTo: string | undefined; command: 'rollback' },
+): Promise<void> {
+  const result = await withProgress(
+    args.json,
+    (bus, signal) =>
+      releaseFleet(prepared.desired, prepared.hosts, {
+        ...opts,
+        ...leaseSettings(args),
+        ...target,
+        bus,
+        signal,
+        forks: args.forks,
+        timeoutMs: timeoutMs(args),
+        serial: args.serial,
+        maxFail: args['max-fail'],
+      }),
+    { cancellable: true },
+  );
+  if (!args.json) process.stdout.write(renderRun(result));
+  process.exitCode = cancelExitCode() ?? (result.ok ? 0 : 1);
+}
 
 export function renderRun(r: ReleaseRun): string {
   const lines = r.hosts.map((h) => `${h.ok ? 'ok    ' : 'FAILED'} ${h.host}: ${h.message ?? ''}`);

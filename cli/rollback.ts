@@ -1,11 +1,9 @@
 /** `lanes rollback`: the release dance toward an earlier release already on the hosts. */
 import type { CommandModule } from 'yargs';
 import { preparePlaybookRun } from '../agent/plan/prepare.js';
-import { releaseFleet } from '../agent/rollout/release.js';
-import { connectOptions, leaseSettings, timeoutMs } from './options.js';
+import { connectOptions } from './options.js';
 import { extraVars } from './playbook-options.js';
-import { renderRun, rolloutOptions, type RolloutArgs } from './release.js';
-import { cancelExitCode, withProgress } from './render.js';
+import { rolloutOptions, runRollout, type RolloutArgs } from './release.js';
 
 type Args = RolloutArgs & { to?: string };
 
@@ -16,24 +14,6 @@ export const rollbackCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
     const opts = await connectOptions(args);
-    const result = await withProgress(
-      args.json,
-      (bus, signal) =>
-        releaseFleet(prepared.desired, prepared.hosts, {
-          ...opts,
-          ...leaseSettings(args),
-          bus,
-          signal,
-          command: 'rollback',
-          forks: args.forks,
-          timeoutMs: timeoutMs(args),
-          rollbackTo: args.to,
-          serial: args.serial,
-          maxFail: args['max-fail'],
-        }),
-      { cancellable: true },
-    );
-    if (!args.json) process.stdout.write(renderRun(result));
-    process.exitCode = cancelExitCode() ?? (result.ok ? 0 : 1);
+    await runRollout(args, prepared, opts, { rollbackTo: args.to, command: 'rollback' });
   },
 };
