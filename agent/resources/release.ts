@@ -17,7 +17,11 @@
  */
 import { z } from 'zod';
 import { LanesError, formatLocation } from '../errors.js';
-import { pathClaim } from './claims.js';
+import { claimsOf, pathClaim } from './claims.js';
+import { directoryResource } from './directory.js';
+import { fileResource } from './file.js';
+import { symlinkResource } from './symlink.js';
+import { templateResource } from './template.js';
 import { editGlobalSettings, readGlobalSetting } from './fpm-global.js';
 import { fpmDuration } from './fpm-ini.js';
 import { fpmInstallFor } from './fpm-pool.js';
@@ -113,10 +117,12 @@ function declaredByPlay(dir: string, ctx: PlanContext): boolean {
   return true;
 }
 
-/** The path claims of a declared resource of the kinds that own paths. */
+/** The resource types that own paths; their own claims say which (agent/resources/claims.ts). */
+const PATH_OWNERS = [directoryResource, fileResource, templateResource, symlinkResource];
+
 function resourceClaims(d: DesiredResource): string[] {
-  const p = (d.spec as { path?: unknown }).path;
-  return ['directory', 'file', 'template', 'symlink'].includes(d.type) && typeof p === 'string' ? [pathClaim(p)] : [];
+  const rt = PATH_OWNERS.find((t) => t.type === d.type);
+  return rt ? claimsOf(rt as Pick<ResourceType<unknown>, 'type' | 'id' | 'claims'>, d.spec) : [];
 }
 
 function parentDir(entry: string): string {
