@@ -82,7 +82,18 @@ async function main(): Promise<number> {
     say('not root: checks that need a Debian root in a chroot, and the e2e suite, cannot run');
   }
 
-  const needsLab = suites.includes('e2e') && (filters.length === 0 || testFiles(path.join(distTest, 'e2e')).some((f) => filters.some((w) => f.includes(w))));
+  // The test files each suite runs: all of them, or those whose path contains a FILTER word.
+  const selected = new Map(
+    (['unit', 'e2e'] as const).map((suite) => [
+      suite,
+      suites.includes(suite) ? testFiles(path.join(distTest, suite)).filter((f) => filters.length === 0 || filters.some((w) => f.includes(w))) : [],
+    ]),
+  );
+  if ([...selected.values()].every((files) => files.length === 0)) {
+    say(`no test file matches ${filters.join(' ')}`);
+    return 1;
+  }
+  const needsLab = selected.get('e2e')!.length > 0;
   if (needsLab && isRoot && !signalled) {
     const name = `t${randomBytes(4).toString('hex')}`;
     say(`booting lab "${name}" (3 hosts) for this run only`);
@@ -96,16 +107,11 @@ async function main(): Promise<number> {
   }
   if (signalled) return 130;
 
-  const pick = (suite: string) => testFiles(path.join(distTest, suite)).filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)));
-  if (suites.every((suite) => pick(suite).length === 0)) {
-    say(`no test file matches ${filters.join(' ')}`);
-    return 1;
-  }
   // Unit files are independent of each other: two at a time. E2e files share the run's lab hosts:
   // one at a time. Both suites run even when the first fails; the exit code is the worst.
   let worst = 0;
   for (const [suite, concurrency] of [['unit', 2], ['e2e', 1]] as const) {
-    const files = suites.includes(suite) ? pick(suite) : [];
+    const files = selected.get(suite)!;
     if (files.length === 0 || signalled) continue;
     const code = await new Promise<number>((resolve) => {
       child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: 'inherit', env });
