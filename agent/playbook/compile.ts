@@ -31,6 +31,7 @@ import { ErrorCollector } from './errors.js';
 import { joinPath, problemsOf } from './issues.js';
 import type { Play, PlaySection, Playbook } from './load.js';
 import type { Section } from './sections.js';
+import { Confinement } from './confine.js';
 import { OMIT, RenderError, Scope, TemplateEngine, isTemplated } from './template.js';
 import { describeValue, didYouMean, isMergeKey, keyText, mergeSources } from './yaml.js';
 
@@ -130,6 +131,8 @@ class Compiler {
   readonly resources = new Map<string, DesiredResource[]>();
   private readonly seen = new Map<string, Map<string, DesiredResource>>();
   private readonly engine: TemplateEngine;
+  /** Template files, includes and vars_files stay in the playbook's tree. */
+  private readonly confinement: Confinement;
   private readonly src: YamlSource;
   private readonly groups: Record<string, string[]> = {};
   private readonly varsFileCache: VarsFileCache = new Map();
@@ -143,7 +146,8 @@ class Compiler {
   ) {
     this.src = playbook.source;
     this.errors = new ErrorCollector(playbook.file);
-    this.engine = new TemplateEngine([join(playbook.dir, 'templates'), playbook.dir]);
+    this.confinement = new Confinement([playbook.dir], 'the playbook directory', 'templates, includes and vars_files');
+    this.engine = new TemplateEngine([join(playbook.dir, 'templates'), playbook.dir], this.confinement);
     for (const g of inventory.groups.keys()) setVar(this.groups, g, groupHosts(inventory, g));
   }
 
@@ -233,11 +237,17 @@ class Compiler {
     for (const entry of play.varsFiles) {
       const tried: string[] = [];
       let found: string | undefined;
+      let refused: string | undefined;
       try {
         for (const name of entry.names) {
           const rendered = String(scope.render(name));
           const full = isAbsolute(rendered) ? rendered : resolve(this.playbook.dir, rendered);
           tried.push(rendered);
+          const outside = this.confinement.outside('vars file', rendered, full);
+          if (outside !== undefined) {
+            refused = outside;
+            break;
+          }
           if (await exists(full)) {
             found = full;
             break;
@@ -246,6 +256,11 @@ class Compiler {
       } catch (e) {
         if (!(e instanceof RenderError)) throw e;
         this.errors.add(`vars_files: ${e.describe()}`, { location: this.loc(entry.node), host });
+        ok = false;
+        continue;
+      }
+      if (refused !== undefined) {
+        this.errors.add(refused, { location: this.loc(entry.node), host });
         ok = false;
         continue;
       }
@@ -485,6 +500,10 @@ class Compiler {
       return false;
     }
     const file = this.findTemplate(name);
+    if (file?.outside !== undefined) {
+      this.errors.add(`${srcPos.path}: ${file.outside}`, { location: this.loc(srcPos.key ?? srcPos.node), host });
+      return false;
+    }
     if (!file) {
       this.errors.add(`${srcPos.path}: template not found: ${name}`, {
         location: this.loc(srcPos.key ?? srcPos.node),
@@ -494,23 +513,30 @@ class Compiler {
       return false;
     }
     try {
-      setVar(item.spec, t.into, this.engine.renderFile(file, scope));
+      setVar(item.spec, t.into, this.engine.renderFile(file.path, scope));
       fieldPos(item.pos, t.into, srcPos);
       return true;
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
-      const where = e.file ?? file;
+      const where = e.file ?? file.path;
       // nunjucks knows the line of a printed value, not of one used in a filter or a test: point at
       // the first use of the variable in the template then.
-      const line = e.line ?? (e.variable !== undefined && e.file === undefined ? firstUse(file, e.variable) : undefined);
+      const line = e.line ?? (e.variable !== undefined && e.file === undefined ? firstUse(file.path, e.variable) : undefined);
       this.errors.add(e.describe(), { location: { file: this.display(where), line, column: e.line !== undefined ? e.column : undefined }, host });
       return false;
     }
   }
 
-  private findTemplate(name: string): string | undefined {
+  /** The template file a `src:` names (the first candidate inside the playbook's tree), or why none may be read. */
+  private findTemplate(name: string): { path: string; outside?: undefined } | { path?: undefined; outside: string } | undefined {
     const candidates = isAbsolute(name) ? [name] : [join(this.playbook.dir, 'templates', name), join(this.playbook.dir, name)];
-    return candidates.find((f) => statSync(f, { throwIfNoEntry: false })?.isFile() === true);
+    let outside: string | undefined;
+    for (const f of candidates) {
+      const why = this.confinement.outside('template', name, f);
+      if (why !== undefined) outside ??= why;
+      else if (statSync(f, { throwIfNoEntry: false })?.isFile() === true) return { path: f };
+    }
+    return outside !== undefined ? { outside } : undefined;
   }
 
   // -------------------------------------------------------------------------------------------

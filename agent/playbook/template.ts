@@ -15,13 +15,18 @@
  * `default` and the `defined` tests consume the record they were given, and a render that leaves a
  * record behind fails. nunjucks prints `true`/`false` and joins lists with "," where Jinja2 prints
  * `True` and `['a', 'b']`.
+ *
+ * Templates are data, not code: sandbox.ts decides what a template can reach and call, and bounds
+ * what it can build; confine.ts keeps the template files it reads inside the playbook's tree.
  */
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, posix, resolve } from 'node:path';
+import { dirname, posix, resolve } from 'node:path';
 import nunjucks from 'nunjucks';
 import { stringify as yamlStringify } from 'yaml';
 import { setVar } from '../inventory/vars.js';
+import { Confinement } from './confine.js';
+import { DICT_METHODS, LIMITS, allowCall, enterSandbox, guardFilter, installSandbox, range, stringSize } from './sandbox.js';
 
 const TEMPLATE_MARK = /\{\{|\{%|\{#/;
 
@@ -92,22 +97,39 @@ interface Compiled {
 
 /**
  * Template files: a relative name is looked up in the search paths (the playbook's templates/,
- * then its directory, as Ansible does); an absolute name is read as is; `./x` and `../x` in an
- * include are relative to the including template.
+ * then its directory, as Ansible does); `./x` and `../x` in an include are relative to the including
+ * template. Every file must be inside the confinement (the playbook's tree): anything else — an
+ * absolute path elsewhere, `..` out of the tree, a symbolic link out of it — is refused, not read.
  */
 class TemplateLoader {
   cache: Record<string, unknown> = {};
-  constructor(private readonly searchPaths: string[]) {}
+  /** Names as written in include tags, by the path nunjucks resolved them to (for messages). */
+  private readonly written = new Map<string, string>();
+  constructor(
+    private readonly searchPaths: string[],
+    private readonly confinement: Confinement,
+    private readonly fail: (message: string) => never,
+  ) {}
 
   getSource(name: string): { src: string; path: string; noCache: boolean } | null {
-    const candidates = isAbsolute(name) ? [name] : this.searchPaths.map((d) => resolve(d, name));
+    const candidates = this.searchPaths.map((d) => resolve(d, name));
+    // resolve() just turned an include's relative name into this path.
+    const shown = this.written.get(name) ?? name;
+    this.written.delete(name);
+    let refused: string | undefined;
     for (const path of candidates) {
+      const why = this.confinement.outside('template', shown, path);
+      if (why !== undefined) {
+        refused ??= why;
+        continue;
+      }
       try {
         return { src: readFileSync(path, 'utf8'), path, noCache: false };
       } catch {
         // not here: try the next search path
       }
     }
+    if (refused !== undefined) this.fail(refused);
     return null;
   }
 
@@ -116,7 +138,9 @@ class TemplateLoader {
   }
 
   resolve(from: string, to: string): string {
-    return resolve(dirname(from), to);
+    const full = resolve(dirname(from), to);
+    this.written.set(full, to);
+    return full;
   }
 }
 
@@ -127,9 +151,14 @@ export class TemplateEngine {
   private readonly compiled = new Map<string, Compiled>();
   private readonly builtins: Vars;
 
-  constructor(searchPaths: string[]) {
+  /** What the template files may be: the search paths' tree, unless told otherwise. */
+  readonly confinement: Confinement;
+
+  constructor(searchPaths: string[], confinement?: Confinement) {
+    installSandbox();
+    this.confinement = confinement ?? new Confinement(searchPaths, 'the template directory', 'templates and includes');
     // nunjucks accepts a loader returning null for "not found"; its type declarations do not say so.
-    const loader = new TemplateLoader(searchPaths) as unknown as nunjucks.ILoader;
+    const loader = new TemplateLoader(searchPaths, this.confinement, (message) => this.fail(new RenderError(message))) as unknown as nunjucks.ILoader;
     this.env = new nunjucks.Environment(loader, {
       autoescape: false,
       throwOnUndefined: true,
@@ -137,7 +166,8 @@ export class TemplateEngine {
       trimBlocks: true,
     });
     const holder = this.env as unknown as { globals: Vars };
-    this.builtins = holder.globals;
+    // nunjucks' other globals (cycler, joiner, lipsum) are objects and functions: range() only.
+    this.builtins = { range };
     // Every name is "a global", so that each lookup nunjucks does not find in its own frame
     // (loop variables, {% set %}) comes here and is answered by the current host's variables.
     holder.globals = new Proxy(this.builtins, {
@@ -145,6 +175,16 @@ export class TemplateEngine {
       get: (target, key) => (typeof key === 'symbol' ? Reflect.get(target, key) : this.lookup(key)),
     });
     installFilters(this);
+    // Filters and tests by name, among the installed ones only ("constructor" is no filter).
+    const lookups = this.env as unknown as { filters: Vars; tests: Vars; getFilter(n: string): unknown; getTest(n: string): unknown };
+    lookups.getFilter = (name: string) => {
+      if (!Object.hasOwn(lookups.filters, name)) throw new Error(`filter not found: ${name}`);
+      return lookups.filters[name];
+    };
+    lookups.getTest = (name: string) => {
+      if (!Object.hasOwn(lookups.tests, name)) throw new Error(`test not found: ${name}`);
+      return lookups.tests[name];
+    };
   }
 
   /** Render a string with a scope's variables. One `{{ expression }}` keeps its type. */
@@ -154,11 +194,14 @@ export class TemplateEngine {
     return this.run(scope, () => {
       let captured: unknown;
       c.tpl.render({
-        [CAPTURE]: (v: unknown) => {
+        [CAPTURE]: allowCall((v: unknown) => {
           captured = v;
           return '';
-        },
+        }),
       });
+      // A small value can stand for a huge one (a list of the same list, many times over).
+      const size = stringSize(captured, true);
+      if (size > LIMITS.output) this.fail(new RenderError(`the expression's value is over ${LIMITS.output.toLocaleString('en-US')} characters`));
       return this.materialize(captured);
     });
   }
@@ -227,6 +270,7 @@ export class TemplateEngine {
   private run<T>(scope: Scope, fn: () => T): T {
     const frame: Frame = { scope, missing: [] };
     this.frames.push(frame);
+    const leave = enterSandbox(this.sandboxHost);
     try {
       const out = fn();
       const first = frame.missing[0];
@@ -243,9 +287,12 @@ export class TemplateEngine {
       if (e instanceof RenderError) throw e;
       throw translate(e, frame);
     } finally {
+      leave();
       this.frames.pop();
     }
   }
+
+  private readonly sandboxHost = { refuse: (message: string): never => this.fail(new RenderError(message)) };
 }
 
 /** `{{ x }}` alone (one output of one expression), as opposed to `a{{ x }}` or `{{ a }}{{ b }}`. */
@@ -272,10 +319,13 @@ function translate(e: unknown, frame: Frame): RenderError {
   let column: number | undefined;
   let rest = raw;
   for (const m of raw.matchAll(NUNJUCKS_WHERE)) {
-    file = m[1] === 'unknown path' ? undefined : m[1];
+    const f = m[1] === 'unknown path' ? undefined : m[1];
+    rest = raw.slice((m.index ?? 0) + m[0].length);
+    // The same file again without a line (an error passed up through an import) keeps the line.
+    if (m[2] === undefined && f === file && line !== undefined) continue;
+    file = f;
     line = m[2] === undefined ? undefined : Number(m[2]);
     column = m[3] === undefined ? undefined : Number(m[3]);
-    rest = raw.slice((m.index ?? 0) + m[0].length);
   }
   rest = rest.replace(/^(?:Template render error: |Error: )+/, '').trim();
   if (/^attempted to output null or undefined value/.test(rest)) {
@@ -379,22 +429,6 @@ export class Scope {
     return value;
   }
 }
-
-/** Python dict methods templates written for Ansible use: d.items(), d.keys(), d.values(), d.get(k, default). */
-const DICT_METHODS: Readonly<Record<string, (this: Vars, ...args: unknown[]) => unknown>> = {
-  items(this: Vars) {
-    return Object.keys(this).map((k) => [k, this[k]]);
-  },
-  keys(this: Vars) {
-    return Object.keys(this);
-  },
-  values(this: Vars) {
-    return Object.keys(this).map((k) => this[k]);
-  },
-  get(this: Vars, key: unknown, def: unknown = null) {
-    return Object.hasOwn(this, String(key)) ? this[String(key)] : def;
-  },
-};
 
 // ---------------------------------------------------------------------------------------------
 // Filters and tests (Ansible's, where nunjucks lacks them; no `quote`: lanes quotes shell words itself)
@@ -528,7 +562,7 @@ function installFilters(engine: TemplateEngine): void {
     const items = Array.isArray(list) ? list : isPlainObject(list) ? Object.keys(list) : [];
     if (typeof kw.attribute === 'string') {
       const attr = kw.attribute;
-      return items.map((i: unknown) => (isPlainObject(i) ? i[attr] : undefined) ?? kw.default);
+      return items.map((i: unknown) => (isPlainObject(i) && Object.hasOwn(i, attr) ? i[attr] : undefined) ?? kw.default);
     }
     if (typeof filter !== 'string') return fail('map: give a filter name, or attribute="…"');
     const f = env.getFilter(filter);
@@ -556,8 +590,12 @@ function installFilters(engine: TemplateEngine): void {
   // Any other filter given an undefined value fails at once (StrictUndefined), so that the error
   // carries the line nunjucks is at.
   const filters = (env as unknown as { filters: Record<string, (...args: unknown[]) => unknown> }).filters;
-  for (const [name, filter] of Object.entries(filters)) {
-    if (name === 'default' || name === 'd' || name === 'mandatory') continue;
+  for (const [name, unguarded] of Object.entries(filters)) {
+    const filter = guardFilter(name, unguarded);
+    if (name === 'default' || name === 'd' || name === 'mandatory') {
+      filters[name] = filter;
+      continue;
+    }
     filters[name] = function (this: unknown, value: unknown, ...rest: unknown[]) {
       const missing = value === undefined ? engine.lastMissing() : undefined;
       if (missing !== undefined) engine.fail(undefinedVariable(missing));

@@ -2,13 +2,15 @@
  * --extra-vars, read as Ansible reads -e:
  *   key=value key2="two words"   strings (quotes removed; values are never typed)
  *   {"workers": 4} or [YAML flow]  a JSON/YAML mapping, values keep their types
- *   @vars/prod.yml                 a YAML or JSON file of variables (relative to the working directory)
+ *   @vars/prod.yml                 a YAML or JSON file of variables (relative to the working directory,
+ *                                  and confined to its tree and LANES_TEMPLATE_ROOTS, like templates)
  * Several are merged in order, the last one winning.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isMap } from 'yaml';
 import { LanesError } from '../errors.js';
+import { Confinement } from './confine.js';
 import { parseVarsText } from '../inventory/vars-files.js';
 import { mergeVars, setVar, type Vars } from '../inventory/vars.js';
 import { describeNode, parseYaml } from '../inventory/yaml-source.js';
@@ -31,6 +33,8 @@ export async function parseExtraVarsArg(arg: string, cwd: string = process.cwd()
 async function readVarsFile(name: string, cwd: string): Promise<Vars> {
   if (name === '') throw new LanesError(`${OPTION} "@" needs a file name`, { hint: 'e.g. -e @vars/prod.yml' });
   const file = resolve(cwd, name);
+  const outside = new Confinement([cwd], 'the working directory', '-e @file names').outside(`${OPTION} file`, name, file);
+  if (outside !== undefined) throw new LanesError(outside, { hint: `run lanes from a directory that holds the file, or list its directory in LANES_TEMPLATE_ROOTS` });
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -300,7 +300,7 @@ describe('compilePlaybook errors', () => {
       `${fixture('templates/broken.j2')}:3:12: undefined variable "not_defined_anywhere" (hosts lab1, lab2)`,
       `${fixture('templates/syntax.j2')}:2:7: template error: unexpected token: %} (hosts lab1, lab2)`,
       // Used in a filter: nunjucks has no position, so the line of its first use is given.
-      `${fixture('templates/filtered.j2')}:3: undefined variable "service_name" (hosts lab1, lab2)`,
+      `${fixture('templates/filtered.j2')}:3:24: undefined variable "service_name" (hosts lab1, lab2)`,
     ]);
   });
 

@@ -136,7 +136,7 @@ describe('template files', () => {
     assert.deepEqual([err.describe(), err.file, err.line, err.column], ['undefined variable "printed_missing"', fixture('templates/partials/printed.j2'), 2, 8]);
   });
 
-  it('names an undefined variable used in a filter (nunjucks gives no line for those)', () => {
+  it('names an undefined variable used in a filter, at the filter', () => {
     let err: unknown;
     try {
       engine.renderFile('partials/upstream.j2', scope({ fpm_children: 1 }));
@@ -144,6 +144,6 @@ describe('template files', () => {
       err = e;
     }
     assert.ok(err instanceof RenderError);
-    assert.deepEqual([err.describe(), err.variable, err.line], ['undefined variable "app_name"', 'app_name', undefined]);
+    assert.deepEqual([err.describe(), err.variable, err.line, err.column], ['undefined variable "app_name"', 'app_name', 1, 46]);
   });
 });
