@@ -351,6 +351,7 @@ interface Runtime {
   memberLookup: typeof memberLookup;
   callWrap: typeof callWrap;
   contextOrFrameLookup: typeof contextOrFrameLookup;
+  inOperator(key: unknown, val: unknown): boolean;
   makeMacro(argNames: string[], kwargNames: string[], func: Fn): Fn;
   fromIterator(arr: unknown): unknown;
   suppressValue(val: unknown, autoescape: boolean): unknown;
@@ -397,6 +398,9 @@ export function installSandbox(): void {
   rt.memberLookup = memberLookup;
   rt.callWrap = callWrap;
   rt.contextOrFrameLookup = contextOrFrameLookup;
+  // `"constructor" in d` is about d's keys, not JavaScript's prototype.
+  const inOperator = rt.inOperator.bind(rt);
+  rt.inOperator = (key, val) => (isPlainObject(val) ? Object.hasOwn(val, String(key)) : inOperator(key, val));
 
   const makeMacro = rt.makeMacro.bind(rt);
   rt.makeMacro = (argNames, kwargNames, func) =>
