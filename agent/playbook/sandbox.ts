@@ -389,6 +389,9 @@ function at(node: AstNode): string {
   return `lineno = ${node.lineno + 1}, colno = ${node.colno + 1}`;
 }
 
+/** Printing a function would show lanes' JavaScript; it is always a mistake in a template. */
+export const NOT_A_VALUE = 'a method or macro is not a value (call it with parentheses)';
+
 let installed = false;
 
 export function installSandbox(): void {
@@ -429,6 +432,7 @@ export function installSandbox(): void {
 
   const suppressValue = rt.suppressValue.bind(rt);
   rt.suppressValue = (val, autoescape) => {
+    if (typeof val === 'function') refuse(NOT_A_VALUE);
     const b = active;
     if (b) {
       b.output += typeof val === 'string' ? val.length : stringSize(val);

@@ -26,7 +26,7 @@ import nunjucks from 'nunjucks';
 import { stringify as yamlStringify } from 'yaml';
 import { setVar } from '../inventory/vars.js';
 import { Confinement } from './confine.js';
-import { DICT_METHODS, LIMITS, allowCall, enterSandbox, guardFilter, installSandbox, range, stringSize } from './sandbox.js';
+import { DICT_METHODS, LIMITS, NOT_A_VALUE, allowCall, enterSandbox, guardFilter, installSandbox, range, stringSize } from './sandbox.js';
 
 const TEMPLATE_MARK = /\{\{|\{%|\{#/;
 
@@ -199,6 +199,7 @@ export class TemplateEngine {
           return '';
         }),
       });
+      if (typeof captured === 'function') this.fail(new RenderError(NOT_A_VALUE));
       // A small value can stand for a huge one (a list of the same list, many times over).
       const size = stringSize(captured, true);
       if (size > LIMITS.output) this.fail(new RenderError(`the expression's value is over ${LIMITS.output.toLocaleString('en-US')} characters`));

@@ -63,6 +63,8 @@ describe('template sandbox: ways out to JavaScript', () => {
     [`{{ range.call(null, 3) }}`, /templates cannot access "call"/],
     [`{{ ''.__class__.__mro__[1].__subclasses__() }}`, /templates cannot access "__class__"/],
     [`{{ evil }}`, /templates cannot access "constructor" \(in variable "evil"\)/],
+    [`{{ d.items }}`, /a method or macro is not a value/],
+    [`x{{ s.upper }}`, /a method or macro is not a value/],
   ];
   for (const [tpl, expected] of escapes) {
     it(`refuses ${tpl.replace(P, 'P')}`, () => {
