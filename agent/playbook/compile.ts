@@ -519,8 +519,8 @@ class Compiler {
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
       const where = e.file ?? file.path;
-      // nunjucks knows the line of a printed value, not of one used in a filter or a test: point at
-      // the first use of the variable in the template then.
+      // When nunjucks does not know the line (a value used in a statement such as {% if %}), point
+      // at the first use of the variable in the template.
       const line = e.line ?? (e.variable !== undefined && e.file === undefined ? firstUse(file.path, e.variable) : undefined);
       this.errors.add(e.describe(), { location: { file: this.display(where), line, column: e.line !== undefined ? e.column : undefined }, host });
       return false;

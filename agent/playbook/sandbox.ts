@@ -13,9 +13,11 @@
  *   - `constructor`, `__proto__`, `prototype` and every other name of JavaScript's machinery is
  *     refused with an error, and so is reading anything of a function or of a non-plain object.
  * Limits keep a template from exhausting the controller: output size, string size, range() length,
- * loop iterations and macro calls per render, nesting of macros and includes. A refusal is a
+ * loop iterations and macro calls per render, nesting of macros and includes; regular expressions
+ * fall back to a linear-time engine instead of backtracking without end. A refusal is a
  * RenderError raised through the engine, so that it carries the template's line and column.
  */
+import { setFlagsFromString } from 'node:v8';
 import nunjucks from 'nunjucks';
 
 export const LIMITS = {
@@ -397,6 +399,10 @@ let installed = false;
 export function installSandbox(): void {
   if (installed) return;
   installed = true;
+  // regex_replace and regex_search take patterns from templates: a pattern such as "(a+)+$" would
+  // backtrack for hours on 40 characters. V8 then switches to its linear-time engine (same results;
+  // patterns with backreferences or lookarounds, which it cannot run, keep backtracking).
+  setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
   const rt = nunjucks.runtime as unknown as Runtime;
   rt.memberLookup = memberLookup;
   rt.callWrap = callWrap;

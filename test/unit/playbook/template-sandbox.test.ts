@@ -143,4 +143,11 @@ describe('template sandbox: limits', () => {
       assert.match(child.stdout, expected);
     });
   }
+
+  it('runs a catastrophically backtracking regular expression in linear time', () => {
+    const tpl = `{{ ("${'a'.repeat(40)}!" | regex_search("(a+)+$")) is none }}|{{ "web-01" | regex_replace("-(\\\\d+)$", "_\\\\1") }}`;
+    const child = spawnSync(process.execPath, [script, fixture(''), tpl, 'render'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(child.status, 0, `child failed or timed out: ${child.stderr}${child.stdout}`);
+    assert.equal(child.stdout.trim(), 'rendered: "true|web_01"');
+  });
 });
