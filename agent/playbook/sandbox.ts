@@ -267,6 +267,12 @@ function memberLookup(obj: unknown, val: unknown): unknown {
   else if (val instanceof SafeString) key = String(val);
   else if (obj === undefined || obj === null) return undefined;
   else return refuse(`a key must be a name or a number, got ${val === null ? 'null' : Array.isArray(val) ? 'a list' : typeof val}`);
+  // Own data of a mapping is data whatever its name (a YAML key "call" or even "constructor").
+  if (isPlainObject(obj) && Object.hasOwn(obj, key)) {
+    const desc = Object.getOwnPropertyDescriptor(obj, key);
+    if (desc && (desc.get || desc.set)) return cannotAccess(key);
+    return checked(obj[key], key);
+  }
   if (forbidden(key)) return cannotAccess(key);
   if (obj === undefined || obj === null) return undefined;
   if (typeof obj === 'function') return refuse(`templates cannot access "${key}" of a function`);
@@ -284,11 +290,6 @@ function memberLookup(obj: unknown, val: unknown): unknown {
     return missing(obj, key);
   }
   if (isPlainObject(obj)) {
-    if (Object.hasOwn(obj, key)) {
-      const desc = Object.getOwnPropertyDescriptor(obj, key);
-      if (desc && (desc.get || desc.set)) return cannotAccess(key);
-      return checked(obj[key], key);
-    }
     const method = DICT_METHODS[key];
     if (method && Object.hasOwn(DICT_METHODS, key)) return allowCall((...args: unknown[]) => checked(method.apply(obj, args), key));
     return missing(obj, key);

@@ -90,6 +90,8 @@ describe('template sandbox: ways out to JavaScript', () => {
     assert.equal(r('{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }}{% for i in range(3) %}{{ loop.index }}{% endfor %}'), '<1>123');
     assert.equal(r('{{ l[0].n }} {{ l | map(attribute="n") | join }} {{ range(2, 8, 3) | join(",") }}'), 'x x 2,5');
     assert.equal(r('{% set x = "a" ~ 1 %}{{ x }}{{ 1 + 2 }}{{ "b" + "c" }}'), 'a13bc');
+    // Keys of mappings are data, whatever their names.
+    assert.equal(r('{{ m.call }} {{ m["constructor"] }} {{ m.toString }} {{ "call" in m }} {{ "valueOf" in m }}', { m: { call: 'c', constructor: 'k', toString: 't' } }), 'c k t true false');
     assert.equal(engine.renderFile('hostile/macros.j2', new Scope(engine, {})), '');
   });
 });
