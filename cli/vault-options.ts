@@ -17,6 +17,7 @@ export interface VaultArgs {
 export function vaultOptions<T>(y: Argv<T>): Argv<T & VaultArgs> {
   return y
     .option('vault-password-file', {
+      alias: 'vault-pass-file',
       type: 'string',
       array: true,
       describe: 'file with the vault password (vault id "default"), or an executable that prints it; repeatable ($ANSIBLE_VAULT_PASSWORD_FILE)',
