@@ -13,7 +13,7 @@ import { detectFormat, type InventoryFormat } from './detect.js';
 import { parseIniInventory } from './ini-format.js';
 import type { Inventory } from './model.js';
 import { resolveInventory, type SourceVars } from './resolve.js';
-import { isVaultText, registerSecretLeaves, vault } from '../vault/index.js';
+import { isVaultText, parseDecrypted, registerSecretLeaves, vault } from '../vault/index.js';
 import { loadVarsDir, type VarsFileCache } from './vars-files.js';
 import { byCodePoint } from './vars.js';
 import { parseYamlInventory } from './yaml-format.js';
@@ -105,7 +105,7 @@ async function loadFile(data: InventoryData, file: string): Promise<void> {
     // Every variable value of an encrypted inventory is a secret; host and group names are not
     // (masking them would hide which host a line is about).
     const own = new InventoryData();
-    parseInto(own, plain, file, format);
+    parseDecrypted(file, () => parseInto(own, plain, file, format));
     for (const g of own.groups.values()) registerSecretLeaves(g.vars);
     for (const h of own.hosts.values()) registerSecretLeaves(h.vars);
     parseInto(data, plain, file, format);

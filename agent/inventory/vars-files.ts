@@ -10,7 +10,7 @@ import { isMap } from 'yaml';
 import { LanesError } from '../errors.js';
 import { byCodePoint, mergeVars, type Vars } from './vars.js';
 import { describeNode, isNullNode, parseYaml } from './yaml-source.js';
-import { isVaultText, registerSecretLeaves, vault } from '../vault/index.js';
+import { isVaultText, parseDecrypted, registerSecretLeaves, vault } from '../vault/index.js';
 
 const VARS_EXTENSIONS = ['.yml', '.yaml', '.json'];
 
@@ -100,7 +100,8 @@ export async function loadVarsFile(file: string, cache: VarsFileCache): Promise<
  */
 export function parseVarsText(text: string, file: string): Vars | null {
   if (isVaultText(text)) {
-    const vars = parsePlainVarsText(vault.decrypt(text, file), file);
+    const plain = vault.decrypt(text, file);
+    const vars = parseDecrypted(file, () => parsePlainVarsText(plain, file));
     registerSecretLeaves(vars);
     return vars;
   }

@@ -93,3 +93,21 @@ export function registerSecretLeaves(value: unknown): void {
 
 /** The run's vault passwords and decryptions. */
 export const vault = new VaultKeyring();
+
+/**
+ * Parse decrypted text with `parse`, hiding the details of an error: messages quote the input
+ * ("got the string …", a bad line of an INI file), and here the input is secret. The place stays.
+ */
+export function parseDecrypted<T>(file: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof LanesError) {
+      throw new LanesError(`decrypted ${file} is not valid (the details are not shown: they could quote secret values)`, {
+        location: e.location,
+        hint: 'look at it with ansible-vault view',
+      });
+    }
+    throw e;
+  }
+}

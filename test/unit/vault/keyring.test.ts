@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { beforeEach, describe, it } from 'node:test';
 import { parseVarsText } from '../../../agent/inventory/vars-files.js';
 import { MASK, secrets } from '../../../agent/report/mask.js';
-import { VaultKeyring, vault, type VaultSecret } from '../../../agent/vault/index.js';
+import { LanesError } from '../../../agent/errors.js';
+import { VaultKeyring, encryptVault, vault, type VaultSecret } from '../../../agent/vault/index.js';
 import { fixture } from '../../support/paths.js';
 
 const read = (name: string) => readFileSync(fixture('vault', name), 'utf8');
@@ -72,5 +73,16 @@ describe('vault keyring', () => {
     vault.setSecrets([secret('default')]);
     const text = ['a: 1', 'b: !vault |', '  $ANSIBLE_VAULT;1.1;AES256', '  6162zz', ''].join('\n');
     assert.throws(() => parseVarsText(text, 'vars.yml'), (e: Error) => e.message === 'vault data of vars.yml:2:11 is corrupt at line 4: not hexadecimal');
+  });
+});
+
+describe('invalid decrypted data', () => {
+  it('is located without quoting it (it is secret)', () => {
+    vault.setSecrets([secret('default')]);
+    const text = encryptVault('just-a-secret-string\n', read('password-default.txt').trim());
+    assert.throws(
+      () => parseVarsText(text, 'group_vars/all/vault.yml'),
+      (e: Error) => e.message.startsWith('decrypted group_vars/all/vault.yml is not valid') && !(e as LanesError).format().includes('just-a-secret-string'),
+    );
   });
 });
