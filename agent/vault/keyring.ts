@@ -32,11 +32,15 @@ export class VaultKeyring {
     for (const s of list) masker.add(s.password.toString('utf8'));
     this.secrets = [...list];
     this.decrypted.clear();
+    this.decryptions = 0;
   }
 
   get size(): number {
     return this.secrets.length;
   }
+
+  /** How many vault texts were decrypted (not served from the cache) since the passwords were set. */
+  decryptions = 0;
 
   /**
    * The plaintext of one vault text. `what` names it in errors (a file, or file:line:column of an
@@ -69,6 +73,7 @@ export class VaultKeyring {
       }
       masker.add(plain.trim());
       this.decrypted.set(key, plain);
+      this.decryptions += 1;
       return plain;
     }
     const tried = [...new Set(ordered.map((s) => s.id))].join(', ');
