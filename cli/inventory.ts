@@ -1,9 +1,11 @@
 /** `lanes inventory --list|--graph`: show the inventory as lanes reads it (Ansible's own output formats). */
 import type { CommandModule } from 'yargs';
 import { inventoryGraph, inventoryListJson } from '../agent/inventory/index.js';
+import { secrets } from '../agent/report/mask.js';
 import { selectFromInventory } from '../agent/run/select.js';
+import { vaultOptions, type VaultArgs } from './vault-options.js';
 
-interface Args {
+interface Args extends VaultArgs {
   inventory: string[];
   list: boolean;
   graph: boolean;
@@ -15,7 +17,7 @@ export const inventoryCommand: CommandModule<object, Args> = {
   command: 'inventory',
   describe: 'Show the inventory: --list (JSON, as ansible-inventory) or --graph',
   builder: (y) =>
-    y
+    vaultOptions(y)
       .option('inventory', {
         alias: 'i',
         type: 'string',
@@ -33,7 +35,8 @@ export const inventoryCommand: CommandModule<object, Args> = {
       }) as never,
   handler: async (args) => {
     const { inventory, hosts } = await selectFromInventory(args.inventory, 'all', args.limit);
-    if (args.list) process.stdout.write(`${JSON.stringify(inventoryListJson(inventory), null, 2)}\n`);
+    // Values decrypted from a vault are shown masked, like in every other output.
+    if (args.list) process.stdout.write(`${JSON.stringify(secrets.maskValue(inventoryListJson(inventory)), null, 2)}\n`);
     if (args.graph) process.stdout.write(`${inventoryGraph(inventory, args.group).trimEnd()}\n`);
     if (!args.list && !args.graph) process.stdout.write(`${hosts.map((h) => h.name).join('\n')}\n`);
   },

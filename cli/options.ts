@@ -5,8 +5,9 @@ import { durationMs } from '../agent/rollout/spec.js';
 import { loadSshConfig } from '../agent/transport/ssh-config.js';
 import type { ConnectOptions } from '../agent/transport/target.js';
 import { promptHidden } from './prompt.js';
+import { vaultOptions, type VaultArgs } from './vault-options.js';
 
-export interface HostArgs {
+export interface HostArgs extends VaultArgs {
   inventory: string[];
   limit?: string;
   forks: number;
@@ -24,7 +25,7 @@ export interface HostArgs {
 }
 
 export function hostOptions<T>(y: Argv<T>): Argv<T & HostArgs> {
-  return y
+  return vaultOptions(y)
     .option('inventory', {
       alias: 'i',
       type: 'string',

@@ -13,6 +13,7 @@ import { detectFormat, type InventoryFormat } from './detect.js';
 import { parseIniInventory } from './ini-format.js';
 import type { Inventory } from './model.js';
 import { resolveInventory, type SourceVars } from './resolve.js';
+import { isVaultText, parseDecrypted, registerSecretLeaves, vault } from '../vault/index.js';
 import { loadVarsDir, type VarsFileCache } from './vars-files.js';
 import { byCodePoint } from './vars.js';
 import { parseYamlInventory } from './yaml-format.js';
@@ -98,11 +99,17 @@ async function loadFile(data: InventoryData, file: string): Promise<void> {
       });
     }
   }
-  if (text.startsWith('$ANSIBLE_VAULT;')) {
-    throw new LanesError('vault-encrypted inventory files are not supported', {
-      location: { file, line: 1, column: 1 },
-      hint: 'decrypt it with ansible-vault',
-    });
+  if (isVaultText(text)) {
+    const plain = vault.decrypt(text, file);
+    const format = detectFormat(file, plain);
+    // Every variable value of an encrypted inventory is a secret; host and group names are not
+    // (masking them would hide which host a line is about).
+    const own = new InventoryData();
+    parseDecrypted(file, () => parseInto(own, plain, file, format));
+    for (const g of own.groups.values()) registerSecretLeaves(g.vars);
+    for (const h of own.hosts.values()) registerSecretLeaves(h.vars);
+    parseInto(data, plain, file, format);
+    return;
   }
   parseInto(data, text, file, detectFormat(file, text));
 }

@@ -10,6 +10,7 @@ import { isMap } from 'yaml';
 import { LanesError } from '../errors.js';
 import { byCodePoint, mergeVars, type Vars } from './vars.js';
 import { describeNode, isNullNode, parseYaml } from './yaml-source.js';
+import { isVaultText, parseDecrypted, registerSecretLeaves, vault } from '../vault/index.js';
 
 const VARS_EXTENSIONS = ['.yml', '.yaml', '.json'];
 
@@ -93,13 +94,21 @@ export async function loadVarsFile(file: string, cache: VarsFileCache): Promise<
   return vars;
 }
 
+/**
+ * A vars file's text (group_vars/host_vars, vars_files, -e @file). A vault-encrypted file is
+ * decrypted first, and every string value in it becomes a secret for the masker.
+ */
 export function parseVarsText(text: string, file: string): Vars | null {
-  if (text.startsWith('$ANSIBLE_VAULT;')) {
-    throw new LanesError('vault-encrypted vars files are not supported', {
-      location: { file, line: 1, column: 1 },
-      hint: 'decrypt it with ansible-vault, or keep secrets out of the inventory',
-    });
+  if (isVaultText(text)) {
+    const plain = vault.decrypt(text, file);
+    const vars = parseDecrypted(file, () => parsePlainVarsText(plain, file));
+    registerSecretLeaves(vars);
+    return vars;
   }
+  return parsePlainVarsText(text, file);
+}
+
+function parsePlainVarsText(text: string, file: string): Vars | null {
   let src;
   try {
     src = parseYaml(text, file);

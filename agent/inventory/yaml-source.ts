@@ -19,8 +19,12 @@ import {
   type Node,
   type ScalarTag,
   type Tags,
+  visit,
 } from 'yaml';
-import { LanesError, type SourceLocation } from '../errors.js';
+import { LanesError, formatLocation, type SourceLocation } from '../errors.js';
+import { registerSecretLeaves, vault } from '../vault/index.js';
+
+const VAULT_TAG = '!vault';
 
 export type YamlNode = Node | null | undefined;
 
@@ -84,9 +88,9 @@ const pyyamlTags: ScalarTag[] = [
   { tag: FLOAT_TAG, default: true, identify: (v) => typeof v === 'number', test: FLOAT, resolve: resolveFloat },
   // Ansible prints dates back as text; keeping the source text avoids time zone surprises.
   { tag: TIMESTAMP_TAG, default: true, identify: () => false, test: TIMESTAMP, resolve: (s) => s },
-  // Ansible Vault inline values: lanes cannot decrypt them, so they are kept in the same shape
-  // `ansible-inventory --list` prints them in.
-  { tag: '!vault', identify: () => false, resolve: (s) => ({ __ansible_vault: s }) },
+  // Ansible Vault inline values: the vault text here, decrypted by parseYaml once the node's
+  // position is known (see decryptInlineVault).
+  { tag: VAULT_TAG, identify: () => false, resolve: (s) => s },
   // !unsafe only disables templating in Ansible; the value is the plain string.
   { tag: '!unsafe', identify: () => false, resolve: (s) => s },
 ];
@@ -216,7 +220,26 @@ export function parseYaml(text: string, file: string): YamlSource {
   if (deep) {
     throw new LanesError(`YAML nested more than ${MAX_YAML_DEPTH} levels deep`, { location: src.loc(deep), hint: 'flatten the structure' });
   }
+  decryptInlineVault(src);
   return src;
+}
+
+/**
+ * `key: !vault |` values, in any YAML lanes reads (inventories, vars files, playbooks, -e): each
+ * is decrypted in place, so templates and connection variables see the plain string, and that
+ * string is registered as a secret. Errors name the value's file:line:column.
+ */
+function decryptInlineVault(src: YamlSource): void {
+  visit(src.doc, {
+    Scalar(_key, node) {
+      if (node.tag !== VAULT_TAG) return;
+      const loc = src.loc(node);
+      const block = node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED';
+      const plain = vault.decrypt(String(node.value), formatLocation(loc), (loc.line ?? 1) + (block ? 1 : 0));
+      registerSecretLeaves(plain);
+      node.value = plain;
+    },
+  });
 }
 
 export function isNullNode(node: YamlNode): boolean {

@@ -2,6 +2,7 @@
 import { loadInventory, type Inventory } from '../inventory/index.js';
 import { compilePlaybook, loadPlaybook } from '../playbook/index.js';
 import type { DesiredResource } from '../resources/types.js';
+import { connectionHosts } from '../run/connection-vars.js';
 import type { FleetHost } from '../run/fleet.js';
 import { LanesError } from '../errors.js';
 
@@ -19,17 +20,16 @@ export async function preparePlaybookRun(opts: { playbook: string; inventory: st
   const inventory = await loadInventory(opts.inventory);
   const playbook = await loadPlaybook(opts.playbook);
   const compiled = await compilePlaybook(playbook, inventory, { extraVars: opts.extraVars, limit: opts.limit });
-  const hosts = [...compiled.hosts.keys()].map((name) => ({ name, vars: inventory.hosts.get(name)!.vars }));
+  const hosts = connectionHosts(inventory, [...compiled.hosts.keys()], opts.extraVars);
   if (hosts.length === 0) throw new LanesError(`no host of the inventory matches the plays of ${opts.playbook}${opts.limit ? ` with --limit "${opts.limit}"` : ''}`, { kind: 'pattern' });
   return { inventory, desired: compiled.hosts, hosts };
 }
 
 /** Hosts of a saved plan, with their inventory vars (for connecting). */
-export async function hostsOfSavedPlan(inventoryPaths: string[], names: string[]): Promise<FleetHost[]> {
+export async function hostsOfSavedPlan(inventoryPaths: string[], names: string[], extraVars?: Record<string, unknown>): Promise<FleetHost[]> {
   const inventory = await loadInventory(inventoryPaths);
-  return names.map((name) => {
-    const h = inventory.hosts.get(name);
-    if (!h) throw new LanesError(`host "${name}" of the plan is not in the inventory ${inventoryPaths.join(', ')}`, { kind: 'pattern' });
-    return { name, vars: h.vars };
-  });
+  for (const name of names) {
+    if (!inventory.hosts.has(name)) throw new LanesError(`host "${name}" of the plan is not in the inventory ${inventoryPaths.join(', ')}`, { kind: 'pattern' });
+  }
+  return connectionHosts(inventory, names, extraVars);
 }

@@ -1,6 +1,7 @@
 /** From `-i` paths and a `--limit` pattern to the hosts a command runs on. */
 import { LanesError } from '../errors.js';
 import { loadInventory, selectHosts, type Inventory } from '../inventory/index.js';
+import { connectionHosts } from './connection-vars.js';
 import type { FleetHost } from './fleet.js';
 
 export interface Selection {
@@ -25,5 +26,5 @@ export async function selectFromInventory(paths: string[], pattern = 'all', limi
   if (names.length === 0) {
     throw new LanesError(`no hosts selected by "${pattern}"${limit ? ` with --limit "${limit}"` : ''}`, { kind: 'pattern' });
   }
-  return { inventory, hosts: names.map((name) => ({ name, vars: inventory.hosts.get(name)!.vars })) };
+  return { inventory, hosts: connectionHosts(inventory, names) };
 }

@@ -3,7 +3,8 @@
  * hosts, jump hosts and privilege escalation. Sources, lowest precedence first (as Ansible + OpenSSH):
  * `~/.ssh/config` for the address < the command line < the inventory's connection variables
  * (`ansible_host`, `ansible_port`, `ansible_user`, `ansible_ssh_private_key_file`,
- * `ansible_ssh_common_args`/`ansible_ssh_extra_args`, `ansible_become*`).
+ * `ansible_ssh_common_args`/`ansible_ssh_extra_args`, `ansible_become*`), already templated by the
+ * caller (agent/run/connection-vars.ts); a template left in one is refused.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -153,7 +154,14 @@ function unique<T>(xs: T[]): T[] {
 function str(vars: Record<string, unknown>, key: string, host: string): string | undefined {
   const v = vars[key];
   if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') {
+    // Connection variables are rendered before this (agent/run/connection-vars.ts). A template
+    // here was not: it must never become an address, a user, or a password sudo is sent.
+    if (/\{\{|\{%/.test(v)) {
+      throw new LanesError(`${key} is a template that was not rendered`, { host, hint: 'connection variables are rendered with the host\'s inventory variables and -e before connecting' });
+    }
+    return v;
+  }
   if (typeof v === 'number') return String(v);
   throw new LanesError(`${key} must be a string, got ${typeof v}`, { host });
 }

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseInventoryText } from '../../../agent/inventory/index.js';
+import './helpers.js'; // gives the test vault password for the !vault value below
 
 const NESTED = `
 all:
@@ -101,9 +102,14 @@ describe('YAML inventory', () => {
         '      plain_zip: 0800',
         '      version: 8.2',
         '      when: 2024-01-02',
+        // encrypted with the default test password (test/fixtures/vault/README.md)
         '      secret: !vault |',
         '        $ANSIBLE_VAULT;1.1;AES256',
-        '        6231',
+        '        30326632643064343837303362633137623437356339386661343133343165323832356332623836',
+        '        6636353636313764613530363865643031396130656664650a623164343163363331303161613832',
+        '        61646638313739323336306462313662643832393963316433656236323032653137393033343838',
+        '        3666633639323066380a656666383436656363383961663266383632323332366263363563646564',
+        '        3839',
       ].join('\n'),
       'x.yml',
     );
@@ -116,7 +122,7 @@ describe('YAML inventory', () => {
       plain_zip: '0800',
       version: 8.2,
       when: '2024-01-02',
-      secret: { __ansible_vault: '$ANSIBLE_VAULT;1.1;AES256\n6231\n' },
+      secret: 'yaml-1.1-secret',
     });
   });
 

@@ -1,0 +1,49 @@
+/**
+ * The Ansible Vault options of every command that reads an inventory (ping, facts, inventory, plan,
+ * apply, release, rollback, drain, undrain). The passwords are read once, before the command's
+ * handler, so that every file read afterwards can be decrypted.
+ */
+import type { Argv } from 'yargs';
+import { LanesError } from '../agent/errors.js';
+import { loadVaultSecrets, vault, vaultIdSpecs } from '../agent/vault/index.js';
+import { promptHidden } from './prompt.js';
+
+export interface VaultArgs {
+  'vault-password-file'?: string[];
+  'vault-id'?: string[];
+  'ask-vault-pass': boolean;
+}
+
+export function vaultOptions<T>(y: Argv<T>): Argv<T & VaultArgs> {
+  return y
+    .option('vault-password-file', {
+      alias: 'vault-pass-file',
+      type: 'string',
+      array: true,
+      describe: 'file with the vault password (vault id "default"), or an executable that prints it; repeatable ($ANSIBLE_VAULT_PASSWORD_FILE)',
+    })
+    .option('vault-id', {
+      type: 'string',
+      array: true,
+      describe: 'LABEL@FILE, LABEL@prompt or LABEL@SCRIPT: a vault password for that vault id; repeatable ($ANSIBLE_VAULT_IDENTITY_LIST)',
+    })
+    .option('ask-vault-pass', { alias: 'J', type: 'boolean', default: false, describe: 'ask for the vault password on the terminal' })
+    .middleware(async (argv) => {
+      await useVaultPasswords(argv as unknown as VaultArgs);
+    }) as unknown as Argv<T & VaultArgs>;
+}
+
+/** Read every vault password the options and environment name, and give them to the run's keyring. */
+export async function useVaultPasswords(args: VaultArgs, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const specs = vaultIdSpecs({ vaultIds: args['vault-id'], passwordFiles: args['vault-password-file'], askVaultPass: args['ask-vault-pass'], env });
+  vault.setSecrets(await loadVaultSecrets(specs, { prompt: askVaultPassword }));
+}
+
+async function askVaultPassword(question: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    throw new LanesError('cannot ask for the vault password: standard input is not a terminal', {
+      hint: 'give --vault-password-file FILE or --vault-id LABEL@FILE, or set ANSIBLE_VAULT_PASSWORD_FILE',
+    });
+  }
+  return promptHidden(question);
+}
