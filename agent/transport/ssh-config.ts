@@ -943,3 +943,21 @@ function parseHop(hop: string, spec: string): { user?: string; host: string; por
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// ProxyCommand
+
+/**
+ * A ProxyCommand with its %-tokens expanded as ssh does when it runs it: `%h` the host name after
+ * HostName, `%n` the name as given, `%p` the port, `%r` the remote user, `%%` a percent sign. The
+ * values are substituted as they are, without quoting — exactly as OpenSSH, so a config written
+ * for ssh behaves the same here. An unknown token is an error naming the host.
+ */
+export function expandProxyCommand(command: string, tokens: { h: string; n: string; p: string; r: string }, host: string): string {
+  try {
+    return percentExpand(command, tokens, 'ProxyCommand', { file: 'ProxyCommand' });
+  } catch (err) {
+    const why = err instanceof LanesError ? err.message : String(err);
+    throw new LanesError(why, { kind: 'input', host, hint: 'ProxyCommand takes %h %n %p %r and %%' });
+  }
+}
