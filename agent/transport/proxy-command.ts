@@ -22,6 +22,7 @@ export interface ProxyProcess {
   kill(): void;
   /** Resolves once the command has exited (for tests and orderly shutdown). */
   exited: Promise<void>;
+  pid: number | undefined;
 }
 
 /**
@@ -111,7 +112,7 @@ export function startProxyCommand(command: string, label: string, onStderr?: (li
     });
   }
 
-  return { sock, failure, kill, exited };
+  return { sock, failure, kill, exited, pid: child.pid };
 }
 
 /** The last non-blank line, trimmed, shortened so an error stays one line. */
