@@ -294,7 +294,9 @@ async function connectClient(target: HostTarget, sock: ConnectConfig['sock'], fo
         );
         return;
       }
-      hostKeyFailure = hostKeyError(verdict, target.address, target.port, key, target.knownHostsFiles, label);
+      // The file named in the advice is the one new keys would go to (not the global one).
+      const files = target.recordKnownHostsFile ? [target.recordKnownHostsFile, ...target.knownHostsFiles] : target.knownHostsFiles;
+      hostKeyFailure = hostKeyError(verdict, target.address, target.port, key, files, label);
       verify(false);
     },
   };
