@@ -48,7 +48,7 @@ export interface SshConfigResult {
   identitiesOnly?: boolean;
   /** As written, e.g. 'user@bastion:2222,other'; 'none' means none. See parseJumpSpec(). */
   proxyJump?: string;
-  /** As written (tokens not expanded); 'none' means none. lanes does not run proxy commands itself. */
+  /** As written (tokens not expanded: see expandProxyCommand()); 'none' means none. Run by proxy-command.ts. */
   proxyCommand?: string;
   /** Expanded; empty when not configured (OpenSSH's default is ~/.ssh/known_hosts, ~/.ssh/known_hosts2); ['none'] for none. */
   userKnownHostsFiles: string[];
