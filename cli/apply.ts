@@ -14,6 +14,7 @@ import { hostsOfSavedPlan, preparePlaybookRun } from '../agent/plan/prepare.js';
 import { planFleet, type HostPlan } from '../agent/plan/run.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
 import { secrets } from '../agent/report/mask.js';
+import { durationMs } from '../agent/rollout/spec.js';
 import { renderPlan } from '../agent/report/plan-text.js';
 import type { FleetResult } from '../agent/run/fleet.js';
 import { confirm } from './confirm.js';
@@ -21,7 +22,7 @@ import { connectOptions, hostOptions, leaseOptions, leaseSettings, timeoutMs, ty
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { cancelExitCode, withProgress } from './render.js';
 
-type Args = HostArgs & PlaybookArgs & LeaseArgs & { target: string; yes: boolean };
+type Args = HostArgs & PlaybookArgs & LeaseArgs & { target: string; yes: boolean; 'max-age'?: string };
 
 export const applyCommand: CommandModule<object, Args> = {
   command: 'apply <target>',
@@ -29,7 +30,13 @@ export const applyCommand: CommandModule<object, Args> = {
   builder: (y) =>
     leaseOptions(playbookOptions(hostOptions(y)))
       .positional('target', { type: 'string', demandOption: true, describe: 'playbook, or a plan file from lanes plan --out' })
-      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' }) as never,
+      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
+      .option('max-age', {
+        type: 'string',
+        default: process.env.LANES_PLAN_MAX_AGE || undefined,
+        defaultDescription: '$LANES_PLAN_MAX_AGE, else no limit',
+        describe: 'refuse a saved plan written longer ago than this (30m, 2h, 1d)',
+      }) as never,
   handler: async (args) => {
     const opts = await connectOptions(args);
     const common = { ...opts, ...leaseSettings(args), command: 'apply', forks: args.forks, timeoutMs: timeoutMs(args) };
@@ -38,7 +45,8 @@ export const applyCommand: CommandModule<object, Args> = {
     let result: FleetResult<HostApplyResult>;
 
     if (await isPlanFile(args.target)) {
-      const plan = await readPlanFile(args.target);
+      // Refused here, before any host is contacted, when edited or too old.
+      const plan = await readPlanFile(args.target, { maxAgeMs: maxAgeMs(args['max-age']) });
       const inventory = args.inventory.length ? args.inventory : plan.inventory;
       const hosts = await hostsOfSavedPlan(inventory, plan.hosts.map((h) => h.host));
       const saved = new Map(plan.hosts.map((h) => [h.host, h]));
@@ -83,6 +91,15 @@ export const applyCommand: CommandModule<object, Args> = {
     process.exitCode = cancelExitCode() ?? process.exitCode;
   },
 };
+
+function maxAgeMs(v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  try {
+    return durationMs(v.trim());
+  } catch {
+    throw new LanesError(`--max-age ${JSON.stringify(v)} is not a duration`, { hint: 'e.g. 30m, 2h, 1d' });
+  }
+}
 
 function report(result: FleetResult<HostApplyResult>, target: string, json: boolean, paint: ReturnType<typeof painter>) {
   const applied = result.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostApplyResult[];

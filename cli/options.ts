@@ -15,6 +15,7 @@ export interface HostArgs extends VaultArgs {
   'private-key'?: string;
   'known-hosts'?: string[];
   'accept-new-host-keys': boolean;
+  'strict-host-keys': boolean;
   'connect-timeout': number;
   timeout: number;
   become: boolean;
@@ -44,6 +45,12 @@ export function hostOptions<T>(y: Argv<T>): Argv<T & HostArgs> {
       default: false,
       describe: 'record the keys of hosts never seen before (like OpenSSH accept-new); changed keys are always refused',
     })
+    .option('strict-host-keys', {
+      type: 'boolean',
+      default: process.env.LANES_STRICT_HOST_KEYS === '1',
+      defaultDescription: '$LANES_STRICT_HOST_KEYS=1',
+      describe: 'refuse to run when a host key would be accepted unchecked (StrictHostKeyChecking no/accept-new with no known_hosts entry)',
+    })
     .option('connect-timeout', { type: 'number', default: 10, describe: 'seconds to wait for the SSH handshake' })
     .option('timeout', { type: 'number', default: 120, describe: 'seconds a remote command may run' })
     .option('become', { alias: 'b', type: 'boolean', default: false, describe: 'run commands with sudo' })
@@ -66,6 +73,7 @@ export async function connectOptions(args: HostArgs): Promise<ConnectOptions> {
     privateKey: args['private-key'],
     knownHostsFiles: args['known-hosts'],
     acceptNewHostKeys: args['accept-new-host-keys'],
+    strictHostKeys: args['strict-host-keys'] || process.env.LANES_STRICT_HOST_KEYS === '1',
     connectTimeoutMs: seconds(args['connect-timeout']),
     become: args.become || undefined,
     becomeUser: args['become-user'],

@@ -1,12 +1,15 @@
 /**
  * Saved plans (`lanes plan --out FILE`, `lanes apply FILE`): the reviewed changes per host together
  * with the fingerprint of the state they were computed from, so apply can refuse hosts that drifted.
- * Plan files contain file contents (they may hold secrets): written with mode 0600.
+ * Plan files contain file contents (they may hold secrets): written with mode 0600. They carry
+ * digests of everything they hold (see plan-digest.ts), so an edited file is refused, and their
+ * creation time, so apply can refuse a plan older than --max-age.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { LanesError } from '../errors.js';
+import { computeIntegrity, planKeyFromEnv, verifyPlanIntegrity, type PlanIntegrity } from './plan-digest.js';
 import type { HostPlan } from './run.js';
 
 export const PLAN_FORMAT = 'lanes-plan/1';
@@ -18,7 +21,21 @@ export interface PlanFile {
   inventory: string[];
   limit?: string;
   hosts: HostPlan[];
+  /** Added by writePlanFile over exactly what it writes. */
+  integrity?: PlanIntegrity;
 }
+
+export interface ReadPlanOptions {
+  /** HMAC key (default: $LANES_PLAN_KEY). null: no key, whatever the environment says. */
+  key?: string | null;
+  /** Refuse a plan written longer ago than this. */
+  maxAgeMs?: number;
+  /** For tests. */
+  now?: number;
+}
+
+/** A plan written this far in the future is refused when --max-age is in force (clocks do differ a little). */
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 const planFileSchema = z.object({
   format: z.literal(PLAN_FORMAT),
@@ -37,9 +54,14 @@ const planFileSchema = z.object({
   ),
 });
 
-export async function writePlanFile(path: string, plan: PlanFile): Promise<void> {
+export async function writePlanFile(path: string, plan: PlanFile, key: string | undefined = planKeyFromEnv()): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o600 });
+  // The digest is computed over the JSON form, so it covers exactly what is written (and what a
+  // reader parses back), e.g. without keys whose value is undefined.
+  const { integrity: _old, ...content } = plan;
+  const written = JSON.parse(JSON.stringify(content)) as PlanFile;
+  const sealed = { ...written, integrity: computeIntegrity(written as never, key) };
+  await writeFile(tmp, `${JSON.stringify(sealed, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, path);
 }
 
@@ -53,7 +75,7 @@ export async function isPlanFile(path: string): Promise<boolean> {
   }
 }
 
-export async function readPlanFile(path: string): Promise<PlanFile> {
+export async function readPlanFile(path: string, opts: ReadPlanOptions = {}): Promise<PlanFile> {
   let data: unknown;
   try {
     data = JSON.parse(await readFile(path, 'utf8'));
@@ -68,5 +90,31 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
       hint: `expected a file written by lanes plan --out (format ${PLAN_FORMAT})`,
     });
   }
-  return data as PlanFile;
+  const plan = data as PlanFile;
+  const key = opts.key === null ? undefined : (opts.key ?? planKeyFromEnv());
+  verifyPlanIntegrity(path, plan as never, key);
+  if (opts.maxAgeMs !== undefined) checkAge(path, plan.createdAt, opts.maxAgeMs, opts.now ?? Date.now());
+  return plan;
+}
+
+/** Refuse a plan older than maxAgeMs (createdAt is covered by the digest, so it cannot be moved). */
+function checkAge(path: string, createdAt: string, maxAgeMs: number, now: number): void {
+  const t = Date.parse(createdAt);
+  if (!Number.isFinite(t)) throw new LanesError(`${path} has no valid creation time (createdAt ${JSON.stringify(createdAt)})`, { hint: 'make a new plan' });
+  if (t > now + CLOCK_SKEW_MS) {
+    throw new LanesError(`${path} was written in the future (${createdAt}); refusing it with --max-age`, { hint: "check this machine's clock, or make a new plan" });
+  }
+  if (now - t > maxAgeMs) {
+    throw new LanesError(`${path} is ${age(now - t)} old (written ${createdAt}), older than --max-age ${age(maxAgeMs)}`, {
+      hint: 'review a fresh plan: lanes plan --out',
+    });
+  }
+}
+
+function age(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 360) / 10}h`;
+  return `${Math.round(s / 8640) / 10}d`;
 }

@@ -29,8 +29,18 @@ export type LanesEvent =
  *   lease-broken    --break-lock removed a lease (`data`: the removed lease)
  *   lease-lost      a renewal found the lease gone or someone else's: work on that host stops
  *   lease-release   the unlock found the lease not ours, already absent, or could not run
+ *   host-keys-unchecked  hosts whose SSH key is accepted without any check this run (`data`: {hosts})
  */
-export type MessageCode = 'cancel' | 'host-state' | 'lease' | 'lease-wait' | 'lease-takeover' | 'lease-broken' | 'lease-lost' | 'lease-release';
+export type MessageCode =
+  | 'cancel'
+  | 'host-state'
+  | 'lease'
+  | 'lease-wait'
+  | 'lease-takeover'
+  | 'lease-broken'
+  | 'lease-lost'
+  | 'lease-release'
+  | 'host-keys-unchecked';
 
 export interface RunSummary {
   ok: number;

@@ -7,6 +7,7 @@ import pLimit from 'p-limit';
 import { LanesError, errorLineForHost } from '../errors.js';
 import type { EventBus, RunSummary } from '../report/events.js';
 import { SshConnection } from '../transport/connection.js';
+import { hostKeyPreflight } from '../transport/host-key-policy.js';
 import { resolveTarget, type ConnectOptions, type HostTarget } from '../transport/target.js';
 import { CancelledError, cancelledBy } from './cancel.js';
 
@@ -62,9 +63,11 @@ export async function runFleet<T>(hosts: FleetHost[], job: HostJob<T>, opts: Fle
   const forks = opts.forks ?? 50;
   if (!Number.isInteger(forks) || forks < 1) throw new LanesError(`--forks must be a whole number of at least 1, got ${forks}`);
   const targets = resolveTargets(hosts, opts);
+  const hostKeys = await hostKeyPreflight(targets, opts.strictHostKeys === true);
   const { bus } = opts;
   const started = Date.now();
   bus.emit({ type: 'run-start', command: opts.command, hosts: hosts.map((h) => h.name) });
+  if (hostKeys) bus.emit({ type: 'message', level: 'warn', code: 'host-keys-unchecked', text: hostKeys.text, data: { hosts: hostKeys.hosts } });
   const limit = pLimit(forks);
   const outcomes = await Promise.all(targets.map((t) => limit(() => runHost(t, job, bus, opts.signal))));
   const failures = outcomes.filter((o) => !o.ok).map((o) => ({ host: o.host, message: errorLineForHost(o.error, o.host) }));

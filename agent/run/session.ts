@@ -7,6 +7,7 @@ import pLimit from 'p-limit';
 import { LanesError, errorLineForHost } from '../errors.js';
 import type { EventBus, RunSummary } from '../report/events.js';
 import { SshConnection } from '../transport/connection.js';
+import { hostKeyPreflight } from '../transport/host-key-policy.js';
 import { resolveTarget, type ConnectOptions } from '../transport/target.js';
 import type { FleetHost, HostContext } from './fleet.js';
 
@@ -34,8 +35,10 @@ export class FleetSession {
   /** Resolve every target first (bad input stops everything), then connect to all hosts in parallel. */
   static async open(hosts: FleetHost[], opts: ConnectOptions & { bus: EventBus; command: string; forks?: number }): Promise<FleetSession> {
     const targets = hosts.map((h) => resolveTarget(h.name, h.vars, opts));
+    const hostKeys = await hostKeyPreflight(targets, opts.strictHostKeys === true);
     const s = new FleetSession(opts.bus, opts.command);
     s.bus.emit({ type: 'run-start', command: opts.command, hosts: hosts.map((h) => h.name) });
+    if (hostKeys) s.bus.emit({ type: 'message', level: 'warn', code: 'host-keys-unchecked', text: hostKeys.text, data: { hosts: hostKeys.hosts } });
     const limit = pLimit(opts.forks ?? 50);
     await Promise.all(
       targets.map((t) =>

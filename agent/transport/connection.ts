@@ -15,6 +15,7 @@ import {
   knownKeyTypesFor,
   loadKnownHosts,
 } from './known-hosts.js';
+import { startProxyCommand, type ProxyProcess } from './proxy-command.js';
 import { shCommand, shq } from './quote.js';
 import { readSudoStderr, sudoFailureText, wrapSudo } from './sudo.js';
 import type { BecomeSpec, HostTarget } from './target.js';
@@ -246,6 +247,23 @@ async function connectClient(target: HostTarget, sock: ConnectConfig['sock'], fo
   const auth = await authMethods(target, label);
   const client = new Client();
   let hostKeyFailure: LanesError | undefined;
+  let proxy: ProxyProcess | undefined;
+  if (target.proxyCommand !== undefined) {
+    if (sock !== undefined) {
+      throw new LanesError(`ProxyCommand of jump host ${target.name} cannot be used after the first hop`, {
+        kind: 'input',
+        host: label,
+        hint: 'only the first jump host (or the host itself) may have a ProxyCommand',
+      });
+    }
+    proxy = startProxyCommand(target.proxyCommand, label, (line) => {
+      // The command's own diagnostics: for whoever debugs the tunnel, never in normal output.
+      if (process.env.LANES_DEBUG) process.stderr.write(`${label}: ProxyCommand: ${line}\n`);
+    });
+    sock = proxy.sock;
+    // The command lives exactly as long as the connection.
+    client.on('close', () => proxy?.kill());
+  }
 
   const config: ConnectConfig = {
     host: target.address,
@@ -264,7 +282,10 @@ async function connectClient(target: HostTarget, sock: ConnectConfig['sock'], fo
       const verdict = checkHostKey(known, target.address, target.port, key);
       if (verdict.status === 'known') return verify(true);
       if (verdict.status === 'unknown' && target.acceptNewHostKeys) {
-        appendKnownHost(target.knownHostsFiles[0]!, target.address, target.port, key).then(
+        // No file to keep it in (UserKnownHostsFile none or /dev/null): accepted for this run only;
+        // the run has already warned (or refused, with --strict-host-keys) before connecting.
+        if (target.recordKnownHostsFile === undefined) return verify(true);
+        appendKnownHost(target.recordKnownHostsFile, target.address, target.port, key).then(
           () => verify(true),
           (e) => {
             hostKeyFailure = new LanesError(`could not record the new host key: ${errorLine(e)}`, { kind: 'hostkey', host: label });
@@ -273,7 +294,9 @@ async function connectClient(target: HostTarget, sock: ConnectConfig['sock'], fo
         );
         return;
       }
-      hostKeyFailure = hostKeyError(verdict, target.address, target.port, key, target.knownHostsFiles, label);
+      // The file named in the advice is the one new keys would go to (not the global one).
+      const files = target.recordKnownHostsFile ? [target.recordKnownHostsFile, ...target.knownHostsFiles] : target.knownHostsFiles;
+      hostKeyFailure = hostKeyError(verdict, target.address, target.port, key, files, label);
       verify(false);
     },
   };
@@ -284,7 +307,19 @@ async function connectClient(target: HostTarget, sock: ConnectConfig['sock'], fo
       if (done) return;
       done = true;
       client.end();
-      reject(hostKeyFailure ?? connectError(target, label, err, auth.notes));
+      if (!proxy) {
+        reject(hostKeyFailure ?? connectError(target, label, err, auth.notes));
+        return;
+      }
+      // The transport ended: if the command exited on its own, that is the story (its exit code
+      // and last stderr line), not "connection closed". Its exit can trail the end of its stdout.
+      const p = proxy;
+      const grace = new Promise<void>((r) => setTimeout(r, 500).unref());
+      void Promise.race([p.exited, grace]).then(() => {
+        const why = hostKeyFailure ?? p.failure() ?? connectError(target, label, err, auth.notes);
+        p.kill();
+        reject(why);
+      });
     };
     client.on('ready', () => {
       done = true;

@@ -48,7 +48,7 @@ export interface SshConfigResult {
   identitiesOnly?: boolean;
   /** As written, e.g. 'user@bastion:2222,other'; 'none' means none. See parseJumpSpec(). */
   proxyJump?: string;
-  /** As written (tokens not expanded); 'none' means none. lanes does not run proxy commands itself. */
+  /** As written (tokens not expanded: see expandProxyCommand()); 'none' means none. Run by proxy-command.ts. */
   proxyCommand?: string;
   /** Expanded; empty when not configured (OpenSSH's default is ~/.ssh/known_hosts, ~/.ssh/known_hosts2); ['none'] for none. */
   userKnownHostsFiles: string[];
@@ -942,4 +942,22 @@ function parseHop(hop: string, spec: string): { user?: string; host: string; por
     out.port = port;
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ProxyCommand
+
+/**
+ * A ProxyCommand with its %-tokens expanded as ssh does when it runs it: `%h` the host name after
+ * HostName, `%n` the name as given, `%p` the port, `%r` the remote user, `%%` a percent sign. The
+ * values are substituted as they are, without quoting — exactly as OpenSSH, so a config written
+ * for ssh behaves the same here. An unknown token is an error naming the host.
+ */
+export function expandProxyCommand(command: string, tokens: { h: string; n: string; p: string; r: string }, host: string): string {
+  try {
+    return percentExpand(command, tokens, 'ProxyCommand', { file: 'ProxyCommand' });
+  } catch (err) {
+    const why = err instanceof LanesError ? err.message : String(err);
+    throw new LanesError(why, { kind: 'input', host, hint: 'ProxyCommand takes %h %n %p %r and %%' });
+  }
 }

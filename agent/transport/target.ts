@@ -9,7 +9,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { LanesError } from '../errors.js';
-import { parseJumpSpec, parseSshArgs, type SshConfigLookup, type SshConfigResult } from './ssh-config.js';
+import { expandProxyCommand, parseJumpSpec, parseSshArgs, type SshConfigLookup, type SshConfigResult } from './ssh-config.js';
 
 export interface BecomeSpec {
   user: string;
@@ -28,11 +28,22 @@ export interface HostTarget {
   explicitKey: boolean;
   /** ssh-agent socket, unless IdentitiesOnly with an explicit key. */
   agentSocket?: string;
-  /** known_hosts files checked, in order; the first is where --accept-new-host-keys writes. */
+  /** known_hosts files checked, in order. */
   knownHostsFiles: string[];
+  /**
+   * Where a newly accepted key is recorded (the --known-hosts file, else the first
+   * UserKnownHostsFile); undefined with `UserKnownHostsFile none` or `/dev/null`, where an accepted
+   * key is forgotten and so the next run accepts whatever key it sees again.
+   */
+  recordKnownHostsFile?: string;
   acceptNewHostKeys: boolean;
   /** Jump hosts to pass through, outermost first (ProxyJump). */
   jumps: HostTarget[];
+  /**
+   * ProxyCommand with its %-tokens expanded, run through the shell as the transport (ssh's
+   * ProxyCommand); undefined for a direct connection. Excludes `jumps` (the first of the two wins).
+   */
+  proxyCommand?: string;
   connectTimeoutMs: number;
   keepaliveIntervalMs: number;
   become?: BecomeSpec;
@@ -44,6 +55,8 @@ export interface ConnectOptions {
   /** Extra known_hosts files (checked before the user's own). */
   knownHostsFiles?: string[];
   acceptNewHostKeys?: boolean;
+  /** Refuse to run when some host's key would be accepted unchecked (--strict-host-keys). */
+  strictHostKeys?: boolean;
   connectTimeoutMs?: number;
   become?: boolean;
   becomeUser?: string;
@@ -73,20 +86,24 @@ export function resolveTarget(name: string, vars: Record<string, unknown>, opts:
   const identityFiles = explicit.length > 0 ? explicit.map((k) => expandHome(k, home)) : cfg.identityFiles.length > 0 ? cfg.identityFiles : DEFAULT_KEYS.map((k) => path.join(home, '.ssh', k));
   const identitiesOnly = extra.identitiesOnly ?? cfg.identitiesOnly ?? false;
 
-  const knownHostsFiles = unique([
-    ...(opts.knownHostsFiles ?? []),
-    ...(extra.userKnownHostsFiles ?? []),
-    ...cfg.userKnownHostsFiles,
-    path.join(home, '.ssh', 'known_hosts'),
-    '/etc/ssh/ssh_known_hosts',
-  ].map((f) => expandHome(f, home)));
+  // As OpenSSH: the first UserKnownHostsFile setting wins (command-line arguments before the
+  // config file) and replaces the default ~/.ssh/known_hosts; `none` and /dev/null mean no file
+  // (nothing is checked against it and an accepted key is not kept). The global file stays.
+  const userFilesSetting = extra.userKnownHostsFiles?.length ? extra.userKnownHostsFiles : cfg.userKnownHostsFiles.length ? cfg.userKnownHostsFiles : [path.join(home, '.ssh', 'known_hosts')];
+  const userFiles = userFilesSetting.filter((f) => !isNoFile(f)).map((f) => expandHome(f, home));
+  const extraFiles = (opts.knownHostsFiles ?? []).map((f) => expandHome(f, home));
+  const knownHostsFiles = unique([...extraFiles, ...userFiles, '/etc/ssh/ssh_known_hosts']);
+  const recordKnownHostsFile = extraFiles[0] ?? userFiles[0];
   const strict = extra.strictHostKeyChecking ?? cfg.strictHostKeyChecking;
   // StrictHostKeyChecking=no is treated as accept-new: lanes never connects to a host whose key changed.
   const acceptNewHostKeys = opts.acceptNewHostKeys === true || strict === 'accept-new' || strict === 'no' || strict === 'off';
 
   const connectTimeoutMs =
     opts.connectTimeoutMs ?? (int(vars, 'ansible_timeout', name) ?? (extra.connectTimeout ?? cfg.connectTimeout ?? 10)) * 1000;
-  const jumpSpec = extra.proxyJump ?? cfg.proxyJump;
+  // ProxyJump and ProxyCommand exclude each other; the command line's choice beats the file's.
+  const proxySource = extra.proxyJump !== undefined || extra.proxyCommand !== undefined ? extra : cfg;
+  const jumpSpec = proxySource.proxyJump;
+  const proxyCommandSpec = proxySource.proxyCommand;
   const jumps =
     jumpSpec && jumpSpec !== 'none'
       ? parseJumpSpec(jumpSpec).map((j) =>
@@ -113,17 +130,25 @@ export function resolveTarget(name: string, vars: Record<string, unknown>, opts:
     throw new LanesError(`ansible_become_method "${method}" is not supported`, { host: name, hint: 'lanes escalates with sudo only' });
   }
 
+  const resolvedAddress = cfg.hostName ?? address;
+  const proxyCommand =
+    proxyCommandSpec && proxyCommandSpec.trim().toLowerCase() !== 'none'
+      ? expandProxyCommand(proxyCommandSpec, { h: resolvedAddress, n: address, p: String(port), r: user }, name)
+      : undefined;
+
   return {
     name,
-    address: cfg.hostName ?? address,
+    address: resolvedAddress,
     port,
     user,
     identityFiles,
     explicitKey: explicit.length > 0,
     agentSocket: identitiesOnly && explicit.length > 0 ? undefined : env.SSH_AUTH_SOCK || undefined,
     knownHostsFiles,
+    ...(recordKnownHostsFile !== undefined ? { recordKnownHostsFile } : {}),
     acceptNewHostKeys,
     jumps,
+    ...(proxyCommand !== undefined ? { proxyCommand } : {}),
     connectTimeoutMs,
     keepaliveIntervalMs: (cfg.serverAliveInterval ?? 15) * 1000,
     become,
@@ -141,6 +166,11 @@ function mergeArgs(a: Partial<SshConfigResult>, b: Partial<SshConfigResult>): Pa
     identityFiles: [...(a.identityFiles ?? []), ...(b.identityFiles ?? [])],
     userKnownHostsFiles: [...(a.userKnownHostsFiles ?? []), ...(b.userKnownHostsFiles ?? [])],
   };
+}
+
+/** `UserKnownHostsFile none` / `/dev/null`: no file at all (ssh neither finds nor keeps a key there). */
+function isNoFile(f: string): boolean {
+  return f.toLowerCase() === 'none' || f === '/dev/null';
 }
 
 function expandHome(p: string, home: string): string {

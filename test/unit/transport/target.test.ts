@@ -108,3 +108,28 @@ describe('resolveTarget', () => {
     assert.throws(() => resolveTarget('h9', { ansible_become: true, ansible_become_method: 'su' }, { env }), /not supported/);
   });
 });
+
+describe('resolveTarget: known_hosts files as OpenSSH', () => {
+  it('UserKnownHostsFile none and /dev/null mean no file: nothing to check against, nowhere to record', () => {
+    for (const v of ['none', '/dev/null']) {
+      const t = resolveTarget('h', { ansible_ssh_common_args: `-o StrictHostKeyChecking=no -o UserKnownHostsFile=${v}` }, { env });
+      assert.deepEqual(t.knownHostsFiles, ['/etc/ssh/ssh_known_hosts'], v);
+      assert.equal(t.recordKnownHostsFile, undefined, v);
+      assert.equal(t.acceptNewHostKeys, true);
+    }
+  });
+
+  it('UserKnownHostsFile replaces ~/.ssh/known_hosts and is where new keys are recorded; --known-hosts comes first', () => {
+    const t = resolveTarget('h', { ansible_ssh_common_args: '-o UserKnownHostsFile=/ops/kh' }, { env });
+    assert.deepEqual(t.knownHostsFiles, ['/ops/kh', '/etc/ssh/ssh_known_hosts']);
+    assert.equal(t.recordKnownHostsFile, '/ops/kh');
+    const u = resolveTarget('h', { ansible_ssh_common_args: '-o UserKnownHostsFile=/dev/null' }, { env, knownHostsFiles: ['/ci/known_hosts'] });
+    assert.deepEqual(u.knownHostsFiles, ['/ci/known_hosts', '/etc/ssh/ssh_known_hosts']);
+    assert.equal(u.recordKnownHostsFile, '/ci/known_hosts');
+  });
+
+  it('the default is ~/.ssh/known_hosts', () => {
+    const t = resolveTarget('h', {}, { env });
+    assert.equal(t.recordKnownHostsFile, '/home/ops/.ssh/known_hosts');
+  });
+});
