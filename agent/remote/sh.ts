@@ -95,6 +95,16 @@ fcgi_body() { tr -d '\\r' <"$1" | sed '1,/^$/d'; }
 `;
 }
 
+/**
+ * The command line of an exec whose script comes on stdin: a script of any size, never an argument
+ * (Linux refuses one argument over 128 KiB, and the whole command line over ARG_MAX, with E2BIG — a
+ * read script with a few hundred probes is that big). The script is read to its end before any of
+ * it runs (a command in it that reads stdin cannot swallow the rest of the script, and a cut
+ * connection runs none of it), stdin is then /dev/null, and it runs in `/bin/sh` whatever the login
+ * shell is. Exit 125 when stdin could not be read.
+ */
+export const STDIN_SCRIPT_COMMAND = `/bin/sh -c ${shq('lanes_s=$(cat) || exit 125; exec </dev/null; eval "$lanes_s"')}`;
+
 /** The address `cgi-fcgi -connect` and fcgi.php take: a socket path, or host:port ("9000" → 127.0.0.1:9000). */
 export function fcgiAddress(listen: string): string {
   if (/^\d+$/.test(listen)) return `127.0.0.1:${listen}`;
