@@ -53,18 +53,30 @@ export function globWord(pattern: string): string {
     .join('*');
 }
 
+/**
+ * One `F` line per matching path. The content is read through ONE descriptor whose object must be the
+ * one lstat saw as a regular file (same device and inode): in a directory another user can write, the
+ * file may be swapped for a symbolic link between the type check and the read, and root would then
+ * read (and a plan would print) whatever the link points to. A file swapped for a link reads as
+ * that link (which the plan replaces by the file, never following it).
+ */
 function fileCommand(path: string): string {
   return [
     `for f in ${globWord(path)}; do`,
     '  [ -e "$f" ] || [ -L "$f" ] || continue',
     '  p=$(printf %s "$f" | base64 -w0)',
     '  if [ -L "$f" ]; then t=symlink; elif [ -d "$f" ]; then t=directory; elif [ -f "$f" ]; then t=file; else t=other; fi',
-    '  a=$(stat -c "%a %U %G %s" -- "$f")',
+    '  a=$(stat -c "%a %U %G %s %d:%i" -- "$f")',
     '  set -- $a',
     '  sum=-; body=-; target=-',
     '  if [ $t = file ]; then',
-    '    sum=$(sha256sum < "$f" | cut -d" " -f1)',
-    `    if [ "$4" -le ${MAX_CONTENT_BYTES} ]; then body=$(base64 -w0 < "$f"); [ -n "$body" ] || body=.; fi`,
+    '    ok=',
+    // A brace group, not `exec`: a failed redirection of `exec` would end the shell.
+    '    { [ "$(stat -L -c %d:%i /dev/fd/3 2>/dev/null)" = "$5" ] && ok=1 &&',
+    `      if [ "$4" -le ${MAX_CONTENT_BYTES} ]; then`,
+    '        body=$(base64 -w0 <&3); sum=$(printf %s "$body" | base64 -d | sha256sum | cut -d" " -f1); [ -n "$body" ] || body=.',
+    '      else sum=$(sha256sum <&3 | cut -d" " -f1); fi; } 3< "$f"',
+    '    if [ -z "$ok" ]; then sum=-; body=-; if [ -L "$f" ]; then t=symlink; else t=other; fi; fi',
     '  fi',
     '  [ $t = symlink ] && target=$(readlink -- "$f" | base64 -w0)',
     '  printf "F %s %s %s %s %s %s %s %s %s\\n" "$p" $t "$1" "$2" "$3" "$4" "$sum" "$target" "$body"',
