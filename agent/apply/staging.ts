@@ -31,8 +31,12 @@ function split(path: string): { dir: string; base: string } {
 export const STAGE_DIR_SHELL = `
 LANES_MR=$(stat -c %m -- "$LANES_R/." 2>/dev/null) || LANES_MR=
 LANES_S=
+LANES_SD=
 lanes_stage() {
-  _m=$(stat -c %m -- "$1/." 2>&1) || { echo "cannot find the mount point of $1: $_m"; return 1; }
+  # Files are mostly staged directory by directory: the same directory has the same staging directory.
+  [ -n "$LANES_S" ] && [ "$1" = "$LANES_SD" ] && return 0
+  LANES_SD=$1
+  _m=$(stat -c %m -- "$1/." 2>&1) || { LANES_SD=; echo "cannot find the mount point of $1: $_m"; return 1; }
   if [ "$_m" = "$LANES_MR" ]; then
     LANES_S="$LANES_R/stage"
     [ -d "$LANES_S" ] || mkdir -m 0700 -- "$LANES_S" || return 1
