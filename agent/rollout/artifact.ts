@@ -248,7 +248,8 @@ export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: 
       `mkdir -p ${shq(dir === '.' ? `${base}/shared` : `${base}/shared/${dir}`)}`,
       // The first release seeds shared/: what it ships moves there (already owned by owner:group).
       `if [ ! -e ${s} ] && [ ! -L ${s} ] && { [ -e ${r} ] || [ -L ${r} ]; }; then`,
-      `  mv ${r} ${s} || fail 1 ${shq(`cannot move ${e} into ${base}/shared`)}`,
+      // -T: a link planted at the destination (shared/ may be group-writable) is not a directory to move into.
+      `  mv -T ${r} ${s} || fail 1 ${shq(`cannot move ${e} into ${base}/shared`)}`,
       `  lanes_say seeded ${shq(b64(e))}`,
       'fi',
       `rm -rf ${r}`,
