@@ -6,12 +6,14 @@
  *   0. lock      the host's apply lock (flock HOME/apply.lock) for the script's whole life: a second
  *                apply while this one runs is refused (exit 7), never interleaved
  *   1. prepare   packages, groups, users (commands; additive, not rolled back)
- *   2. mkdir     directories with owner/group/mode
- *   3. stage     every new file written as a dot-file beside its destination (`.name.lanes-XXXXXX`,
- *                owner, mode set) that no include glob loads — a full disk fails here
+ *   2. mkdir     directories with owner/group/mode (never through a symbolic link)
+ *   3. stage     every new file written completely (content, owner, mode) in a root-only staging
+ *                directory on its destination's mount (./staging.ts) — a full disk fails here
  *   4. check     a file's own validator (`visudo -cf %s`) on the STAGED file: a failure never touches
  *                the live file (exit 3)
- *   5. commit    old files copied to RUNDIR/bak, staged files renamed over, symlinks switched
+ *   5. commit    old files copied to RUNDIR/bak, staged files renamed over (rename(2) replaces a link
+ *                planted at the destination, never follows it), symlinks switched, owner/mode-only
+ *                changes made through an O_NOFOLLOW descriptor (lanes_attrs, agent/remote/sh.ts)
  *   6. validate  whole-configuration validators that only check the live tree (php-fpm -t, nginx -t,
  *                supervisorctl reread, systemd-analyze verify); on failure every touched path is
  *                restored and NOTHING is reloaded (exit 3)
@@ -31,10 +33,10 @@ import { b64, frameShell } from '../remote/frame.js';
 import type { Change, Operation, Validator } from '../resources/types.js';
 import { shq } from '../transport/quote.js';
 import { fpmReloadCall, fpmReloadShell } from '../remote/fpm-reload.js';
-import { fcgiShell, SHELL_HELPERS } from '../remote/sh.js';
+import { ATTRS_SHELL, fcgiShell, SHELL_HELPERS } from '../remote/sh.js';
 import { describeHandler, orderHandlers, type PlannedHandler } from './handlers.js';
 import { DEFAULT_LIMITS, type OperationLimits } from './limits.js';
-import { stagingPath, stagingTemplate } from './staging.js';
+import { STAGE_DIR_SHELL } from './staging.js';
 
 export const EXIT_VALIDATION_FAILED = 3;
 export const EXIT_HANDLER_FAILED = 4;
@@ -67,6 +69,8 @@ LANES_HOME=$1
 LANES_R=$2
 ${frameShell(nonce)}
 echo $$ > "$LANES_R/pid"
+${STAGE_DIR_SHELL}
+${ATTRS_SHELL}
 LANES_PHASE=start
 LANES_LOCKED=
 lanes_out() { lanes_b64 "$(tail -c 4000 "$LANES_R/op.out" 2>/dev/null)"; }
@@ -100,6 +104,7 @@ lanes_exit() {
   trap '' HUP INT TERM PIPE
   [ -n "$LANES_LOCKED" ] && : > "$LANES_HOME/${APPLY_LOCK_NAME}"
   rm -rf "$LANES_R/bak" "$LANES_R/script.sh" "$LANES_R/op.out"
+  lanes_stage_clean
   printf '%s\\n' "$1" > "$LANES_R/rc.tmp" && mv -f "$LANES_R/rc.tmp" "$LANES_R/rc"
 }
 trap 'lanes_exit $?' EXIT
@@ -143,7 +148,8 @@ interface Touched {
   kind: 'content' | 'attrs';
 }
 
-type Staged = { op: Extract<Operation, { op: 'write' | 'symlink' | 'remove' | 'attrs' }>; tmpVar: string; slot: number };
+/** `tmpVar` holds the staged file's path, `dirVar` the staging directory of the destination's mount. */
+type Staged = { op: Extract<Operation, { op: 'write' | 'symlink' | 'remove' | 'attrs' }>; tmpVar: string; dirVar: string; slot: number };
 
 export function buildApplyScript(changes: Change[], nonce: string, verifyScript: string, limits: OperationLimits = DEFAULT_LIMITS): ApplyScriptParts {
   const ops = changes.flatMap((c) => c.operations);
@@ -157,7 +163,7 @@ export function buildApplyScript(changes: Change[], nonce: string, verifyScript:
   for (const o of ops) {
     if (o.op !== 'write' && o.op !== 'symlink' && o.op !== 'remove' && o.op !== 'attrs') continue;
     const slot = staged.length;
-    staged.push({ op: o, tmpVar: `LANES_T${slot}`, slot });
+    staged.push({ op: o, tmpVar: `LANES_T${slot}`, dirVar: `LANES_D${slot}`, slot });
     touched.push({ path: o.path, slot, kind: o.op === 'attrs' ? 'attrs' : 'content' });
   }
   const stagedWrite = new Map(staged.filter((s) => s.op.op === 'write').map((s) => [s.op.path, s]));
@@ -177,28 +183,31 @@ export function buildApplyScript(changes: Change[], nonce: string, verifyScript:
     body.push(step('prepare', i, o.describe), `lanes_op prepare ${i} ${limits.prepare} ${shq(o.script)} || exit ${EXIT_PREPARE_FAILED}`);
   });
 
-  // 2. mkdir
+  // 2. mkdir: `mkdir -p` creates what is missing and changes nothing that exists (install -d would
+  // chown/chmod through a link planted at the path); owner and mode then go through lanes_attrs.
   ops.forEach((o, i) => {
     if (o.op !== 'mkdir') return;
-    const flags = [o.owner ? `-o ${shq(o.owner)}` : '', o.group ? `-g ${shq(o.group)}` : '', o.mode ? `-m ${shq(o.mode)}` : ''].filter(Boolean).join(' ');
-    body.push(step('mkdir', i, o.path), `install -d ${flags} ${shq(o.path)} > "$LANES_R/op.out" 2>&1 || { lanes_fail mkdir ${i}; exit ${EXIT_PREPARE_FAILED}; }`);
+    const attrs = o.owner || o.group || o.mode ? ` && ${attrsCall(o.owner, o.group, o.mode, o.path)}` : '';
+    body.push(step('mkdir', i, o.path), `{ mkdir -p -- ${shq(o.path)}${attrs}; } > "$LANES_R/op.out" 2>&1 || { lanes_fail mkdir ${i}; exit ${EXIT_PREPARE_FAILED}; }`);
   });
 
-  // 3. stage: dot-files beside their destinations, invisible to include globs
+  // 3. stage: complete files in root-only staging directories, on the mount of their destinations
   body.push(step('stage', undefined), 'LANES_PHASE=staged');
   for (const s of staged) {
     const o = s.op;
     const fail = `{ lanes_fail stage ${s.slot}; cleanup_tmp; exit ${EXIT_COMMIT_FAILED}; }`;
+    // Every slot that replaces content gets the staging directory of its mount (restore uses it too).
+    if (o.op !== 'attrs') body.push(`lanes_stage ${shq(parentDir(o.path))} > "$LANES_R/op.out" 2>&1 || ${fail}`, `${s.dirVar}=$LANES_S`);
     if (o.op === 'write') {
       const owner = o.owner || o.group ? `chown ${shq(`${o.owner ?? ''}${o.group ? `:${o.group}` : ''}`)} "$${s.tmpVar}" &&` : '';
       body.push(
-        `${s.tmpVar}=$(mktemp ${shq(stagingTemplate(o.path))} 2>"$LANES_R/op.out") || ${fail}`,
+        `${s.tmpVar}="$LANES_S/w${s.slot}"`,
         `base64 -d > "$${s.tmpVar}" 2>"$LANES_R/op.out" <<'LANES_EOF' && ${owner} chmod ${shq(o.mode ?? '0644')} "$${s.tmpVar}" 2>>"$LANES_R/op.out" || ${fail}`,
         wrapBase64(o.content),
         'LANES_EOF',
       );
     } else if (o.op === 'symlink') {
-      body.push(`${s.tmpVar}=${shq(stagingPath(o.path, `link-${nonce}`))}`, `ln -sfn ${shq(o.target)} "$${s.tmpVar}" 2>"$LANES_R/op.out" || ${fail}`);
+      body.push(`${s.tmpVar}="$LANES_S/l${s.slot}"`, `ln -sfn ${shq(o.target)} "$${s.tmpVar}" 2>"$LANES_R/op.out" || ${fail}`);
     }
   }
 
@@ -216,7 +225,7 @@ export function buildApplyScript(changes: Change[], nonce: string, verifyScript:
   for (const t of touched) {
     body.push(
       t.kind === 'attrs'
-        ? `stat -c '%U:%G %a' -- ${shq(t.path)} > "$LANES_R/bak/attr.${t.slot}" 2>/dev/null`
+        ? `stat -c '%u %g %a' -- ${shq(t.path)} > "$LANES_R/bak/attr.${t.slot}" 2>/dev/null`
         : `if [ -e ${shq(t.path)} ] || [ -L ${shq(t.path)} ]; then cp -a -- ${shq(t.path)} "$LANES_R/bak/${t.slot}" || { lanes_fail commit ${t.slot}; cleanup_tmp; exit ${EXIT_COMMIT_FAILED}; }; fi`,
     );
   }
@@ -226,10 +235,7 @@ export function buildApplyScript(changes: Change[], nonce: string, verifyScript:
     const fail = `{ lanes_fail commit ${s.slot}; cleanup_tmp; restore; exit ${EXIT_COMMIT_FAILED}; }`;
     if (o.op === 'write' || o.op === 'symlink') body.push(`mv -fT "$${s.tmpVar}" ${shq(o.path)} > "$LANES_R/op.out" 2>&1 || ${fail}`);
     else if (o.op === 'remove') body.push(`rm -f -- ${shq(o.path)} > "$LANES_R/op.out" 2>&1 || ${fail}`);
-    else {
-      const own = o.owner || o.group ? `chown -h ${shq(`${o.owner ?? ''}${o.group ? `:${o.group}` : ''}`)} ${shq(o.path)} && ` : '';
-      body.push(`{ ${own}${o.mode ? `chmod ${shq(o.mode)} ${shq(o.path)}` : 'true'}; } > "$LANES_R/op.out" 2>&1 || ${fail}`);
-    }
+    else body.push(`${attrsCall(o.owner, o.group, o.mode, o.path)} > "$LANES_R/op.out" 2>&1 || ${fail}`);
   }
 
   // 6. validate the live tree
@@ -255,7 +261,7 @@ export function buildApplyScript(changes: Change[], nonce: string, verifyScript:
   // Functions the traps may call at any time are defined before the lock is taken.
   const functions = [
     cleanupFunction(staged),
-    restoreFunction(touched, nonce),
+    restoreFunction(touched),
     `resync() { ${all.some((v) => v.kind === 'supervisor-reread') ? 'supervisorctl reread >/dev/null 2>&1 8>&-;' : ''} true; }`,
     handlersFunction(handlers, limits, nonce),
   ];
@@ -273,13 +279,15 @@ function cleanupFunction(staged: Staged[]): string {
   return `cleanup_tmp() { for t in ${vars.join(' ') || '""'}; do [ -n "$t" ] && rm -f -- "$t"; done; true; }`;
 }
 
-function restoreFunction(touched: Touched[], nonce: string): string {
+function restoreFunction(touched: Touched[]): string {
   const body = [...touched].reverse().map((t) => {
     if (t.kind === 'attrs') {
-      return `  if [ -s "$LANES_R/bak/attr.${t.slot}" ]; then read -r og m < "$LANES_R/bak/attr.${t.slot}"; chown -h "$og" ${shq(t.path)}; chmod "$m" ${shq(t.path)}; fi`;
+      return `  if [ -s "$LANES_R/bak/attr.${t.slot}" ]; then read -r u g m < "$LANES_R/bak/attr.${t.slot}"; lanes_attrs "$u" "$g" "$m" ${shq(t.path)}; fi`;
     }
-    const tmp = shq(stagingPath(t.path, `restore-${nonce}`));
-    return `  if [ -e "$LANES_R/bak/${t.slot}" ] || [ -L "$LANES_R/bak/${t.slot}" ]; then cp -a -- "$LANES_R/bak/${t.slot}" ${tmp} && mv -fT ${tmp} ${shq(t.path)}; else rm -f -- ${shq(t.path)}; fi`;
+    // The copy is made in the slot's root-only staging directory, then renamed over: never a file
+    // beside the destination that another user could swap.
+    const tmp = `"\${LANES_D${t.slot}:-$LANES_R}/r${t.slot}"`;
+    return `  if [ -e "$LANES_R/bak/${t.slot}" ] || [ -L "$LANES_R/bak/${t.slot}" ]; then rm -rf -- ${tmp}; cp -a -- "$LANES_R/bak/${t.slot}" ${tmp} && mv -fT ${tmp} ${shq(t.path)}; else rm -f -- ${shq(t.path)}; fi`;
   });
   return ['restore() {', '  lanes_say step restore - -', ...body, '  true', '}'].join('\n');
 }
@@ -377,6 +385,21 @@ function handlerCommand(h: PlannedHandler, nonce: string): string {
         fpmReloadCall({ fpmUnit: h.unit, fpmBinary: h.binary, confFile: h.confFile, action: h.action, sockets: h.sockets }),
       ].join('\n');
   }
+}
+
+/**
+ * A lanes_attrs call: owner and group resolved to numbers on the host first (an unknown one fails
+ * the step, never a silent "unchanged"), then changed without following links.
+ */
+function attrsCall(owner: string | undefined, group: string | undefined, mode: string | undefined, path: string): string {
+  const uid = owner ? `_u=$(lanes_uid ${shq(owner)})` : '_u=';
+  const gid = group ? `_g=$(lanes_gid ${shq(group)})` : '_g=';
+  return `{ ${uid} && ${gid} && lanes_attrs "$_u" "$_g" ${mode ? shq(mode) : "''"} ${shq(path)}; }`;
+}
+
+function parentDir(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
 }
 
 function wrapBase64(content: string): string {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { LanesError } from '../errors.js';
 import type { SshConnection } from '../transport/connection.js';
+import { STDIN_SCRIPT_COMMAND } from '../remote/sh.js';
 import type { Fact } from './fact.js';
 import { hardwareFact } from './hardware.js';
 import { osFact } from './os.js';
@@ -50,9 +51,9 @@ export function parseGathered<F extends Record<string, Fact<unknown>>>(facts: F,
   return out as FactValues<F>;
 }
 
-/** Read `facts` from a host in one exec. */
+/** Read `facts` from a host in one exec; the script streams on stdin (one probe per managed thing: no size limit). */
 export async function gatherFacts<F extends Record<string, Fact<unknown>>>(conn: SshConnection, facts: F, opts: { become?: boolean; timeoutMs?: number } = {}): Promise<FactValues<F>> {
   const nonce = randomBytes(6).toString('hex');
-  const result = await conn.run(gatherScript(facts, nonce), { become: opts.become, timeoutMs: opts.timeoutMs, explain: 'reading facts failed' });
+  const result = await conn.run(STDIN_SCRIPT_COMMAND, { stdin: gatherScript(facts, nonce), become: opts.become, timeoutMs: opts.timeoutMs, explain: 'reading facts failed' });
   return parseGathered(facts, result.stdout, nonce, conn.target.name);
 }

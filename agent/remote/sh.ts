@@ -95,6 +95,65 @@ fcgi_body() { tr -d '\\r' <"$1" | sed '1,/^$/d'; }
 `;
 }
 
+/**
+ * The command line of an exec whose script comes on stdin: a script of any size, never an argument
+ * (Linux refuses one argument over 128 KiB, and the whole command line over ARG_MAX, with E2BIG — a
+ * read script with a few hundred probes is that big). The script is read to its end before any of
+ * it runs (a command in it that reads stdin cannot swallow the rest of the script, and a cut
+ * connection runs none of it), stdin is then /dev/null, and it runs in `/bin/sh` whatever the login
+ * shell is. Exit 125 when stdin could not be read.
+ */
+export const STDIN_SCRIPT_COMMAND = `/bin/sh -c ${shq('lanes_s=$(cat) || exit 125; exec </dev/null; eval "$lanes_s"')}`;
+
+/**
+ * `lanes_attrs UID GID MODE PATH` (each of UID, GID, MODE may be empty: unchanged): owner and mode of
+ * a file or directory changed WITHOUT following a symbolic link at PATH, and without a window in which
+ * PATH could be swapped for one: the object is opened with O_NOFOLLOW, checked to be the one lstat saw
+ * (a regular file or a directory), and changed through that descriptor (fchown/fchmod). Linux has no
+ * lchmod and `chmod` always follows, so this needs perl (Debian's perl-base is essential) or python3
+ * (what dnf runs on, also as /usr/libexec/platform-python); without either, a symlink is still refused
+ * but with a check-then-act race. A refusal names the path and says why, on stderr, exit 1.
+ */
+export const ATTRS_SHELL = `
+lanes_attrs() {
+  if command -v perl >/dev/null 2>&1; then
+    perl -e ${shq(`use Fcntl; my ($u, $g, $m, $p) = @ARGV;
+my @l = lstat($p) or die "cannot change $p: $!\n";
+die "$p is a symbolic link: lanes does not change owner or mode through a link\n" if -l _;
+die "$p is neither a file nor a directory: lanes does not change its owner or mode\n" unless -f _ || -d _;
+sysopen(my $fh, $p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) or die "cannot open $p: $!\n";
+my @s = stat($fh);
+die "$p was replaced while lanes changed it\n" unless $s[0] == $l[0] && $s[1] == $l[1];
+if ($u ne "" || $g ne "") { chown(($u eq "" ? -1 : $u), ($g eq "" ? -1 : $g), $fh) or die "cannot chown $p: $!\n"; }
+if ($m ne "") { chmod(oct($m), $fh) or die "cannot chmod $p: $!\n"; }`)} "$@"
+    return
+  fi
+  _py=$(command -v python3 2>/dev/null || command -v /usr/libexec/platform-python 2>/dev/null) || _py=
+  if [ -n "$_py" ]; then
+    "$_py" -c ${shq(`import os, stat, sys
+u, g, m, p = sys.argv[1:5]
+try:
+    l = os.lstat(p)
+    if stat.S_ISLNK(l.st_mode): sys.exit(p + " is a symbolic link: lanes does not change owner or mode through a link")
+    if not (stat.S_ISREG(l.st_mode) or stat.S_ISDIR(l.st_mode)): sys.exit(p + " is neither a file nor a directory: lanes does not change its owner or mode")
+    fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    s = os.fstat(fd)
+    if (s.st_dev, s.st_ino) != (l.st_dev, l.st_ino): sys.exit(p + " was replaced while lanes changed it")
+    if u or g: os.fchown(fd, int(u) if u else -1, int(g) if g else -1)
+    if m: os.fchmod(fd, int(m, 8))
+except OSError as e:
+    sys.exit("cannot change " + p + ": " + e.strerror)`)} "$@"
+    return
+  fi
+  if [ -L "$4" ]; then echo "$4 is a symbolic link: lanes does not change owner or mode through a link" >&2; return 1; fi
+  if [ -n "$1$2" ]; then _o=$1; [ -n "$2" ] && _o="$1:$2"; chown -h -- "$_o" "$4" || return 1; fi
+  if [ -n "$3" ]; then chmod -- "$3" "$4" || return 1; fi
+}
+# lanes_uid USER / lanes_gid GROUP: the number lanes_attrs takes (empty stays empty, numbers pass through).
+lanes_uid() { [ -z "$1" ] && return 0; case $1 in *[!0-9]*) id -u "$1" ;; *) echo "$1" ;; esac; }
+lanes_gid() { [ -z "$1" ] && return 0; case $1 in *[!0-9]*) getent group "$1" | cut -d: -f3 | grep . || { echo "no group $1" >&2; return 1; } ;; *) echo "$1" ;; esac; }
+`;
+
 /** The address `cgi-fcgi -connect` and fcgi.php take: a socket path, or host:port ("9000" → 127.0.0.1:9000). */
 export function fcgiAddress(listen: string): string {
   if (/^\d+$/.test(listen)) return `127.0.0.1:${listen}`;

@@ -46,6 +46,8 @@ export const RELEASE_MARKER = '.lanes-release';
 export const EXIT_CHECKSUM_MISMATCH = 3;
 /** Exit code of {@link unpackScript} when `releases/<id>` exists but is not a (matching) lanes release. */
 export const EXIT_RELEASE_CONFLICT = 4;
+/** Exit code of {@link unpackScript} when the artifact holds a link out of the release, a hard link or a device. */
+export const EXIT_UNSAFE_ENTRY = 5;
 
 /** Temporary release directories older than this (minutes) are removed by {@link pruneScript}. */
 const STALE_TMP_MINUTES = 60;
@@ -180,6 +182,34 @@ const SHA_FN = `sha256_of() {
 }`;
 const MARKER_FIELD_FN = `marker_field() { sed -n "s/^$2=//p" "$1/${RELEASE_MARKER}" 2>/dev/null | head -n 1; }`;
 
+/**
+ * sh (in unpackScript, after extraction into the 0700 "$tmpd", before anything else touches it):
+ * refuses the first entry that is a symbolic link resolving outside the release (absolute, or `..`
+ * climbing out, directly or through other links), a hard link (a second name of a file: tar makes
+ * them, and a later chown or chmod of one name would change the other), or a device, FIFO or socket.
+ * The sentence names the artifact and the entry; exit EXIT_UNSAFE_ENTRY.
+ */
+function entryCheck(artifactName: string): string {
+  return `rt=$(cd "$tmpd" && pwd -P) || fail 1 "cannot enter $tmpd"
+bad=$(find "$tmpd" -mindepth 1 \\( -type l -o -type f -links +1 -o ! -type f ! -type d \\) -exec sh -c '
+  rt=$1; shown=$2; shift 2
+  for e do
+    n=\${e#"$shown"/}
+    if [ -L "$e" ]; then
+      r=$(realpath -m -- "$e" 2>/dev/null) || r=
+      case $r in "$rt"|"$rt"/*) continue ;; esac
+      printf "entry %s is a symbolic link to %s, outside the release" "$n" "$(readlink -- "$e")"
+    elif [ -f "$e" ]; then
+      printf "entry %s is a hard link (another name of a file in the release)" "$n"
+    else
+      printf "entry %s is a device, FIFO or socket, not a file, directory or link" "$n"
+    fi | tr "\\n\\r" "??"
+    echo
+    exit 0
+  done' lanes-check "$rt" "$tmpd" {} + | head -n 1 | cut -c1-400)
+[ -z "$bad" ] || fail ${EXIT_UNSAFE_ENTRY} ${shq(`release artifact ${artifactName}:`)} "$bad; refused"`;
+}
+
 export interface UnpackOptions {
   /** chown the release to spec.owner:spec.group (default true; needs root). */
   chown?: boolean;
@@ -193,7 +223,7 @@ export interface UnpackOptions {
  * `unpacked <id>`. Exit 3: checksum mismatch; exit 4: `releases/<id>` is in the way (the reason, a
  * sentence, on stderr).
  */
-export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: string }, opts: UnpackOptions = {}): FramedScript {
+export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: string; source?: string }, opts: UnpackOptions = {}): FramedScript {
   const base = checkPath(spec);
   const id = checkId(artifact.id);
   if (!/^[0-9a-f]{64}$/.test(artifact.sha256)) throw new LanesError(`not a sha256 digest: ${artifact.sha256}`, { kind: 'internal' });
@@ -218,7 +248,8 @@ export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: 
       `mkdir -p ${shq(dir === '.' ? `${base}/shared` : `${base}/shared/${dir}`)}`,
       // The first release seeds shared/: what it ships moves there (already owned by owner:group).
       `if [ ! -e ${s} ] && [ ! -L ${s} ] && { [ -e ${r} ] || [ -L ${r} ]; }; then`,
-      `  mv ${r} ${s} || fail 1 ${shq(`cannot move ${e} into ${base}/shared`)}`,
+      // -T: a link planted at the destination (shared/ may be group-writable) is not a directory to move into.
+      `  mv -T ${r} ${s} || fail 1 ${shq(`cannot move ${e} into ${base}/shared`)}`,
       `  lanes_say seeded ${shq(b64(e))}`,
       'fi',
       `rm -rf ${r}`,
@@ -231,6 +262,7 @@ export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: 
       .join('\n');
   });
 
+  const ENTRY_CHECK = entryCheck(artifact.source ? path.basename(artifact.source) : id);
   const nonce = newNonce();
   const text = `set -u
 ${frameShell(nonce)}
@@ -261,10 +293,13 @@ tmpf=$(mktemp "$rel.tmp-XXXXXX") || fail 1 "cannot create a temporary file in $b
 cat > "$tmpf" || fail 1 "cannot store the upload in $base/releases (disk full?)"
 got=$(sha256_of "$tmpf")
 [ "$got" = "$want" ] || fail ${EXIT_CHECKSUM_MISMATCH} "checksum mismatch: the upload has sha256 $got, expected $want (corrupted transfer?)"
+# mktemp -d makes it 0700: nothing extracted is reachable by another user until it has been checked.
 tmpd=$(mktemp -d "$rel.tmp-XXXXXX") || fail 1 "cannot create a temporary directory in $base/releases"
-chmod 0755 "$tmpd"
-tar -xzf "$tmpf" -C "$tmpd" --no-same-owner || fail 1 "cannot extract the artifact into $tmpd"
+tar -xzf "$tmpf" -C "$tmpd" --no-same-owner --no-same-permissions || fail 1 "cannot extract the artifact into $tmpd"
 rm -f "$tmpf"
+${ENTRY_CHECK}
+chmod -R go-w,ug-s,-t "$tmpd" || fail 1 "cannot normalise the modes of $tmpd"
+chmod 0755 "$tmpd"
 ${owner ? `chown -R ${shq(owner)} "$tmpd" || fail 1 ${shq(`cannot chown the release to ${owner}`)}` : ': no chown'}
 ${links.join('\n')}
 now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)

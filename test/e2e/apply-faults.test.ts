@@ -118,12 +118,12 @@ describe('lanes apply under faults', { concurrency: false }, () => {
     await assertHealthy();
   });
 
-  it('a staged file is a dot-file no include glob loads: nginx -t passes while it waits for its check', async () => {
+  it('a staged file waits for its check in the run\'s root-only staging directory, where no include glob looks', async () => {
     const running = apply(book('v2-slow', { sudo: sudoers(1), site: site(2), siteValidate: `sh -c 'sleep 6; grep -q lanes_e2e_up "$1"' _ %s` }));
-    await waitFor('the staged site file', async () => /\.lanes-e2e\.conf\.lanes-/.test(await sh('ls -A /etc/nginx/sites-enabled')));
+    await waitFor('the staged site file', async () => (await sh('ls /var/lib/lanes/runs/*/stage/ 2>/dev/null || true')).trim() !== '');
     const listing = (await sh('ls -A /etc/nginx/sites-enabled')).trim().split('\n');
-    assert.deepEqual(listing.filter((f) => !f.startsWith('.') && /lanes-[A-Za-z0-9]{6}$/.test(f)), [], 'no staged file a glob would match');
-    assert.ok(listing.some((f) => /^\.lanes-e2e\.conf\.lanes-[A-Za-z0-9]{6}$/.test(f)), listing.join(' '));
+    assert.deepEqual(listing.filter((f) => /lanes-[A-Za-z0-9]{6}$/.test(f)), [], 'nothing staged in the include directory');
+    assert.match(await sh('stat -c %a /var/lib/lanes/runs/*/stage 2>/dev/null || true'), /^700$/m);
     await sh('nginx -t 2>&1'); // fails (exit 1, "duplicate upstream") if the staged copy were loaded
     assert.equal(await content(SITE), site(1), 'the live file waits for the check');
     const r = await running;

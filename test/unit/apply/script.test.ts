@@ -5,15 +5,16 @@
 // the host-side lock, and the frames the caller parses.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseLimits } from '../../../agent/apply/limits.js';
 import { parseApplyOutput } from '../../../agent/apply/outcome.js';
-import { buildApplyScript, EXIT_BUSY, EXIT_HANDLER_FAILED, EXIT_VALIDATION_FAILED, validatorName } from '../../../agent/apply/script.js';
+import { buildApplyScript, EXIT_BUSY, EXIT_COMMIT_FAILED, EXIT_HANDLER_FAILED, EXIT_VALIDATION_FAILED, validatorName } from '../../../agent/apply/script.js';
 import { isStagingName, staleStagingChanges, stagingProbes } from '../../../agent/apply/staging.js';
 import { launcherScript } from '../../../agent/remote/detached.js';
+import { ATTRS_SHELL } from '../../../agent/remote/sh.js';
 import type { Change } from '../../../agent/resources/types.js';
 import { actualState, fileState, files } from '../../support/actual.js';
 
@@ -68,8 +69,9 @@ function script(s: Setup, changes: Changes, limits?: Partial<{ prepare: number; 
 }
 
 /** Run the script as the launcher starts it. */
-function runScript(changes: Changes, env: Record<string, string> = {}, limits?: Partial<{ prepare: number; validate: number; handler: number }>): Run {
+function runScript(changes: Changes, env: Record<string, string> = {}, limits?: Partial<{ prepare: number; validate: number; handler: number }>, exposeDir = false): Run {
   const s = setup(env);
+  if (exposeDir) s.env.LANES_TEST_DIR = s.dir;
   script(s, changes, limits);
   const r = spawnSync('/bin/sh', [path.join(s.run, 'script.sh'), s.home, s.run], { encoding: 'utf8', env: s.env });
   return { code: r.status, stdout: r.stdout + r.stderr, calls: calls(s), dir: s.dir, home: s.home, run: s.run };
@@ -142,16 +144,15 @@ describe('apply script', () => {
     assert.deepEqual(leftovers(r.dir), []);
   });
 
-  it('%s is the staged dot-file, which no include glob (*.conf, *) matches', () => {
-    const r = runScript(twoFiles('ls -A "$(dirname %s)" > "$(dirname %s)/listing"; basename %s > "$(dirname %s)/checked"'));
+  it('%s is the complete staged file in the run\'s root-only staging directory, never in the destination directory', () => {
+    const r = runScript(twoFiles('ls -A "$(dirname %s)/../.." > "$LANES_TEST_DIR/listing"; stat -c "%a %n" "$(dirname %s)" %s > "$LANES_TEST_DIR/checked"'), {}, undefined, true);
     assert.equal(r.code, 0, r.stdout);
-    const checked = readFileSync(path.join(r.dir, 'checked'), 'utf8').trim();
-    assert.match(checked, /^\.a\.conf\.lanes-[A-Za-z0-9]{6}$/);
+    const [dirLine, fileLine] = readFileSync(path.join(r.dir, 'checked'), 'utf8').trim().split('\n');
+    assert.equal(dirLine, `700 ${path.join(r.run, 'stage')}`, 'a directory only its owner (root) can enter');
+    assert.equal(fileLine, `640 ${path.join(r.run, 'stage', 'w0')}`, 'staged with its final mode already');
     const listing = readFileSync(path.join(r.dir, 'listing'), 'utf8').split('\n');
-    assert.ok(listing.includes(checked));
-    // What a shell glob (nginx, php-fpm and Supervisor glob the same way) sees in that directory:
-    const globbed = listing.filter((f) => f && !f.startsWith('.'));
-    assert.deepEqual(globbed.filter((f) => /lanes/.test(f)), [], 'no staged file is visible to a glob');
+    assert.deepEqual(listing.filter((f) => /lanes/.test(f)), [], 'nothing staged in the destination directory');
+    assert.equal(existsSync(path.join(r.run, 'stage')), false, 'the staging directory is removed at the end');
   });
 
   it("a path with $&, $' and quotes reaches the validator as itself, and is named as itself", () => {
@@ -291,6 +292,48 @@ describe('apply script', () => {
     assert.equal(spawnSync('stat', ['-c', '%a', path.join(bad.dir, 'a.conf')], { encoding: 'utf8' }).stdout.trim(), '644');
   });
 
+  it('a symlink planted at the destination is replaced by the file, never written through', () => {
+    const r = runScript((dir) => {
+      writeFileSync(path.join(dir, 'sentinel'), 'root only\n', { mode: 0o600 });
+      rmSync(path.join(dir, 'a.conf'));
+      symlinkSync(path.join(dir, 'sentinel'), path.join(dir, 'a.conf'));
+      return [{ resource: 'file[a]', action: 'update', summary: 'a', operations: [{ op: 'write', path: path.join(dir, 'a.conf'), content: 'mine\n', mode: '0644' }] }];
+    });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(readFileSync(path.join(r.dir, 'sentinel'), 'utf8'), 'root only\n');
+    assert.equal(statSync(path.join(r.dir, 'sentinel')).mode & 0o777, 0o600);
+    assert.equal(lstatSync(path.join(r.dir, 'a.conf')).isFile(), true);
+    assert.equal(readFileSync(path.join(r.dir, 'a.conf'), 'utf8'), 'mine\n');
+  });
+
+  it('an owner/mode change refuses a path that is a symlink, naming it; nothing changes through it', () => {
+    const r = runScript((dir) => {
+      writeFileSync(path.join(dir, 'sentinel'), 'root only\n', { mode: 0o600 });
+      symlinkSync(path.join(dir, 'sentinel'), path.join(dir, 'link.conf'));
+      return [
+        { resource: 'file[b]', action: 'create', summary: 'b', operations: [{ op: 'write', path: path.join(dir, 'b.conf'), content: 'b\n' }] },
+        { resource: 'file[l]', action: 'update', summary: 'mode', operations: [{ op: 'attrs', path: path.join(dir, 'link.conf'), mode: '0666' }] },
+      ];
+    });
+    assert.equal(r.code, EXIT_COMMIT_FAILED, r.stdout);
+    const o = parseApplyOutput(r.stdout, NONCE);
+    assert.equal(o.failure?.phase, 'commit');
+    assert.match(o.failure?.output ?? '', /link\.conf is a symbolic link: lanes does not change owner or mode through a link/);
+    assert.equal(statSync(path.join(r.dir, 'sentinel')).mode & 0o777, 0o600);
+    assert.equal(existsSync(path.join(r.dir, 'b.conf')), false, 'what was committed before is restored');
+  });
+
+  it('a directory to create that turned into a symlink is refused, not chmod-ed through', () => {
+    const r = runScript((dir) => {
+      mkdirSync(path.join(dir, 'private'), { mode: 0o700 });
+      symlinkSync(path.join(dir, 'private'), path.join(dir, 'public'));
+      return [{ resource: 'directory[p]', action: 'create', summary: 'p', operations: [{ op: 'mkdir', path: path.join(dir, 'public'), mode: '0777' }] }];
+    });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(parseApplyOutput(r.stdout, NONCE).failure?.output ?? '', /public is a symbolic link/);
+    assert.equal(statSync(path.join(r.dir, 'private')).mode & 0o777, 0o700);
+  });
+
   it('switches a symlink atomically and removes files', () => {
     const r = runScript((dir) => [
       { resource: 'symlink[cur]', action: 'create', summary: 's', operations: [{ op: 'symlink', path: path.join(dir, 'current'), target: 'releases/r1' }] },
@@ -301,6 +344,56 @@ describe('apply script', () => {
     assert.equal(existsSync(path.join(r.dir, 'a.conf')), false);
     assert.deepEqual(leftovers(r.dir), []);
   });
+});
+
+describe('lanes_attrs (owner and mode without following links)', () => {
+  /** A PATH with only the tools lanes_attrs may use, and perl / python3 only when asked for. */
+  function restrictedPath(dir: string, withTool: 'perl' | 'python3' | 'none'): string {
+    const bin = path.join(dir, `bin-${withTool}`);
+    mkdirSync(bin);
+    const tools = ['sh', 'chown', 'chmod', 'id', 'getent', 'cut', 'grep', 'cat', ...(withTool === 'none' ? [] : [withTool])];
+    for (const t of tools) {
+      // The system's own interpreter, not a version manager's shim (pyenv's is a bash script).
+      const where = existsSync(`/usr/bin/${t}`) ? `/usr/bin/${t}` : spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
+      assert.ok(where, `${t} is installed`);
+      symlinkSync(where, path.join(bin, t));
+    }
+    return bin;
+  }
+
+  for (const tool of ['perl', 'python3', 'none'] as const) {
+    it(`with ${tool === 'none' ? 'neither perl nor python3' : tool}: changes a file and a directory, refuses a symlink and a FIFO`, () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'lanes-attrs-'));
+      writeFileSync(path.join(dir, 'f'), 'x', { mode: 0o644 });
+      mkdirSync(path.join(dir, 'd'), { mode: 0o755 });
+      writeFileSync(path.join(dir, 'sentinel'), 's', { mode: 0o600 });
+      symlinkSync(path.join(dir, 'sentinel'), path.join(dir, 'l'));
+      spawnSync('mkfifo', [path.join(dir, 'p')]);
+      const run = (args: string[]) =>
+        spawnSync('sh', ['-c', `${ATTRS_SHELL}\nlanes_attrs "$@"`, 'sh', ...args], { encoding: 'utf8', env: { PATH: restrictedPath(dir, tool) } });
+      // Each call makes its own PATH directory; the previous one is removed first.
+      const uid = String(process.getuid?.() ?? 0);
+      const f = run([uid, '', '0640', path.join(dir, 'f')]);
+      assert.equal(f.status, 0, f.stderr);
+      assert.equal(statSync(path.join(dir, 'f')).mode & 0o7777, 0o640);
+      rmSync(path.join(dir, `bin-${tool}`), { recursive: true });
+      const d = run(['', '', '2750', path.join(dir, 'd')]);
+      assert.equal(d.status, 0, d.stderr);
+      assert.equal(statSync(path.join(dir, 'd')).mode & 0o7777, 0o2750);
+      rmSync(path.join(dir, `bin-${tool}`), { recursive: true });
+      const l = run(['', '', '0666', path.join(dir, 'l')]);
+      assert.notEqual(l.status, 0);
+      assert.match(l.stderr, /\/l is a symbolic link: lanes does not change owner or mode through a link/);
+      assert.equal(statSync(path.join(dir, 'sentinel')).mode & 0o7777, 0o600);
+      if (tool !== 'none') {
+        rmSync(path.join(dir, `bin-${tool}`), { recursive: true });
+        const p = run(['', '', '0666', path.join(dir, 'p')]);
+        assert.notEqual(p.status, 0);
+        assert.match(p.stderr, /\/p is neither a file nor a directory/);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    });
+  }
 });
 
 describe('detached launcher', () => {

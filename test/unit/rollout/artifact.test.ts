@@ -6,6 +6,7 @@ import type { FramedScript } from '../../../agent/remote/sh.js';
 import {
   chmodSync,
   cpSync,
+  linkSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -27,6 +28,7 @@ import {
   currentReleaseScript,
   EXIT_CHECKSUM_MISMATCH,
   EXIT_RELEASE_CONFLICT,
+  EXIT_UNSAFE_ENTRY,
   parseCurrentRelease,
   parsePruneOutput,
   parseUnpackOutput,
@@ -271,15 +273,81 @@ describe('unpackScript (real sh)', () => {
 
   it('refuses to share below a symlink shipped in the release', async () => {
     const dir = appCopy('evil');
-    const outside = path.join(tmp, 'outside');
-    mkdirSync(path.join(outside, 'x'), { recursive: true });
-    writeFileSync(path.join(outside, 'x', 'precious'), 'keep');
-    symlinkSync(outside, path.join(dir, 'link'));
+    symlinkSync('public', path.join(dir, 'link'));
     const a = await readArtifact(dir);
     const r = sh(unpackScript(spec(path.join(tmp, 'evil-root'), { shared: ['link/x'] }), a, { chown: isRoot }), a.bytes);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /link is a symlink in the release/);
-    assert.equal(readFileSync(path.join(outside, 'x', 'precious'), 'utf8'), 'keep');
+  });
+
+  /** A .tar.gz made by plain tar (modes, links and all kept as they are), and its unpack. */
+  async function crafted(name: string, make: (dir: string) => void) {
+    const dir = path.join(tmp, `${name}-src`);
+    mkdirSync(path.join(dir, 'public'), { recursive: true });
+    writeFileSync(path.join(dir, 'public', 'index.php'), '<?php echo 1;\n');
+    make(dir);
+    const file = path.join(tmp, `${name}.tar.gz`);
+    const t = spawnSync('tar', ['-czf', file, '-C', dir, '.'], { encoding: 'utf8' });
+    assert.equal(t.status, 0, t.stderr);
+    const a = await readArtifact(file);
+    const root = path.join(tmp, `${name}-root`);
+    const r = sh(unpackScript(spec(root, { shared: [] }), a, { chown: isRoot }), a.bytes);
+    return { ...r, root, rel: path.join(root, 'releases', a.id), releases: () => readdirSync(path.join(root, 'releases')) };
+  }
+
+  for (const [what, target, entry] of [
+    ['an absolute symlink', '/etc/passwd', 'public/pw'],
+    ['a symlink climbing out with ..', '../../../../../../etc', 'public/pw'],
+    ['a chain of symlinks that ends outside', 'hop', 'public/pw'],
+  ] as const) {
+    it(`refuses ${what}, naming the artifact and the entry, and leaves nothing behind`, async () => {
+      const r = await crafted(`link-${what.length}`, (dir) => {
+        symlinkSync(target, path.join(dir, entry));
+        if (target === 'hop') symlinkSync('../../..', path.join(dir, 'public', 'hop'));
+      });
+      assert.equal(r.code, EXIT_UNSAFE_ENTRY, r.stderr);
+      assert.match(r.stderr, new RegExp(`^release artifact link-${what.length}\\.tar\\.gz: entry (\\./)?${entry.replace('/', '\\/')} is a symbolic link to .*, outside the release; refused\\n$`));
+      assert.deepEqual(r.releases(), [], 'the unpacked release is removed');
+    });
+  }
+
+  it('keeps symlinks that stay inside the release', async () => {
+    const r = await crafted('inside', (dir) => {
+      symlinkSync('index.php', path.join(dir, 'public', 'home.php'));
+      symlinkSync('../public', path.join(dir, 'public', 'self'));
+      symlinkSync('.', path.join(dir, 'here'));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readlinkSync(path.join(r.rel, 'public', 'home.php')), 'index.php');
+  });
+
+  it('refuses a hard link and a FIFO in the tarball', async () => {
+    const h = await crafted('hard', (dir) => linkSync(path.join(dir, 'public', 'index.php'), path.join(dir, 'public', 'again.php')));
+    assert.equal(h.code, EXIT_UNSAFE_ENTRY, h.stderr);
+    assert.match(h.stderr, /^release artifact hard\.tar\.gz: entry .*(again|index)\.php is a hard link .*; refused\n$/);
+    assert.deepEqual(h.releases(), []);
+    const f = await crafted('fifo', (dir) => assert.equal(spawnSync('mkfifo', [path.join(dir, 'public', 'pipe')]).status, 0));
+    assert.equal(f.code, EXIT_UNSAFE_ENTRY, f.stderr);
+    assert.match(f.stderr, /entry (\.\/)?public\/pipe is a device, FIFO or socket/);
+    assert.deepEqual(f.releases(), []);
+  });
+
+  it('normalises modes: no group/other write, no setuid, setgid or sticky bit; private files stay private', async () => {
+    const r = await crafted('modes', (dir) => {
+      writeFileSync(path.join(dir, 'public', 'open.php'), 'x');
+      chmodSync(path.join(dir, 'public', 'open.php'), 0o777);
+      writeFileSync(path.join(dir, 'suid'), 'x');
+      chmodSync(path.join(dir, 'suid'), 0o6755);
+      writeFileSync(path.join(dir, '.env.example'), 'x');
+      chmodSync(path.join(dir, '.env.example'), 0o600);
+      chmodSync(path.join(dir, 'public'), 0o3777);
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(statSync(path.join(r.rel, 'public', 'open.php')).mode & 0o7777, 0o755);
+    assert.equal(statSync(path.join(r.rel, 'suid')).mode & 0o7777, 0o755);
+    assert.equal(statSync(path.join(r.rel, '.env.example')).mode & 0o7777, 0o600);
+    assert.equal(statSync(path.join(r.rel, 'public')).mode & 0o7777, 0o755);
+    assert.equal(statSync(r.rel).mode & 0o7777, 0o755);
   });
 
   it('quotes every value: a hostile path creates nothing elsewhere', () => {
