@@ -1,13 +1,17 @@
 /**
  * Saved plans (`lanes plan --out FILE`, `lanes apply FILE`): the reviewed changes per host together
  * with the fingerprint of the state they were computed from, so apply can refuse hosts that drifted.
- * Plan files contain file contents (they may hold secrets): written with mode 0600.
+ * Sensitive contents and values are saved as placeholders with their sha256, never as values
+ * (agent/plan/sealed.ts); the file may still hold ordinary file contents: written with mode 0600.
+ * The `-e` values and vault passwords are not recorded: applying a plan with sensitive content asks
+ * for them again.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { LanesError } from '../errors.js';
 import type { HostPlan } from './run.js';
+import { sealHostPlan } from './sealed.js';
 
 export const PLAN_FORMAT = 'lanes-plan/1';
 
@@ -39,7 +43,9 @@ const planFileSchema = z.object({
 
 export async function writePlanFile(path: string, plan: PlanFile): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o600 });
+  // Sealed here, where the file is serialized: nothing else decides what a plan file holds.
+  const sealed: PlanFile = { ...plan, hosts: plan.hosts.map(sealHostPlan) };
+  await writeFile(tmp, `${JSON.stringify(sealed, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, path);
 }
 
