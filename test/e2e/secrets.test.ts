@@ -14,9 +14,11 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { jsonEvents, runCli, type CliResult } from '../support/cli.js';
+import { cliPath } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
 
@@ -111,6 +113,14 @@ function assertRedactedPlan(text: string): void {
   assert.doesNotMatch(text, /DB_PASSWORD=/, 'no diff line of the .env');
 }
 
+async function waitFor(what: string, check: () => Promise<boolean>, seconds = 30): Promise<void> {
+  for (let i = 0; i < seconds * 4; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
@@ -130,7 +140,7 @@ after(async () => {
     clean,
     `${JSON.stringify([{ hosts: host, supervisor: { programs: { [PROGRAM]: { command: '/bin/true', state: 'absent' } } }, files: [{ path: ENV_FILE, state: 'absent' }, { path: NOTE_FILE, state: 'absent' }] }])}\n`,
   );
-  await runCli(['apply', clean, '-i', lab.inventoryFile, '--limit', host, '--yes']);
+  await runCli(['apply', clean, '-i', lab.inventoryFile, '--limit', host, '--yes', '--lock-wait', '30s']);
   await sh(`systemctl disable --now ${UNIT} 2>/dev/null; rm -f ${UNIT_FILE}; systemctl daemon-reload; rm -rf ${DIR}`);
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -201,6 +211,24 @@ describe('sensitive values', { concurrency: false }, () => {
     assert.match(r.stdout + r.stderr, /validation failed/);
     assert.match(r.stdout + r.stderr, /DB_PASSWORD=\*{8}/, 'the validator printed the file: the masker stood in for the secret');
     assert.match(await sh(`cat ${ENV_FILE}`), new RegExp(`DB_PASSWORD=${HAND}`), 'the staged file never went live');
+  });
+
+  it('an apply whose controller is killed mid-run leaves neither its script nor the state it read back in its run directory', async () => {
+    SOURCE.write(SECRET_1);
+    const slow = playbook('v3', { validate: "sh -c 'sleep 6; true' _ %s" });
+    const child = spawn(process.execPath, [cliPath, 'apply', slow, ...common(), '--yes', '--lock-ttl', '5s', ...SOURCE.args], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('close', r));
+    await waitFor('the slow validator on the host', async () => (await sh("pgrep -f 'sleep [6]' || true")).trim() !== '');
+    child.kill('SIGKILL');
+    await exited;
+    // The host finishes on its own; its runner then waits 20 s for a follower that never comes.
+    await waitFor('the detached apply and its runner to end', async () => (await sh("pgrep -f 'runs/[0-9a-f]*/run.sh' || true")).trim() === '', 60);
+    assert.equal((await sh('ls /var/lib/lanes/runs/*/script.sh 2>/dev/null | wc -l')).trim(), '0', 'the script (file contents) is not kept');
+    assert.match(await sh('cat /var/lib/lanes/runs/*/rc'), /^0$/m, 'the run completed and left its exit code for a look');
+    assert.match(await sh(`cat ${ENV_FILE}`), new RegExp(`DB_PASSWORD=${escapeRe(SECRET_1)}`), 'the host committed on its own');
+    // The next run waits out the killed run's lease (its TTL) and finds the host converged.
+    const again = await lanes('apply after kill', ['apply', slow, ...common(), '--yes', '--lock-wait', '30s']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
   });
 
   it('no output, plan file or run directory on the host holds a secret in any form', async (t) => {
