@@ -9,7 +9,9 @@
 import type { CommandModule } from 'yargs';
 import { applyFleet, type HostApplyResult } from '../agent/apply/run.js';
 import { LanesError, errorLineForHost } from '../agent/errors.js';
-import { isPlanFile, readPlanFile } from '../agent/plan/plan-file.js';
+import { isPlanFile, readPlanFile, type PlanFile } from '../agent/plan/plan-file.js';
+import { checkRecompiled, isSealed } from '../agent/plan/sealed.js';
+import type { DesiredResource } from '../agent/resources/types.js';
 import { hostsOfSavedPlan, preparePlaybookRun } from '../agent/plan/prepare.js';
 import { planFleet, type HostPlan } from '../agent/plan/run.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
@@ -50,7 +52,8 @@ export const applyCommand: CommandModule<object, Args> = {
       const inventory = args.inventory.length ? args.inventory : plan.inventory;
       const hosts = await hostsOfSavedPlan(inventory, plan.hosts.map((h) => h.host));
       const saved = new Map(plan.hosts.map((h) => [h.host, h]));
-      result = await withProgress(args.json, (bus, signal) => applyFleet(new Map(), hosts, { ...common, bus, signal, saved }), cancellable);
+      const desired = plan.hosts.some(isSealed) ? await recompileSealed(plan, inventory, await extraVars(args)) : new Map<string, DesiredResource[]>();
+      result = await withProgress(args.json, (bus, signal) => applyFleet(desired, hosts, { ...common, bus, signal, saved }), cancellable);
     } else {
       const prepared = await preparePlaybookRun({ playbook: args.target, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
       if (args.yes) {
@@ -99,6 +102,16 @@ function maxAgeMs(v: string | undefined): number | undefined {
   } catch {
     throw new LanesError(`--max-age ${JSON.stringify(v)} is not a duration`, { hint: 'e.g. 30m, 2h, 1d' });
   }
+}
+
+/**
+ * A saved plan with sensitive content holds only its hashes: the recorded playbook and inventory are
+ * compiled again (with -e given again) and must give exactly the saved resources on every host.
+ */
+async function recompileSealed(plan: PlanFile, inventory: string[], extra: Record<string, unknown> | undefined): Promise<Map<string, DesiredResource[]>> {
+  const prepared = await preparePlaybookRun({ playbook: plan.playbook, inventory, limit: plan.limit, extraVars: extra });
+  for (const h of plan.hosts) checkRecompiled(h.host, h.desired, prepared.desired.get(h.host) ?? []);
+  return prepared.desired;
 }
 
 function report(result: FleetResult<HostApplyResult>, target: string, json: boolean, paint: ReturnType<typeof painter>) {

@@ -56,10 +56,11 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (err instanceof UsageError || (err instanceof Error && err.name === 'YError')) {
-      process.stderr.write(`lanes: ${err.message} (see lanes --help)\n`);
+      process.stderr.write(`lanes: ${secrets.mask(err.message)} (see lanes --help)\n`);
       return 1;
     }
-    process.stderr.write(`lanes: internal error, please report it:\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // A stack's message may quote a value (a spec, a rendered file): registered secrets are masked here too.
+    process.stderr.write(`lanes: internal error, please report it:\n${secrets.mask(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
     return 70;
   }
 }

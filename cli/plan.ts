@@ -1,6 +1,7 @@
 /** `lanes plan`: the dry-run for change review — every change with its diff; nothing is written to any host. */
 import type { CommandModule } from 'yargs';
 import { writePlanFile, PLAN_FORMAT } from '../agent/plan/plan-file.js';
+import { isSealed, sealHostPlan } from '../agent/plan/sealed.js';
 import { preparePlaybookRun } from '../agent/plan/prepare.js';
 import { planFleet, type HostPlan } from '../agent/plan/run.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
@@ -43,6 +44,10 @@ export const planCommand: CommandModule<object, Args> = {
         hosts: planned,
       });
       process.stderr.write(`plan saved to ${args.out}: apply it with lanes apply ${args.out}\n`);
+      if (planned.some((p) => isSealed(sealHostPlan(p)))) {
+        // The file holds hashes of the sensitive contents: apply compiles the playbook again to fill them in.
+        process.stderr.write('sensitive contents are saved as hashes: give lanes apply the same -e/--extra-vars (and vault passwords) again\n');
+      }
     } else if (args.out) {
       process.stderr.write(`plan NOT saved: ${failed.length} host(s) failed\n`);
     }

@@ -10,6 +10,8 @@ import { gatherScript, parseGathered } from '../facts/gather.js';
 import { assembleState, readState, stateFacts } from '../facts/probes.js';
 import { planHost, probesFor, stateFingerprint } from '../plan/plan-host.js';
 import type { HostPlan } from '../plan/run.js';
+import { isSealed, unsealChanges } from '../plan/sealed.js';
+import { redactChange } from '../report/sensitive.js';
 import type { Change, DesiredResource } from '../resources/types.js';
 import { throwIfCancelled } from '../run/cancel.js';
 import { runFleet, type FleetHost, type FleetOptions, type FleetResult, type HostContext } from '../run/fleet.js';
@@ -74,7 +76,8 @@ export async function applyHost(ctx: HostContext, resources: DesiredResource[], 
         hint: 'run lanes plan again and review the new plan',
       });
     }
-    changes = saved.changes;
+    // A saved plan holds placeholders for sensitive contents: the same plan again, on the same state, fills them.
+    changes = isSealed(saved) ? unsealChanges(host, saved.changes, planHost(host, resources, actual)) : saved.changes;
   } else {
     changes = await step('plan', async () => planHost(host, resources, actual), (c) => `${c.length} changes`);
   }
@@ -94,7 +97,7 @@ export async function applyHost(ctx: HostContext, resources: DesiredResource[], 
     const after = assembleState(parseGathered(facts, result.stdout, verifyNonce, host));
     const left = planHost(host, resources, after);
     if (left.length > 0) {
-      throw new LanesError(`applied, but the host still differs from the playbook: ${left.map((c) => c.summary).join('; ')}`, { kind: 'exec', host });
+      throw new LanesError(`applied, but the host still differs from the playbook: ${left.map((c) => redactChange(c).summary).join('; ')}`, { kind: 'exec', host });
     }
   });
   const described = parts.handlers.map(describeHandler);

@@ -1,9 +1,11 @@
 /**
  * Saved plans (`lanes plan --out FILE`, `lanes apply FILE`): the reviewed changes per host together
  * with the fingerprint of the state they were computed from, so apply can refuse hosts that drifted.
- * Plan files contain file contents (they may hold secrets): written with mode 0600. They carry
- * digests of everything they hold (see plan-digest.ts), so an edited file is refused, and their
- * creation time, so apply can refuse a plan older than --max-age.
+ * Sensitive contents and values are saved as placeholders with their sha256, never as values
+ * (agent/plan/sealed.ts); the file may still hold ordinary file contents: written with mode 0600.
+ * The `-e` values and vault passwords are not recorded: applying a plan with sensitive content asks
+ * for them again. Plan files carry digests of everything they hold (see plan-digest.ts), so an
+ * edited file is refused, and their creation time, so apply can refuse a plan older than --max-age.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
@@ -11,6 +13,7 @@ import { z } from 'zod';
 import { LanesError } from '../errors.js';
 import { computeIntegrity, planKeyFromEnv, verifyPlanIntegrity, type PlanIntegrity } from './plan-digest.js';
 import type { HostPlan } from './run.js';
+import { sealHostPlan } from './sealed.js';
 
 export const PLAN_FORMAT = 'lanes-plan/1';
 
@@ -56,10 +59,11 @@ const planFileSchema = z.object({
 
 export async function writePlanFile(path: string, plan: PlanFile, key: string | undefined = planKeyFromEnv()): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  // The digest is computed over the JSON form, so it covers exactly what is written (and what a
-  // reader parses back), e.g. without keys whose value is undefined.
+  // Sealed (sensitive values replaced by placeholders) first; the digest is then computed over the
+  // JSON form, so it covers exactly what is written (and what a reader parses back), e.g. without
+  // keys whose value is undefined.
   const { integrity: _old, ...content } = plan;
-  const written = JSON.parse(JSON.stringify(content)) as PlanFile;
+  const written = JSON.parse(JSON.stringify({ ...content, hosts: content.hosts.map(sealHostPlan) })) as PlanFile;
   const sealed = { ...written, integrity: computeIntegrity(written as never, key) };
   await writeFile(tmp, `${JSON.stringify(sealed, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, path);

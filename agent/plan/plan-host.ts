@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { staleStagingChanges, stagingProbes } from '../apply/staging.js';
 import { LanesError } from '../errors.js';
+import { isSensitiveSpec, markSensitive } from '../report/sensitive.js';
 import { resourceType } from '../resources/index.js';
 import type { ActualState, Change, DesiredResource, Probe } from '../resources/types.js';
 
@@ -22,7 +23,9 @@ function resourceProbes(desired: DesiredResource[]): Probe[] {
 export function planHost(host: string, desired: DesiredResource[], actual: ActualState): Change[] {
   const changes: Change[] = [];
   for (const d of desired) {
-    changes.push(...typeOf(d).plan(d.spec, actual, { host, source: d.source, all: desired }));
+    const sensitive = isSensitiveSpec(d.spec);
+    const planned = typeOf(d).plan(d.spec, actual, { host, source: d.source, all: desired, ...(sensitive ? { sensitive } : {}) });
+    changes.push(...planned.map((c) => markSensitive(c, actual, sensitive)));
   }
   changes.push(...staleStagingChanges(resourceProbes(desired), actual));
   return changes;

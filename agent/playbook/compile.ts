@@ -32,6 +32,7 @@ import { joinPath, problemsOf } from './issues.js';
 import type { Play, PlaySection, Playbook } from './load.js';
 import type { Section } from './sections.js';
 import { Confinement } from './confine.js';
+import { registerSensitiveVars } from './sensitive-vars.js';
 import { OMIT, RenderError, Scope, TemplateEngine, isTemplated } from './template.js';
 import { describeValue, didYouMean, isMergeKey, keyText, mergeSources } from './yaml.js';
 
@@ -226,7 +227,9 @@ class Compiler {
     for (const f of files) mergeVars(vars, f);
     mergeVars(vars, this.extraVars);
     mergeVars(vars, magic);
-    return new Scope(this.engine, vars);
+    const scope = new Scope(this.engine, vars);
+    if (!registerSensitiveVars(play.sensitiveVars, vars, scope, (message) => this.errors.add(message, { location: play.loc, host }))) return undefined;
+    return scope;
   }
 
   /** The play's vars files for a host (names may be templated), or undefined after an error. */

@@ -45,6 +45,8 @@ export interface Play {
   /** Play vars, not templated. */
   vars: Record<string, unknown>;
   varsFiles: VarsFileEntry[];
+  /** `sensitive_vars`: names or globs of variables whose per-host values are secrets. */
+  sensitiveVars: string[];
   /** The sections present, in table order. */
   sections: PlaySection[];
   params: PlayParam[];
@@ -170,6 +172,7 @@ function readPlay(src: YamlSource, node: YAMLMap, index: number, value: Record<s
     loc: src.loc(node),
     vars: (value.vars as Record<string, unknown> | null | undefined) ?? {},
     varsFiles,
+    sensitiveVars: (value.sensitive_vars as string[] | null | undefined) ?? [],
     sections,
     params,
   };

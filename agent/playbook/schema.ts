@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { ResourceRegistry } from './compile.js';
 import { PARAMS, SECTIONS, sectionGroups, type Section } from './sections.js';
-import { hostsShape, varsFilesShape, varsShape } from './structure.js';
+import { hostsShape, sensitiveVarsShape, varsFilesShape, varsShape } from './structure.js';
 
 type Json = Record<string, unknown>;
 
@@ -29,6 +29,9 @@ export function buildPlaybookJsonSchema(registry: ResourceRegistry): Json {
       hosts: hostsShape.describe('Inventory host pattern: a group, a host, web:&prod, web:!web3…'),
       vars: varsShape.describe('Variables of the play (above inventory vars, below vars_files and --extra-vars)').optional(),
       vars_files: varsFilesShape.describe('Files of variables, relative to the playbook').optional(),
+      sensitive_vars: sensitiveVarsShape
+        .describe('Variables whose values are secrets (names or globs such as "*_token"): never shown, resources carrying them are sensitive')
+        .optional(),
     }),
     { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' },
   ) as Json;

@@ -123,7 +123,7 @@ export const PARAMS: readonly Param[] = [
 ];
 
 /** Play keys that are not sections, in the order they are listed in messages. */
-export const PLAY_KEYS = ['name', 'hosts', 'vars', 'vars_files'] as const;
+export const PLAY_KEYS = ['name', 'hosts', 'vars', 'vars_files', 'sensitive_vars'] as const;
 
 /** The keys a play accepts: its own, then each section or group of sections, in table order. */
 export function allowedPlayKeys(): string[] {

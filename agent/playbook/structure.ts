@@ -44,6 +44,12 @@ export const varsFilesShape = z
     error: 'must be a list of file names',
   })
   .nullable();
+/** Names (or fnmatch globs) of variables whose values are secrets: registered with the masker per host. */
+export const sensitiveVarsShape = z
+  .array(z.string({ error: 'must be a variable name or a glob' }).regex(/^[A-Za-z0-9_*?[\]!]+$/, 'must be a variable name or a glob such as "*_token"'), {
+    error: 'must be a list of variable names or globs, e.g. [db_password, "*_token"]',
+  })
+  .nullable();
 export const hostsShape = z.union([z.string(), z.array(z.string())], { error: 'must be a host pattern' });
 
 /** The zod schema of one play. */
@@ -53,6 +59,7 @@ export function playShape(): z.ZodType {
     hosts: hostsShape,
     vars: varsShape.optional(),
     vars_files: varsFilesShape.optional(),
+    sensitive_vars: sensitiveVarsShape.optional(),
   };
   const groups = sectionGroups();
   for (const s of SECTIONS) {

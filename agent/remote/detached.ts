@@ -36,11 +36,12 @@ R="$H/runs/${nonce}"
 mkdir -p "$H/runs" && mkdir "$R" || { echo "cannot create the run directory $R" >&2; exit ${EXIT_LAUNCH_FAILED}; }
 cat > "$R/script.sh" || { echo "cannot write $R/script.sh" >&2; exit ${EXIT_LAUNCH_FAILED}; }
 : > "$R/out"
+${runnerScript(nonce)}
 # A session of its own: no signal meant for this channel's processes reaches the script.
 if command -v setsid >/dev/null 2>&1; then
-  setsid /bin/sh "$R/script.sh" "$H" "$R" < /dev/null > "$R/out" 2>&1 &
+  setsid /bin/sh "$R/run.sh" "$H" "$R" < /dev/null > "$R/out" 2>&1 &
 else
-  nohup /bin/sh "$R/script.sh" "$H" "$R" < /dev/null > "$R/out" 2>&1 &
+  nohup /bin/sh "$R/run.sh" "$H" "$R" < /dev/null > "$R/out" 2>&1 &
 fi
 off=0
 while :; do
@@ -60,6 +61,30 @@ rc=$(cat "$R/rc")
 rm -rf "$R"
 exit "$rc"
 `;
+}
+
+/**
+ * What runs the script on the host (RUNDIR/run.sh). The script may carry file contents (secrets
+ * among them) and its log the state it re-read (file contents again): once it ended, the script is
+ * removed even if it was killed, and when no follower delivered the log and removed the run directory
+ * within 20 s (the controller is gone), the log keeps only this run's own frames — steps, the failing
+ * phase without its output, the outcome — for a look. Nothing that ran there stays readable.
+ */
+function runnerScript(nonce: string): string {
+  const frame = `^@@${nonce} `;
+  return `cat > "$R/run.sh" <<'LANES_RUNNER'
+R=$2
+/bin/sh "$R/script.sh" "$1" "$R"
+rm -f "$R/script.sh" "$R/op.out"
+i=0
+while [ -d "$R" ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+if [ -f "$R/out" ]; then
+  sed -n -e '/${frame}fail /{
+s/^\\(@@${nonce} fail [^ ]* [^ ]*\\).*/\\1/p
+d
+}' -e '/${frame}/p' "$R/out" > "$R/out.tmp" 2>/dev/null && mv -f "$R/out.tmp" "$R/out"
+fi
+LANES_RUNNER`;
 }
 
 export interface DetachedResult {

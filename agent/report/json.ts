@@ -1,11 +1,13 @@
 /**
  * `--json`: the events exactly as emitted (with their `at` timestamps), one JSON object per line, on
- * stdout and nothing else there, so `lanes ping --json | jq` always parses. Secrets are masked.
+ * stdout and nothing else there, so `lanes ping --json | jq` always parses. Sensitive changes and
+ * resources are shown as hashes (agent/report/sensitive.ts), and secrets are masked.
  */
 
 import type { EventBus, LanesEvent } from './events.js';
 import { secrets, type SecretMasker } from './mask.js';
 import type { OutputStream, Renderer } from './renderer.js';
+import { redactEvent } from './sensitive.js';
 import { LineSink } from './sink.js';
 
 export interface JsonRendererOptions {
@@ -25,7 +27,8 @@ export class JsonRenderer implements Renderer {
   }
 
   attach(bus: EventBus): void {
-    this.detach = bus.on((e) => this.sink.line(toJsonLine(this.masker.maskEvent(e))));
+    // Sensitive changes and resources become hashes first (their hashes are of the real values), then the masker.
+    this.detach = bus.on((e) => this.sink.line(toJsonLine(this.masker.maskEvent(redactEvent(e, this.masker)))));
   }
 
   async done(): Promise<void> {

@@ -1,6 +1,8 @@
 /**
- * Keeps secrets (become passwords, tokens) out of everything lanes prints. Renderers mask each event
- * before they look at it, so no output path (plain line, listr title, JSON field) can forget to.
+ * Keeps secrets (become passwords, values decrypted from Ansible Vault, the values of a play's
+ * `sensitive_vars`) out of everything lanes prints: the one registry of secret values of a run.
+ * Renderers mask each event before they look at it, so no output path (plain line, listr title, JSON
+ * field) can forget to; agent/report/sensitive.ts uses it to decide which resources are sensitive.
  */
 
 import type { LanesEvent } from './events.js';
@@ -28,6 +30,29 @@ export class SecretMasker {
   /** `text` with every registered secret replaced by {@link MASK}. */
   mask(text: string): string {
     if (this.secrets.size === 0) return text;
+    return text.replace(this.regexp(), MASK);
+  }
+
+  /** Does `text` contain a registered secret? */
+  contains(text: string): boolean {
+    if (this.secrets.size === 0) return false;
+    const re = this.regexp();
+    re.lastIndex = 0;
+    const found = re.test(text);
+    re.lastIndex = 0;
+    return found;
+  }
+
+  /** Does any string in `value` (objects, arrays, nested) contain a registered secret? */
+  containsIn(value: unknown): boolean {
+    if (this.secrets.size === 0) return false;
+    if (typeof value === 'string') return this.contains(value);
+    if (value === null || typeof value !== 'object') return false;
+    if (Array.isArray(value)) return value.some((v) => this.containsIn(v));
+    return Object.values(value).some((v) => this.containsIn(v));
+  }
+
+  private regexp(): RegExp {
     this.pattern ??= new RegExp(
       [...this.secrets]
         .sort((a, b) => b.length - a.length)
@@ -35,7 +60,7 @@ export class SecretMasker {
         .join('|'),
       'g',
     );
-    return text.replace(this.pattern, MASK);
+    return this.pattern;
   }
 
   /**

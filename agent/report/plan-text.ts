@@ -9,6 +9,7 @@ import { countChanges } from '../plan/plan-host.js';
 import type { Change } from '../resources/types.js';
 import type { Paint } from './color.js';
 import { escapeControls } from './escape.js';
+import { redactChange } from './sensitive.js';
 
 export interface PlanReportInput {
   title: string;
@@ -60,7 +61,8 @@ export function summaryLine(input: PlanReportInput): string {
 }
 
 function renderChange(change: Change, paint: Paint): string[] {
-  const c = visible(change);
+  // A sensitive change shows hashes, never values or diff lines (agent/report/sensitive.ts).
+  const c = visible(redactChange(change));
   const color = c.action === 'create' ? 'green' : c.action === 'delete' ? 'red' : 'yellow';
   const lines = [`  ${paint(color, `${SIGN[c.action]} ${c.resource}`)}  ${c.summary}`];
   const fields = c.fields ?? [];

@@ -43,7 +43,8 @@ const fileShape = {
   content: z.string().refine((s) => !s.includes('\0'), 'must not contain a NUL byte (binary files are not supported)').optional(),
   owner: unixName.optional(),
   group: unixName.optional(),
-  mode: octalMode.default('0644'),
+  /** Default 0644; 0600 (0640 with a group) when the file is sensitive. */
+  mode: octalMode.optional(),
   /** A command run against the new file before any handler, e.g. `visudo -cf %s` (%s = the new file). */
   validate: oneLine('a validate command').optional(),
   /** A unit to reload when the file changes. */
@@ -51,6 +52,8 @@ const fileShape = {
   /** A unit to restart when the file changes. */
   restart: safeName.optional(),
   state: z.enum(['present', 'absent']).default('present'),
+  /** Shown as hashes in every output, never as values; the file defaults to mode 0600 (0640 with a group). */
+  sensitive: z.boolean().optional(),
 };
 
 function checkFileSpec(spec: { content?: string; state: 'present' | 'absent'; reload?: string; restart?: string }, ctx: z.RefinementCtx): void {
@@ -103,7 +106,10 @@ export function planManagedFile(type: string, spec: FileSpec & { src?: string },
   }
 
   if (spec.content === undefined) throw refuse('content is required (unless state is absent)');
-  const changes = fileChange(resource, { path: spec.path, content: spec.content, owner: spec.owner, group: spec.group, mode: spec.mode }, actual);
+  // A file carrying secrets is private unless the playbook says otherwise: its group (the service
+  // that reads it) may read it, nobody else.
+  const mode = spec.mode ?? (spec.sensitive || ctx.sensitive ? (spec.group !== undefined ? '0640' : '0600') : '0644');
+  const changes = fileChange(resource, { path: spec.path, content: spec.content, owner: spec.owner, group: spec.group, mode }, actual);
   return changes.map((change) => {
     // Handlers and validators follow the content: an owner or mode change alone reloads nothing.
     const written = change.diff !== undefined;

@@ -157,6 +157,8 @@ export const fpmPoolSchema = z
         }
       })
       .optional(),
+    /** Shown as hashes in every output, never as values; its files default to a private mode (README: Secrets). */
+    sensitive: z.boolean().optional(),
   })
   .superRefine((s, ctx) => {
     if (s.state === 'absent') return; // only the name matters for removal; other keys may stay in the playbook
@@ -301,7 +303,9 @@ export const fpmPoolResource: ResourceType<FpmPoolSpec> = {
     assertUniqueListen(spec, ctx, resource);
     const listen = requirePresent(spec).listen;
     const socket = listen.path ?? listen.address!;
-    const cmp = compareFile({ path, content: renderPool(spec), owner: 'root', group: 'root', mode: '0644' }, actual);
+    // The php-fpm master reads pool files as root: one with env[] values (or marked sensitive) is root's alone to read.
+    const mode = (spec.env && Object.keys(spec.env).length) || spec.sensitive || ctx.sensitive ? '0640' : '0644';
+    const cmp = compareFile({ path, content: renderPool(spec), owner: 'root', group: 'root', mode }, actual);
     if (!cmp.action) return [];
 
     const after = new Map(poolDirectives(spec).flat().map((x) => [x.key, x.value]));

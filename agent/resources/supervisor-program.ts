@@ -90,6 +90,8 @@ export const supervisorProgramSchema = z
     stdout_logfile_backups: count(0).optional(),
     stderr_logfile: logFile.optional(),
     state: z.enum(['present', 'absent'], { error: 'must be "present" or "absent"' }).default('present'),
+    /** Shown as hashes in every output, never as values; its files default to a private mode (README: Secrets). */
+    sensitive: z.boolean().optional(),
   })
   .superRefine((v, ctx) => {
     if (v.numprocs > 1 && v.process_name !== undefined && !v.process_name.includes('%(process_num)')) {
@@ -281,7 +283,9 @@ export const supervisorProgramResource: ResourceType<SupervisorProgramSpec> = {
     }
 
     const content = renderProgram(spec);
-    const cmp = compareFile({ path, content, owner: 'root', group: 'root', mode: '0644' }, actual);
+    // supervisord reads program files as root: one carrying environment values is root's alone to read.
+    const mode = (spec.environment && Object.keys(spec.environment).length) || spec.sensitive || ctx.sensitive ? '0640' : '0644';
+    const cmp = compareFile({ path, content, owner: 'root', group: 'root', mode }, actual);
     if (!cmp.action) return notRunning(spec, actual, resource);
 
     const after = parseProgram(content, spec.name);

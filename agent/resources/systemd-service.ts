@@ -125,6 +125,8 @@ export const systemdServiceSchema = z
     WantedBy: z.array(unitName).optional(),
     enabled: z.boolean().default(true),
     state: z.enum(['started', 'stopped'], { error: 'must be "started" or "stopped"' }).default('started'),
+    /** Shown as hashes in every output, never as values; its files default to a private mode (README: Secrets). */
+    sensitive: z.boolean().optional(),
   })
   .superRefine((v, ctx) => {
     if (v.content !== undefined) {

@@ -166,6 +166,13 @@ export interface Change {
   handlers?: Handler[];
   /** Why something unusual happens, e.g. "listen.mode changed: a reload ignores it, so php-fpm restarts". */
   notes?: string[];
+  /**
+   * Set by planHost for a resource marked `sensitive: true` or whose content carries a registered
+   * secret (agent/report/mask.ts): output shows hashes instead of its values (agent/report/sensitive.ts).
+   */
+  sensitive?: boolean;
+  /** Sensitive changes of file content: the hex sha256 of the content before (absent: no file) and after (absent: removed). */
+  contentHash?: { before?: string; after?: string };
 }
 
 export interface PlanContext {
@@ -174,6 +181,8 @@ export interface PlanContext {
   source?: SourceLocation;
   /** Every desired resource of this host (e.g. fpm_pool removal of undeclared pools needs the full set). */
   all: DesiredResource[];
+  /** The resource is sensitive (marked, or carrying a registered secret): files it writes default to a private mode. */
+  sensitive?: boolean;
 }
 
 export interface ResourceType<S> {

@@ -492,7 +492,9 @@ export function unitStatePlan(unit: string, want: UnitStateWanted, props: Record
  */
 export function compareUnitFile(actual: ActualState, ctx: PlanContext, resource: string, unit: string, path: string, content: string) {
   requireSystemd(actual, ctx, resource);
-  const cmp = compareFile({ path, content, owner: 'root', group: 'root', mode: '0644' }, actual);
+  // systemd reads unit files as root: one with Environment= values (or marked sensitive) is root's alone to read.
+  const mode = ctx.sensitive || /^[ \t]*Environment[ \t]*=/m.test(content) ? '0640' : '0644';
+  const cmp = compareFile({ path, content, owner: 'root', group: 'root', mode }, actual);
   const have = actual.files.get(path);
   return {
     cmp,

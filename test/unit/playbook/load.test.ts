@@ -51,7 +51,7 @@ describe('loadPlaybook', () => {
       file: INLINE,
       line: 3,
       column: 3,
-      hint: /^a play takes: name, hosts, vars, vars_files, packages, groups, users, directories, files, templates, symlinks, fpm, systemd, supervisor, services, release; did you mean "packages"\?$/,
+      hint: /^a play takes: name, hosts, vars, vars_files, sensitive_vars, packages, groups, users, directories, files, templates, symlinks, fpm, systemd, supervisor, services, release; did you mean "packages"\?$/,
     });
     assert.ok(err instanceof PlaybookErrors);
     assert.equal(err.format(), at(3, 3, `unknown key "pakages" in play 1 (${err.hint})`));
@@ -123,7 +123,7 @@ describe('loadPlaybook', () => {
     const lines = await errorLines(() => parse('- hosts: app\n  fpm: { pool: {} }\n  pakages: []\n- hosts: db\n  services: [nginx]\n- [1]\n'));
     assert.deepEqual(lines, [
       at(2, 10, 'fpm: unknown key "pool" (fpm takes: version, global, pools, remove_pools; did you mean "pools"?)'),
-      at(3, 3, 'unknown key "pakages" in play 1 (a play takes: name, hosts, vars, vars_files, packages, groups, users, directories, files, templates, symlinks, fpm, systemd, supervisor, services, release; did you mean "packages"?)'),
+      at(3, 3, 'unknown key "pakages" in play 1 (a play takes: name, hosts, vars, vars_files, sensitive_vars, packages, groups, users, directories, files, templates, symlinks, fpm, systemd, supervisor, services, release; did you mean "packages"?)'),
       at(5, 3, 'services: must be a mapping of names to settings, got a list'),
       at(6, 3, 'play 3 must be a mapping, got a list (e.g. "- hosts: web")'),
     ]);

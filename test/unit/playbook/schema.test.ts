@@ -33,7 +33,7 @@ describe('playbookJsonSchema', () => {
 
   it('has every play key and section group', () => {
     assert.deepEqual(Object.keys(props), [
-      'name', 'hosts', 'vars', 'vars_files',
+      'name', 'hosts', 'vars', 'vars_files', 'sensitive_vars',
       'packages', 'groups', 'users', 'directories', 'files', 'templates', 'symlinks', 'services', 'release',
       'fpm', 'systemd', 'supervisor',
     ]);

@@ -13,6 +13,9 @@ import { actualState, debianFacts, fileState, files, rhelFacts } from '../../sup
 import { fixture } from '../../support/paths.js';
 import { DEBIAN_ROOT, debianRootSkip } from '../../support/debian-root.js';
 
+/** Pool files with env[] values are root's alone to read. */
+const PRIVATE = { mode: '0640' };
+
 /** The seed article's web_session pool, as a playbook declares it (after the playbook layer added name and php_version). */
 const webSession = {
   name: 'web_session',
@@ -261,16 +264,16 @@ describe('fpm_pool plan (Debian)', () => {
   });
 
   it('is converged when the rendered file is in place: no changes', () => {
-    assert.deepEqual(plan(spec(), host(fileState(POOL, WEB_SESSION_CONF), socket())), []);
+    assert.deepEqual(plan(spec(), host(fileState(POOL, WEB_SESSION_CONF, PRIVATE), socket())), []);
   });
 
-  it('creates a new pool: write as root 0644, php-fpm -t, reload (a new pool needs no restart)', () => {
+  it('creates a new pool: write as root 0640 (it has env[] values), php-fpm -t, reload (a new pool needs no restart)', () => {
     const [change, ...rest] = plan(spec(), host());
     assert.equal(rest.length, 0);
     assert.equal(change!.resource, 'fpm_pool[web_session]');
     assert.equal(change!.action, 'create');
     assert.equal(change!.summary, `pool web_session: create ${POOL} (listen ${SOCKET}, pm dynamic max_children 12)`);
-    assert.deepEqual(change!.operations, [{ op: 'write', path: POOL, content: WEB_SESSION_CONF, owner: 'root', group: 'root', mode: '0644' }]);
+    assert.deepEqual(change!.operations, [{ op: 'write', path: POOL, content: WEB_SESSION_CONF, owner: 'root', group: 'root', mode: '0640' }]);
     assert.deepEqual(change!.validators, [{ kind: 'fpm-test', binary: '/usr/sbin/php-fpm8.2' }]);
     assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', binary: '/usr/sbin/php-fpm8.2', confFile: '/etc/php/8.2/fpm/php-fpm.conf', sockets: [SOCKET] }]);
     assert.equal(change!.fields, undefined);
@@ -280,7 +283,7 @@ describe('fpm_pool plan (Debian)', () => {
 
   it('updates with structured before → after fields and a text diff; pm changes need only a reload', () => {
     const old = renderPool(withPm({ max_children: 8 })).replace('memory_limit] = 512M', 'memory_limit] = 256M');
-    const [change] = plan(spec(), host(fileState(POOL, old), socket()));
+    const [change] = plan(spec(), host(fileState(POOL, old, PRIVATE), socket()));
     assert.equal(change!.action, 'update');
     assert.equal(change!.summary, 'pool web_session: pm.max_children 8 → 12, php_admin_value[memory_limit] 256M → 512M');
     assert.deepEqual(change!.fields, [
@@ -291,12 +294,12 @@ describe('fpm_pool plan (Debian)', () => {
     assert.match(change!.diff!, /^-php_admin_value\[memory_limit\] = 256M\n\+php_admin_value\[memory_limit\] = 512M$/m);
     assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', binary: '/usr/sbin/php-fpm8.2', confFile: '/etc/php/8.2/fpm/php-fpm.conf', sockets: [SOCKET] }]);
     assert.equal(change!.notes, undefined);
-    assert.deepEqual(change!.operations, [{ op: 'write', path: POOL, content: WEB_SESSION_CONF, owner: 'root', group: 'root', mode: '0644' }]);
+    assert.deepEqual(change!.operations, [{ op: 'write', path: POOL, content: WEB_SESSION_CONF, owner: 'root', group: 'root', mode: '0640' }]);
   });
 
   it('restarts instead of reloading when listen.mode changes, and says why', () => {
     const old = renderPool(withListen({ mode: '0666' }));
-    const [change] = plan(spec(), host(fileState(POOL, old), socket()));
+    const [change] = plan(spec(), host(fileState(POOL, old, PRIVATE), socket()));
     assert.deepEqual(change!.fields, [{ name: 'listen.mode', before: '0666', after: '0660' }]);
     assert.deepEqual(change!.handlers, [
       { kind: 'fpm-restart', unit: 'php8.2-fpm.service', binary: '/usr/sbin/php-fpm8.2', confFile: '/etc/php/8.2/fpm/php-fpm.conf', sockets: [SOCKET], reason: 'listen.mode 0666 → 0660: a reload keeps the old socket' },
@@ -308,16 +311,16 @@ describe('fpm_pool plan (Debian)', () => {
 
   it('restarts for listen.owner, listen.group and listen.backlog too, including a removed one', () => {
     const old = renderPool(withListen({ owner: 'nginx', backlog: 1024 }));
-    const [change] = plan(spec(), host(fileState(POOL, old), socket()));
+    const [change] = plan(spec(), host(fileState(POOL, old, PRIVATE), socket()));
     assert.equal((change!.handlers![0] as { reason: string }).reason, 'listen.owner nginx → www-data, listen.backlog 1024 → 511: a reload keeps the old socket');
-    const [dropped] = plan(withListen({ backlog: undefined }), host(fileState(POOL, WEB_SESSION_CONF), socket()));
+    const [dropped] = plan(withListen({ backlog: undefined }), host(fileState(POOL, WEB_SESSION_CONF, PRIVATE), socket()));
     assert.equal(dropped!.handlers![0]!.kind, 'fpm-restart');
     assert.equal(dropped!.summary, 'pool web_session: listen.backlog 511 → (unset)');
   });
 
   it('reloads when the socket path changes as well: the new socket is created with the new mode', () => {
     const old = renderPool(withListen({ path: '/run/php/old.sock', mode: '0666' }));
-    const [change] = plan(spec(), host(fileState(POOL, old), socket()));
+    const [change] = plan(spec(), host(fileState(POOL, old, PRIVATE), socket()));
     assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php8.2-fpm.service', binary: '/usr/sbin/php-fpm8.2', confFile: '/etc/php/8.2/fpm/php-fpm.conf', sockets: [SOCKET] }]);
   });
 
@@ -332,28 +335,28 @@ describe('fpm_pool plan (Debian)', () => {
     assert.deepEqual(byName.get('php_admin_value[session.save_path]'), { name: 'php_admin_value[session.save_path]', before: 'tcp://127.0.0.1:6379?database=1' });
     assert.equal(byName.has('pm.max_requests'), false);
     assert.deepEqual(byName.get('group'), { name: 'group', before: 'www-data', after: 'root' });
-    assert.deepEqual(byName.get('mode'), { name: 'mode', before: '0640', after: '0644' });
+    assert.equal(byName.has('mode'), false, 'a pool file with env[] values is 0640 already');
     assert.equal(change!.handlers![0]!.kind, 'fpm-restart');
-    assert.equal(change!.summary, 'pool web_session: listen.mode 0666 → 0660, listen.backlog (unset) → 511, pm.max_children 8 → 12, pm.status_path (unset) → /status, 17 more');
+    assert.equal(change!.summary, 'pool web_session: listen.mode 0666 → 0660, listen.backlog (unset) → 511, pm.max_children 8 → 12, pm.status_path (unset) → /status, 16 more');
   });
 
   it('notes when the socket of an existing pool is missing (php-fpm stopped or the pool failed)', () => {
     const old = renderPool(withPm({ max_children: 8 }));
-    const [change] = plan(spec(), host(fileState(POOL, old)));
+    const [change] = plan(spec(), host(fileState(POOL, old, PRIVATE)));
     assert.deepEqual(change!.notes, [`socket ${SOCKET} does not exist now: php-fpm is stopped or this pool failed to start`]);
   });
 
   it('fixes only the attributes when the content is right, without test or reload', () => {
     const [change] = plan(spec(), host(fileState(POOL, WEB_SESSION_CONF, { mode: '0664' }), socket()));
-    assert.equal(change!.summary, 'pool web_session: mode 0664 → 0644');
-    assert.deepEqual(change!.operations, [{ op: 'attrs', path: POOL, owner: 'root', group: 'root', mode: '0644' }]);
+    assert.equal(change!.summary, 'pool web_session: mode 0664 → 0640');
+    assert.deepEqual(change!.operations, [{ op: 'attrs', path: POOL, owner: 'root', group: 'root', mode: '0640' }]);
     assert.equal(change!.diff, undefined);
     assert.equal(change!.handlers, undefined, 'file attributes do not need a reload');
     assert.equal(change!.validators, undefined);
   });
 
   it('rewrites a file whose directives match but whose text does not (e.g. the header was edited)', () => {
-    const [change] = plan(spec(), host(fileState(POOL, WEB_SESSION_CONF.replace('; managed by lanes', '; edited')), socket()));
+    const [change] = plan(spec(), host(fileState(POOL, WEB_SESSION_CONF.replace('; managed by lanes', '; edited'), PRIVATE), socket()));
     assert.equal(change!.summary, `pool web_session: rewrite ${POOL} (comments or layout only)`);
     assert.equal(change!.handlers![0]!.kind, 'fpm-reload');
   });
@@ -393,10 +396,10 @@ describe('fpm_pool plan (other hosts)', () => {
   it('uses the RHEL layout: /etc/php-fpm.d, php-fpm.service, /usr/sbin/php-fpm', () => {
     const [change] = plan(spec(), actualState(rhelFacts));
     assert.equal(change!.summary, `pool web_session: create /etc/php-fpm.d/web_session.conf (listen ${SOCKET}, pm dynamic max_children 12)`);
-    assert.deepEqual(change!.operations, [{ op: 'write', path: '/etc/php-fpm.d/web_session.conf', content: WEB_SESSION_CONF, owner: 'root', group: 'root', mode: '0644' }]);
+    assert.deepEqual(change!.operations, [{ op: 'write', path: '/etc/php-fpm.d/web_session.conf', content: WEB_SESSION_CONF, owner: 'root', group: 'root', mode: '0640' }]);
     assert.deepEqual(change!.validators, [{ kind: 'fpm-test', binary: '/usr/sbin/php-fpm' }]);
     assert.deepEqual(change!.handlers, [{ kind: 'fpm-reload', unit: 'php-fpm.service', binary: '/usr/sbin/php-fpm', confFile: '/etc/php-fpm.conf', sockets: [SOCKET] }]);
-    assert.deepEqual(plan(spec(), actualState(rhelFacts, { files: files(fileState('/etc/php-fpm.d/web_session.conf', WEB_SESSION_CONF)) })), []);
+    assert.deepEqual(plan(spec(), actualState(rhelFacts, { files: files(fileState('/etc/php-fpm.d/web_session.conf', WEB_SESSION_CONF, PRIVATE)) })), []);
   });
 
   it('picks the declared version on a host with two installs, and the primary one without php_version', () => {

@@ -175,8 +175,8 @@ describe('supervisor_program plan', () => {
     const supervisor = new Map(
       ['00', '01', '02', '03'].map((n) => [`laravel-queue:laravel-queue_${n}`, { name: `laravel-queue:laravel-queue_${n}`, state: 'RUNNING' }]),
     );
-    assert.deepEqual(plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED)), supervisor })), []);
-    assert.deepEqual(plan(spec(), actualState(rhelFacts, { files: files(fileState(RHEL_PATH, RENDERED)), supervisor })), []);
+    assert.deepEqual(plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED, PRIVATE)), supervisor })), []);
+    assert.deepEqual(plan(spec(), actualState(rhelFacts, { files: files(fileState(RHEL_PATH, RENDERED, PRIVATE)), supervisor })), []);
   });
 
   it('creates the program file in conf.d on Debian, with reread as validator and update as handler', () => {
@@ -185,7 +185,7 @@ describe('supervisor_program plan', () => {
     assert.equal(change!.resource, 'supervisor_program[laravel-queue]');
     assert.equal(change!.action, 'create');
     assert.equal(change!.summary, `create program laravel-queue (${DEBIAN_PATH})`);
-    assert.deepEqual(change!.operations, [{ op: 'write', path: DEBIAN_PATH, content: RENDERED, owner: 'root', group: 'root', mode: '0644' }]);
+    assert.deepEqual(change!.operations, [{ op: 'write', path: DEBIAN_PATH, content: RENDERED, owner: 'root', group: 'root', mode: '0640' }]);
     assert.deepEqual(change!.validators, [{ kind: 'supervisor-reread' }]);
     assert.deepEqual(change!.handlers, [{ kind: 'supervisor-update' }]);
     assert.ok(change!.diff?.includes('+numprocs=4'));
@@ -198,7 +198,7 @@ describe('supervisor_program plan', () => {
 
   it('writes /etc/supervisord.d/NAME.ini on RHEL', () => {
     const [change] = plan(spec(), actualState(rhelFacts));
-    assert.deepEqual(change!.operations, [{ op: 'write', path: RHEL_PATH, content: RENDERED, owner: 'root', group: 'root', mode: '0644' }]);
+    assert.deepEqual(change!.operations, [{ op: 'write', path: RHEL_PATH, content: RENDERED, owner: 'root', group: 'root', mode: '0640' }]);
   });
 
   it('probes both layouts and the process states', () => {
@@ -211,7 +211,7 @@ describe('supervisor_program plan', () => {
 
   it('updates a hand-written file with before → after per directive and a diff', () => {
     const text = readFileSync(fixture('resources', 'supervisor', 'hand-written-laravel-queue.conf'), 'utf8');
-    const [change] = plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, text)) }));
+    const [change] = plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, text, PRIVATE)) }));
     assert.equal(change!.action, 'update');
     assert.deepEqual(change!.validators, [{ kind: 'supervisor-reread' }]);
     assert.deepEqual(change!.handlers, [{ kind: 'supervisor-update' }]);
@@ -230,7 +230,7 @@ describe('supervisor_program plan', () => {
 
   it('shows one changed directive of a managed file', () => {
     const old = RENDERED.replace('stopwaitsecs=600', 'stopwaitsecs=300');
-    const [change] = plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, old)) }));
+    const [change] = plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, old, PRIVATE)) }));
     assert.deepEqual(change!.fields, [{ name: 'stopwaitsecs', before: '300', after: '600' }]);
     assert.equal(change!.summary, 'program laravel-queue: stopwaitsecs 300 → 600');
   });
@@ -238,21 +238,21 @@ describe('supervisor_program plan', () => {
   it('fixes only the mode without reread or update', () => {
     const [change] = plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED, { mode: '0666' })) }));
     assert.equal(change!.action, 'update');
-    assert.deepEqual(change!.fields, [{ name: 'mode', before: '0666', after: '0644' }]);
-    assert.deepEqual(change!.operations, [{ op: 'attrs', path: DEBIAN_PATH, owner: 'root', group: 'root', mode: '0644' }]);
+    assert.deepEqual(change!.fields, [{ name: 'mode', before: '0666', after: '0640' }]);
+    assert.deepEqual(change!.operations, [{ op: 'attrs', path: DEBIAN_PATH, owner: 'root', group: 'root', mode: '0640' }]);
     assert.equal(change!.validators, undefined);
     assert.equal(change!.handlers, undefined);
   });
 
   it('removes the file for state absent; update then stops and removes the program', () => {
-    const [change] = plan(spec({ state: 'absent' }), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED)) }));
+    const [change] = plan(spec({ state: 'absent' }), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED, PRIVATE)) }));
     assert.equal(change!.action, 'delete');
     assert.deepEqual(change!.operations, [{ op: 'remove', path: DEBIAN_PATH }]);
     assert.deepEqual(change!.validators, [{ kind: 'supervisor-reread' }]);
     assert.deepEqual(change!.handlers, [{ kind: 'supervisor-update' }]);
     assert.match(change!.diff!, /^-command=/m);
     assert.deepEqual(plan(spec({ state: 'absent' }), actualState(debianFacts)), []);
-    assert.deepEqual(plan(spec({ state: 'absent' }), actualState(rhelFacts, { files: files(fileState(DEBIAN_PATH, RENDERED)) })), [], 'the Debian path is not included on RHEL');
+    assert.deepEqual(plan(spec({ state: 'absent' }), actualState(rhelFacts, { files: files(fileState(DEBIAN_PATH, RENDERED, PRIVATE)) })), [], 'the Debian path is not included on RHEL');
   });
 
   it('fails naming the host when Supervisor is not installed (absent is then converged)', () => {
@@ -286,7 +286,7 @@ describe('supervisor_program plan', () => {
       ['laravel-queue:laravel-queue_00', { name: 'laravel-queue:laravel-queue_00', state: 'STOPPED' }],
       ['laravel-queue:laravel-queue_01', { name: 'laravel-queue:laravel-queue_01', state: 'RUNNING' }],
     ]);
-    const changes = plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED)), supervisor }));
+    const changes = plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED, PRIVATE)), supervisor }));
     assert.equal(changes.length, 1);
     assert.equal(changes[0]!.summary, 'program laravel-queue: STOPPED → RUNNING');
     assert.deepEqual(changes[0]!.operations, []);
@@ -294,7 +294,7 @@ describe('supervisor_program plan', () => {
   });
 
   it('loads a converged program file that supervisord does not know yet', () => {
-    const changes = plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED)), supervisor: new Map() }));
+    const changes = plan(spec(), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, RENDERED, PRIVATE)), supervisor: new Map() }));
     assert.deepEqual(changes[0]?.handlers, [{ kind: 'supervisor-update' }]);
     assert.equal(changes[0]?.summary, 'program laravel-queue: not loaded → RUNNING');
   });
@@ -302,7 +302,7 @@ describe('supervisor_program plan', () => {
   it('leaves a program alone that is not meant to start by itself (autostart false)', () => {
     const supervisor = new Map([['laravel-queue:laravel-queue_00', { name: 'laravel-queue:laravel-queue_00', state: 'STOPPED' }]]);
     const rendered = renderProgram(spec({ autostart: false }));
-    assert.deepEqual(plan(spec({ autostart: false }), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, rendered)), supervisor })), []);
+    assert.deepEqual(plan(spec({ autostart: false }), actualState(debianFacts, { files: files(fileState(DEBIAN_PATH, rendered, PRIVATE)), supervisor })), []);
   });
 
   it('compares environment per variable, as the program sees it', () => {
@@ -335,6 +335,9 @@ for g in o.process_group_configs:
                         maxbytes=p.stdout_logfile_maxbytes, backups=p.stdout_logfile_backups))
 print(json.dumps(out))
 `;
+
+/** Program files with environment values are root's alone to read. */
+const PRIVATE = { mode: '0640' };
 
 function realize(programFile: string): { status: number | null; stdout: string; stderr: string } {
   const dir = mkdtempSync(path.join(ROOT, 'tmp', 'lanes-supervisor-'));

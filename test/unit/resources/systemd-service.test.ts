@@ -72,7 +72,7 @@ function units(props: Record<string, string>): Map<string, UnitState> {
 }
 
 function host(content: string | undefined, props: Record<string, string>, facts = debianFacts): ActualState {
-  return actualState(facts, { files: content === undefined ? new Map() : files(fileState(PATH, content)), units: units(props) });
+  return actualState(facts, { files: content === undefined ? new Map() : files(fileState(PATH, content, /^Environment=/m.test(content) ? { mode: '0640' } : {})), units: units(props) });
 }
 
 function plan(s: SystemdServiceSpec, actual: ActualState) {
@@ -187,7 +187,7 @@ describe('systemd_service plan', () => {
     assert.equal(change!.resource, `systemd_service[${UNIT}]`);
     assert.equal(change!.action, 'create');
     assert.equal(change!.summary, `service ${UNIT}: create ${PATH}, enable, start`);
-    assert.deepEqual(change!.operations, [{ op: 'write', path: PATH, content: RENDERED, owner: 'root', group: 'root', mode: '0644' }]);
+    assert.deepEqual(change!.operations, [{ op: 'write', path: PATH, content: RENDERED, owner: 'root', group: 'root', mode: '0640' }], 'Environment= values: root only');
     assert.deepEqual(change!.validators, [{ kind: 'systemd-verify', path: PATH }]);
     assert.deepEqual(change!.handlers, [
       { kind: 'daemon-reload' },

@@ -25,7 +25,7 @@ const NGINX = { src: 'templates/nginx.conf.j2', path: CONF, content: 'worker_pro
 
 describe('template schema', () => {
   it('is the file schema plus src', () => {
-    assert.deepEqual(parse(NGINX), { ...NGINX, mode: '0644', state: 'present' });
+    assert.deepEqual(parse(NGINX), { ...NGINX, state: 'present' });
     assert.equal(templateResource.type, 'template');
     assert.equal(templateResource.id(parse(NGINX)), CONF);
     assert.deepEqual(templateResource.probes(parse(NGINX)), [{ kind: 'file', path: CONF }]);
