@@ -1,5 +1,5 @@
-// Sensitive values never leave the host they are for (issue 8): a secret from an inventory
-// group_vars file, named in the play's sensitive_vars, is templated into a .env (templates:) and a
+// Sensitive values never leave the host they are for (issue 8): a secret from a vault-encrypted
+// inventory group_vars file, and a token from a plain one named in the play's sensitive_vars, is templated into a .env (templates:) and a
 // Supervisor program's environment, beside a file marked sensitive: true. Through the real CLI on one
 // lab host: plan (text), plan --json, plan --out, apply of the saved plan (refused when the inputs
 // changed, then applied), apply --yes (plain renderer) with a rotated secret, a plan after a hand edit
@@ -7,18 +7,16 @@
 // file under /var/lib/lanes/runs/ are collected: the secrets (as written, base64, JSON-escaped) are in
 // none of them; they ARE in the files on the host, with private modes, and in the running worker's
 // environment.
-//
-// The secret's source is one small object (SOURCE): a vault variant writes the group_vars value
-// encrypted and passes its password option in `args`; everything else stays the same.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { jsonEvents, runCli, type CliResult } from '../support/cli.js';
 import { cliPath } from '../support/paths.js';
+import { encryptVault } from '../../agent/vault/index.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
 
@@ -45,19 +43,31 @@ const HAND = `hand-${token()}`;
 /** The content of the file marked sensitive: true (no registered secret in it). */
 const NOTE = `note-${token()}`;
 
-/** Where the secret comes from. A vault variant: encrypt in `write`, and `args` gives the vault password option. */
+/** The vault password of this run (test-only), given to every command as a file. */
+const VAULT_PASS = `vault-${token()}`;
+const vaultPassFile = path.join(tmp, 'vault-pass');
+/** The API token is not from the vault: only sensitive_vars ("*_token") makes it sensitive. */
+const tokenFor = (secret: string) => `tok-${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
+
+/**
+ * Where the secret comes from: the database password from a vault-encrypted group_vars file (sensitive
+ * because it came from the vault), the API token from a plain one (sensitive through sensitive_vars).
+ */
 const SOURCE = {
   write(secret: string): void {
-    mkdirSync(path.join(inv, 'group_vars'), { recursive: true });
+    const dir = path.join(inv, 'group_vars', 'all');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(vaultPassFile, `${VAULT_PASS}\n`, { mode: 0o600 });
     // Single-quoted YAML: a backslash is literal.
-    writeFileSync(path.join(inv, 'group_vars', 'all.yml'), `app_db_password: '${secret}'\nsome_api_token: 'tok-${secret}'\n`);
+    writeFileSync(path.join(dir, 'vault.yml'), encryptVault(`app_db_password: '${secret}'\n`, VAULT_PASS));
+    writeFileSync(path.join(dir, 'main.yml'), `some_api_token: '${tokenFor(secret)}'\n`);
   },
-  args: [] as string[],
+  args: ['--vault-password-file', vaultPassFile],
 };
 
 /** Every output of the run, for the final check. */
 const seen: { what: string; text: string }[] = [];
-const everSecret = [SECRET_1, SECRET_2, HAND, NOTE];
+const everSecret = [SECRET_1, SECRET_2, tokenFor(SECRET_1), tokenFor(SECRET_2), HAND, NOTE, VAULT_PASS];
 
 async function lanes(what: string, args: string[]): Promise<CliResult> {
   const r = await runCli([...args, ...SOURCE.args]);
@@ -237,7 +247,7 @@ describe('sensitive values', { concurrency: false }, () => {
     // The host's own logs (sudo's command lines, supervisord, systemd) of what lanes ran: the apply
     // script travels on stdin, never in a command line. (The hand edit above is a command line of this test's own.)
     const logs = await sh('journalctl -b --no-pager -q 2>/dev/null; cat /var/log/supervisor/*.log /var/log/auth.log 2>/dev/null; true');
-    for (const secret of [SECRET_1, SECRET_2, NOTE]) assert.ok(!logs.includes(secret), `the host's logs show ${secret}`);
+    for (const secret of [SECRET_1, SECRET_2, tokenFor(SECRET_1), tokenFor(SECRET_2), NOTE, VAULT_PASS]) assert.ok(!logs.includes(secret), `the host's logs show ${secret}`);
     const runs = await sh('find /var/lib/lanes/runs -type f -exec cat {} + 2>/dev/null; true');
     seen.push({ what: 'files under /var/lib/lanes/runs', text: runs });
     assert.equal((await sh('stat -c %a /var/lib/lanes/runs')).trim(), '700', 'the run directories are root-only');
@@ -248,7 +258,7 @@ describe('sensitive values', { concurrency: false }, () => {
       }
     }
     // The .env as the apply script would carry it (base64 of the whole file) is not in any output either.
-    const envText = `APP_ENV=production\nDB_PASSWORD=${SECRET_2}\nAPI_TOKEN=tok-${SECRET_2}\n`;
+    const envText = `APP_ENV=production\nDB_PASSWORD=${SECRET_2}\nAPI_TOKEN=${tokenFor(SECRET_2)}\n`;
     for (const { what, text } of seen) assert.ok(!text.includes(Buffer.from(envText).toString('base64').slice(0, 40)), `${what} carries the .env in base64`);
   });
 });
