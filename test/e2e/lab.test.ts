@@ -15,6 +15,7 @@ import { labDown, labPaths, type LabHost } from '../../agent/lab/index.js';
 import { parseMountinfo, mountsUnder } from '../../agent/lab/mountinfo.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { testLabName } from './support/lab.js';
+import { pidAlive } from '../support/process.js';
 
 const NAME = `${testLabName()}-l`;
 const isRoot = process.getuid?.() === 0;
@@ -63,14 +64,6 @@ async function status(): Promise<LabHost[]> {
   return JSON.parse(r.stdout) as LabHost[];
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitGone(pids: number[], ms: number): Promise<void> {
   const until = Date.now() + ms;

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { jsonEvents, runCli } from '../support/cli.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
+import { pidAlive } from '../support/process.js';
 
 let lab: EnsuredLab;
 let tmp: string;
@@ -30,14 +31,6 @@ function hostEnds(stdout: string) {
   return jsonEvents(stdout).filter((e) => e.type === 'host-end') as unknown as { host: string; ok: boolean; data?: { hostname: string }; failure?: { message: string } }[];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 before(async () => {
   lab = await ensureLab(2);
@@ -96,7 +89,7 @@ describe('ProxyCommand', () => {
       const end = events.find((e) => e.event === 'end' && e.pid === s.pid);
       assert.ok(end, `proxy ${s.pid} recorded its end`);
       assert.ok((end.up ?? 0) > 0 && (end.down ?? 0) > 0, 'the SSH session went through the proxy both ways');
-      assert.ok(!alive(s.pid), `proxy ${s.pid} is gone after the run`);
+      assert.ok(!pidAlive(s.pid), `proxy ${s.pid} is gone after the run`);
     }
   });
 

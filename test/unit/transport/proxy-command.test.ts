@@ -6,17 +6,10 @@ import { LanesError } from '../../../agent/errors.js';
 import { startProxyCommand } from '../../../agent/transport/proxy-command.js';
 import { expandProxyCommand, parseSshConfigText } from '../../../agent/transport/ssh-config.js';
 import { resolveTarget } from '../../../agent/transport/target.js';
+import { pidAlive } from '../../support/process.js';
 
 const env = { HOME: '/home/ops' };
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('expandProxyCommand', () => {
   it('expands %h %n %p %r %% and refuses other tokens naming the host', () => {
@@ -99,10 +92,10 @@ describe('startProxyCommand', () => {
 
   it('is killed when the transport is destroyed (connection closed or timed out)', async () => {
     const p = startProxyCommand('sleep 30', 'h');
-    assert.ok(p.pid !== undefined && alive(p.pid));
+    assert.ok(p.pid !== undefined && pidAlive(p.pid));
     p.sock.destroy();
     await p.exited;
-    assert.ok(!alive(p.pid!), 'the command is gone');
+    assert.ok(!pidAlive(p.pid!), 'the command is gone');
     assert.equal(p.failure(), undefined, 'killed by us: not a failure of the command');
   });
 
