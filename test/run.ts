@@ -2,28 +2,35 @@
  * The test entry (`npm test`, `npm run test:unit`, `npm run test:e2e`): sets up what the tests run
  * against, runs node's test runner, and removes it all afterwards — pass, fail or Ctrl-C.
  *
- *   - e2e: a lab of its own, named `t<random>`, booted fresh for this run and torn down at the end.
- *     Nothing from an earlier run, another checkout or the default lab (`lanes`) is ever reused, so a
- *     machine with a lab already running gives the same result as a fresh one.
+ *   - e2e: labs of their own, `t<random>a`, `t<random>b`, … (LANES_TEST_LABS, default 2; 3 hosts each),
+ *     booted fresh for this run and torn down at the end. Each e2e file runs in a process of its own
+ *     against one lab (LANES_TEST_LAB); as many files run at once as there are labs, longest first,
+ *     each on whichever lab frees up. Nothing from an earlier run, another checkout or the default lab
+ *     (`lanes`) is ever reused, so a machine with a lab already running gives the same result as a fresh one.
  *   - a Debian root for the checks that run the real tools (php-fpm -t, systemd-analyze verify,
  *     Supervisor's parser) in a chroot: a throwaway overlay on the lab's own cached base image,
  *     built first when it is missing — never a path that exists on one machine only.
+ *   - the unit files run (two at a time) while the labs boot: they need no lab.
  *
  * Usage: node dist/test/run.js [unit] [e2e] [FILTER…]
  *   suites: both when none is named; FILTER: only test files whose path contains one of these words
- *   (e.g. `node dist/test/run.js e2e release` runs the release e2e files against a lab of their own).
+ *   (e.g. `node dist/test/run.js e2e release` runs the release e2e files against labs of their own).
+ * At the end it prints how long each e2e file took, longest first.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { labDown, labPaths, labUp } from '../agent/lab/index.js';
+import { labPaths } from '../agent/lab/index.js';
 import { ensureImage } from '../agent/lab/image.js';
 import { mountOverlay } from '../agent/lab/host.js';
 import { removeTree } from '../agent/lab/fsutil.js';
+import { exitCode, running, runTestFile, type FileRun } from './e2e/support/file-run.js';
+import { bootRunLabs, labCount, runLabNames, HOSTS_PER_LAB } from './e2e/support/run-labs.js';
+import { longestFirst, runOnWorkers } from './e2e/support/schedule.js';
 
 const distTest = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -34,7 +41,7 @@ const filters = args.filter((a) => a !== 'unit' && a !== 'e2e');
 const isRoot = process.getuid?.() === 0;
 const say = (m: string) => process.stderr.write(`# test: ${m}\n`);
 const cleanups: (() => Promise<void>)[] = [];
-let child: ReturnType<typeof spawn> | undefined;
+let unitChild: ChildProcess | undefined;
 let signalled = false;
 
 async function cleanup(): Promise<void> {
@@ -48,8 +55,9 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
     if (signalled) return;
     signalled = true;
-    say(`${sig}: stopping the tests, then removing the test lab`);
-    child?.kill(sig);
+    say(`${sig}: stopping the tests, then removing the test labs`);
+    unitChild?.kill(sig);
+    for (const c of running) c.kill(sig);
   });
 }
 
@@ -64,23 +72,40 @@ function testFiles(dir: string): string[] {
   return out.sort();
 }
 
+/** Unit files are independent of each other: one node --test, two files at a time, output as it comes. */
+function runUnit(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise<number>((resolve) => {
+    unitChild = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+    unitChild.on('exit', (c, sig) => resolve(exitCode(c, sig)));
+  });
+}
+
+const rel = (file: string) => path.relative(distTest, file);
+
+function printFile(r: FileRun): void {
+  say(`── ${rel(r.file)} on lab ${r.lab}: ${r.code === 0 ? 'pass' : `FAIL (exit ${r.code})`}, ${r.seconds.toFixed(1)} s ──`);
+  process.stdout.write(r.output.endsWith('\n') || r.output === '' ? r.output : `${r.output}\n`);
+}
+
+/** Per-file durations, longest first, and the totals: what to look at when the suite gets slow. */
+function printSummary(runs: FileRun[], notRun: string[], wallSeconds: number, labs: number): void {
+  const width = Math.max(...runs.map((r) => rel(r.file).length), 4);
+  say(`e2e files by duration (${labs} lab(s) at once):`);
+  for (const r of [...runs].sort((a, b) => b.seconds - a.seconds)) {
+    const c = r.counts;
+    const tests = c ? `${c.pass}/${c.tests} pass${c.fail ? `, ${c.fail} fail` : ''}${c.cancelled ? `, ${c.cancelled} cancelled` : ''}${c.skipped ? `, ${c.skipped} skipped` : ''}` : 'no summary';
+    say(`  ${r.seconds.toFixed(1).padStart(6)} s  ${rel(r.file).padEnd(width)}  ${r.lab.padEnd(11)} ${r.code === 0 ? 'pass' : `FAIL (exit ${r.code})`}  ${tests}`);
+  }
+  for (const f of notRun) say(`  ${'—'.padStart(8)}  ${rel(f)}  not run`);
+  const sum = runs.reduce((s, r) => s + r.seconds, 0);
+  const count = (k: 'tests' | 'pass' | 'fail') => runs.reduce((s, r) => s + (r.counts?.[k] ?? 0), 0);
+  say(`e2e: ${runs.length} file(s), ${count('tests')} tests, ${count('pass')} pass, ${count('fail')} fail; files failed: ${runs.filter((r) => r.code !== 0).length}; wall ${wallSeconds.toFixed(1)} s, sum of files ${sum.toFixed(1)} s`);
+  for (const r of runs.filter((x) => x.code !== 0)) say(`  failed: ${rel(r.file)} (lab ${r.lab}, exit ${r.code})`);
+}
+
 async function main(): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   const progress = process.env.LANES_LAB_QUIET ? undefined : (m: string) => say(`lab: ${m}`);
-
-  if (isRoot) {
-    // The Debian root for chroot checks: an overlay over the cached base image (which is never written).
-    const paths = labPaths({});
-    await mkdir(paths.imagesDir, { recursive: true });
-    const image = await ensureImage(paths.imagesDir, progress);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'lanes-test-root-'));
-    const hp = { dir, upper: path.join(dir, 'upper'), work: path.join(dir, 'work'), merged: path.join(dir, 'merged'), consoleLog: '' };
-    cleanups.push(() => removeTree(dir));
-    await mountOverlay(hp, image.dir);
-    env.LANES_TEST_DEBIAN_ROOT = hp.merged;
-  } else {
-    say('not root: checks that need a Debian root in a chroot, and the e2e suite, cannot run');
-  }
 
   // The test files each suite runs: all of them, or those whose path contains a FILTER word.
   const selected = new Map(
@@ -93,32 +118,68 @@ async function main(): Promise<number> {
     say(`no test file matches ${filters.join(' ')}`);
     return 1;
   }
-  const needsLab = selected.get('e2e')!.length > 0;
-  if (needsLab && isRoot && !signalled) {
-    const name = `t${randomBytes(4).toString('hex')}`;
-    say(`booting lab "${name}" (3 hosts) for this run only`);
-    // The run's lab, and the small one the lab's own lifecycle test makes beside it (`<name>-l`).
-    cleanups.push(async () => {
-      await labDown({ name, onProgress: progress, forget: true });
-      if (existsSync(labPaths({ name: `${name}-l` }).labDir)) await labDown({ name: `${name}-l`, onProgress: progress, forget: true });
-    });
-    await labUp({ name, hosts: 3, onProgress: progress });
-    env.LANES_TEST_LAB = name;
+  const unitFiles = selected.get('unit')!;
+  const e2eFiles = selected.get('e2e')!;
+  // More labs than files would boot hosts nothing uses.
+  const labs = Math.min(labCount(), Math.max(e2eFiles.length, 1));
+
+  if (isRoot) {
+    // The base image first, once: the chroot root below and every lab sit on it (labs booting at
+    // once would otherwise queue on one build).
+    const paths = labPaths({});
+    await mkdir(paths.imagesDir, { recursive: true });
+    const image = await ensureImage(paths.imagesDir, progress);
+    // The Debian root for chroot checks: an overlay over the cached base image (which is never written).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lanes-test-root-'));
+    const hp = { dir, upper: path.join(dir, 'upper'), work: path.join(dir, 'work'), merged: path.join(dir, 'merged'), consoleLog: '' };
+    cleanups.push(() => removeTree(dir));
+    await mountOverlay(hp, image.dir);
+    env.LANES_TEST_DEBIAN_ROOT = hp.merged;
+  } else {
+    say('not root: checks that need a Debian root in a chroot, and the e2e suite, cannot run');
   }
   if (signalled) return 130;
 
-  // Unit files are independent of each other: two at a time. E2e files share the run's lab hosts:
-  // one at a time. Both suites run even when the first fails; the exit code is the worst.
+  // The labs boot while the unit files run; each lab takes e2e files as soon as it is up.
+  const names = e2eFiles.length > 0 && isRoot ? runLabNames(`t${randomBytes(4).toString('hex')}`, labs) : [];
+  if (names.length > 0) say(`booting ${names.length} lab(s) of ${HOSTS_PER_LAB} hosts for this run only: ${names.join(', ')}`);
+  const runLabs = bootRunLabs(names, (fn) => cleanups.push(fn), progress);
+
+  const unit = unitFiles.length > 0 ? runUnit(unitFiles, env) : Promise.resolve(0);
   let worst = 0;
-  for (const [suite, concurrency] of [['unit', 2], ['e2e', 1]] as const) {
-    const files = selected.get(suite)!;
-    if (files.length === 0 || signalled) continue;
-    const code = await new Promise<number>((resolve) => {
-      child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: 'inherit', env });
-      child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 + (os.constants.signals[sig] ?? 0) : 1)));
-    });
-    worst = Math.max(worst, code);
+  if (e2eFiles.length > 0) {
+    const live = names.length === 1; // one file at a time: its output can stream
+    const started = Date.now();
+    const failedLabs: string[] = [];
+    const { results, notRun } = await runOnWorkers(
+      longestFirst(e2eFiles),
+      runLabs.length > 0 ? runLabs : [{ name: '', up: Promise.resolve() }],
+      async (lab) => {
+        try {
+          await lab.up;
+        } catch (e) {
+          failedLabs.push(lab.name);
+          say(`lab ${lab.name} did not come up: ${e instanceof Error ? e.message : String(e)}`);
+          throw e;
+        }
+        // Both suites print to the same terminal: e2e output waits for the unit run when it streams.
+        if (live) await unit;
+      },
+      async (file, lab) => {
+        const r = await runTestFile(file, { env, lab: lab.name, live });
+        // Whole, once the unit run (which streams) is over, so the two never interleave.
+        if (!live) void unit.then(() => printFile(r));
+        return r;
+      },
+      () => signalled,
+    );
+    await unit;
+    const runs = [...results.values()];
+    printSummary(runs, notRun, (Date.now() - started) / 1000, runLabs.length);
+    if (failedLabs.length > 0 || notRun.length > 0) worst = 1;
+    for (const r of runs) worst = Math.max(worst, r.code);
   }
+  worst = Math.max(worst, await unit);
   return signalled ? Math.max(worst, 130) : worst;
 }
 
