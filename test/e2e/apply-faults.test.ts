@@ -190,7 +190,11 @@ echo "no sshd session found" >&2; exit 1`);
   });
 
   it('a second apply while a detached one runs is refused with a clear sentence, never interleaved', async () => {
-    const first = apply(book('v5-slow', { sudo: sudoers(5), sudoValidate: `sh -c 'sleep 6; visudo -cf "$1"' _ %s`, site: site(2) }));
+    // The first apply's validator waits for a gate the test opens once the other two were refused (at most
+    // 45 s, under the 60 s validate limit): a fixed sleep let the first apply finish first on a loaded machine.
+    const gate = '/run/lanes-e2e-apply-gate';
+    await sh(`rm -f ${gate}`);
+    const first = apply(book('v5-slow', { sudo: sudoers(5), sudoValidate: `sh -c 'i=0; while [ ! -e ${gate} ] && [ $i -lt 450 ]; do sleep 0.1; i=$((i+1)); done; visudo -cf "$1"' _ %s`, site: site(2) }));
     await waitFor('the slow validator on the host', async () => (await sh("pgrep -f 'visudo -c[f]' || true")).trim() !== '');
     // The host lease refuses it first, naming the holder.
     const second = await apply(book('v6', { sudo: sudoers(6), site: site(2) }));
@@ -200,7 +204,9 @@ echo "no sshd session found" >&2; exit 1`);
     const third = await apply(book('v6', { sudo: sudoers(6), site: site(2) }), {}, ['--break-lock']);
     assert.equal(third.code, 1, third.stdout + third.stderr);
     assert.match(third.stdout + third.stderr, /another lanes apply is still running on this host \(run [0-9a-f]{12} started \S+ by lanes\); it finishes or restores on its own/);
+    await sh(`touch ${gate}`);
     const r = await first;
+    await sh(`rm -f ${gate}`);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(await content(SUDOERS), sudoers(5));
     await assertHealthy();
