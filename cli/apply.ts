@@ -50,9 +50,11 @@ export const applyCommand: CommandModule<object, Args> = {
       // Refused here, before any host is contacted, when edited or too old.
       const plan = await readPlanFile(args.target, { maxAgeMs: maxAgeMs(args['max-age']) });
       const inventory = args.inventory.length ? args.inventory : plan.inventory;
-      const hosts = await hostsOfSavedPlan(inventory, plan.hosts.map((h) => h.host));
+      // -e is not recorded in a plan: given again, it templates connection variables as in a plain apply.
+      const extra = await extraVars(args);
+      const hosts = await hostsOfSavedPlan(inventory, plan.hosts.map((h) => h.host), extra);
       const saved = new Map(plan.hosts.map((h) => [h.host, h]));
-      const desired = plan.hosts.some(isSealed) ? await recompileSealed(plan, inventory, await extraVars(args)) : new Map<string, DesiredResource[]>();
+      const desired = plan.hosts.some(isSealed) ? await recompileSealed(plan, inventory, extra) : new Map<string, DesiredResource[]>();
       result = await withProgress(args.json, (bus, signal) => applyFleet(desired, hosts, { ...common, bus, signal, saved }), cancellable);
     } else {
       const prepared = await preparePlaybookRun({ playbook: args.target, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
