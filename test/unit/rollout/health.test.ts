@@ -63,6 +63,14 @@ function fakeHost() {
   return {
     S,
     bin,
+    /**
+     * A clock that moves `stepMs` at each reading (`date`), so how many rounds fit before the deadline
+     * does not depend on how fast this machine runs the script.
+     */
+    clock(stepMs: number) {
+      writeFileSync(path.join(S, 'clock'), '1000000\n');
+      stub('date', ['ms=$(( $(cat "$S/clock") + ' + String(stepMs) + ' ))', 'echo "$ms" > "$S/clock"', 'case "$1" in +%s%N) echo "${ms}000000" ;; *) echo $(( ms / 1000 )) ;; esac'].join('\n'));
+    },
     /** Serve a FastCGI answer: CGI headers (CRLF), blank line, body. */
     answer(addr: string, script: string, query: string, body: string, status?: string) {
       const head = `${status ? `Status: ${status}\r\n` : ''}Content-type: text/plain;charset=UTF-8\r\n\r\n`;
@@ -161,11 +169,13 @@ describe('health gate script', () => {
     const h = fakeHost();
     healthy(h, twoPools);
     h.answer('/run/php/php-fpm-api.sock', '/ping', '', 'File not found.\n', '404 Not Found');
+    h.clock(300);
     const r = run(h, spec({ timeoutMs: 1200 }));
     assert.equal(r.code, 1);
     assert.equal(r.result.ok, false);
-    assert.ok(r.result.rounds! >= 2, `retried (${r.result.rounds} rounds)`);
-    assert.ok(r.result.ms! >= 1200 && r.ms < 6000, `stopped at the deadline (${r.result.ms} ms)`);
+    // Readings at 300 (start), 600, 900, 1200 ms after it, then the deadline: 4 rounds.
+    assert.equal(r.result.rounds, 4, `retried until the deadline (${r.result.rounds} rounds)`);
+    assert.equal(r.result.ms, 1500, 'stopped at the first reading past the deadline');
     assert.deepEqual(
       r.result.checks.filter((c) => !c.ok).map((c) => c.name),
       ['ping:api'],
@@ -188,8 +198,7 @@ describe('health gate script', () => {
     writeFileSync(path.join(h.S, 'active'), 'failed\n');
     const r = run(h, spec({ timeoutMs: 20_000 }));
     assert.equal(r.code, 1);
-    assert.equal(r.result.rounds, 1);
-    assert.ok(r.ms < 5000);
+    assert.equal(r.result.rounds, 1, 'gave up after the first round, long before its 20 s deadline');
     assert.equal(r.result.checks[0]!.detail, 'php8.2-fpm.service is failed');
     assert.match(healthFailureMessage(r.result), /^php-fpm: php8\.2-fpm\.service is failed/);
   });
@@ -198,9 +207,10 @@ describe('health gate script', () => {
     const h = fakeHost();
     healthy(h, twoPools);
     writeFileSync(path.join(h.S, 'active'), 'activating\n');
+    h.clock(300);
     const r = run(h, spec({ timeoutMs: 1000 }));
     assert.equal(r.code, 1);
-    assert.ok(r.result.rounds! >= 2);
+    assert.equal(r.result.rounds, 4, 'retried until the deadline, not given up at once');
   });
 
   it('reports a pool whose socket does not answer', () => {
