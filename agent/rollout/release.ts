@@ -130,9 +130,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     // 1. lease + layout
     await session.each(async (s) => {
       const spec = specs.get(s.host)!;
-      const st: HostState = { spec, desired: desired.get(s.host) ?? [], drainMs: drainLimitMs(spec, desired.get(s.host) ?? []), releases: [], history: [],
-        record: { who: historyWho(), command: session.command, source: sourceOf(artifact), liveEvent: artifact ? 'live' : 'rolled-back' },
-      };
+      const record: HostState['record'] = { who: historyWho(), command: session.command, source: sourceOf(artifact), liveEvent: artifact ? 'live' : 'rolled-back' };
+      const st: HostState = { spec, desired: desired.get(s.host) ?? [], drainMs: drainLimitMs(spec, desired.get(s.host) ?? []), releases: [], history: [], record };
       state.set(s.host, st);
       try {
         await leases.acquire(s.ctx, opts.lockTtlMs ?? spec.lockTtlMs);
