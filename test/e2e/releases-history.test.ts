@@ -152,11 +152,8 @@ describe('lanes releases', { concurrency: false }, () => {
     assert.equal(host.current, idA);
     assert.equal(host.previous, idB);
     assert.equal(j.hosts.find((x) => x.host === names[2])?.skipped, 0);
-    // Leave the hosts as other files expect them: the garbage removed, one release on every host.
+    // The garbage removed again: the next reader of this host sees a clean history.
     await onHost(lab, h, `grep -v -e '^this is not json$' -e '^{"release":$' ${HISTORY} > ${HISTORY}.t; mv ${HISTORY}.t ${HISTORY}`);
-    const back = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', c, '--serial', '100%']);
-    assert.equal(back.code, 0, back.stdout + back.stderr);
-    const after = await releasesJson();
-    assert.match(after.summary.line, new RegExp(`^fleet: 3 hosts on ${idC}$`));
+    assert.equal((await releasesJson()).hosts.find((x) => x.host === h)?.skipped, 0);
   });
 });
