@@ -17,6 +17,7 @@ import { quietOnClosedPipes } from './pipes.js';
 import { pingCommand } from './ping.js';
 import { planCommand } from './plan.js';
 import { releaseCommand } from './release.js';
+import { releasesCommand } from './releases.js';
 import { rollbackCommand } from './rollback.js';
 import { schemaCommand } from './schema.js';
 
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(applyCommand)
     .command(releaseCommand)
     .command(rollbackCommand)
+    .command(releasesCommand)
     .command(drainCommand)
     .command(undrainCommand)
     .command(pingCommand)

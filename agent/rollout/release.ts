@@ -41,6 +41,7 @@ import { missingReleaseFiles, parsePreflight, preflightScript, releaseFilesOf } 
 import { parseFrames } from '../remote/frame.js';
 import { framedScript, type FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
+import { appendScript, historyWho, parseAppend, sourceOf, type HistoryRecord } from './history.js';
 
 export interface ReleaseOptions extends ConnectOptions {
   bus: EventBus;
@@ -85,6 +86,8 @@ interface HostState {
   /** Releases that went live, oldest first (from <path>/.lanes-history). */
   history: string[];
   target?: string;
+  /** What the host history (agent/rollout/history.ts) records about this run's switch. */
+  record: Pick<HistoryRecord, 'who' | 'command' | 'source'> & { liveEvent: 'live' | 'rolled-back' };
 }
 
 export interface ReleaseRun {
@@ -127,7 +130,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     // 1. lease + layout
     await session.each(async (s) => {
       const spec = specs.get(s.host)!;
-      const st: HostState = { spec, desired: desired.get(s.host) ?? [], drainMs: drainLimitMs(spec, desired.get(s.host) ?? []), releases: [], history: [] };
+      const record: HostState['record'] = { who: historyWho(), command: session.command, source: sourceOf(artifact), liveEvent: artifact ? 'live' : 'rolled-back' };
+      const st: HostState = { spec, desired: desired.get(s.host) ?? [], drainMs: drainLimitMs(spec, desired.get(s.host) ?? []), releases: [], history: [], record };
       state.set(s.host, st);
       try {
         await leases.acquire(s.ctx, opts.lockTtlMs ?? spec.lockTtlMs);
@@ -392,6 +396,7 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
     // The switch time is the `current` symlink's own mtime, read on the host by the undrain script.
     await workersStep('start workers', undrainScript(spec, { releaseDir: releaseDir(spec, target), switchedAt: 0 }));
     await run(s, `printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shq(target)} >> ${shq(historyFile(spec))}`);
+    await appendHistory(s, st, run, { release: target, event: st.record.liveEvent, previous: previous ?? null });
     st.current = target;
     st.history.push(target);
     s.summary = `${target} live${previous ? ` (was ${previous})` : ''}`;
@@ -439,8 +444,27 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
       if (await attempt('health gate after the rollback', () => gate(' (rollback)', previous, withExpect(st.spec, expectRelease ? previous : undefined)))) done.push('health gate passed');
     }
     const outcome = [...(switched ? [] : ['current was never switched']), ...done, ...(broken.length ? [`rollback incomplete: ${broken.join('; ')}`] : [])].join(', ');
-    throw new LanesError(`${failedStep}: ${why.replace(/^[a-z -]+ failed: /, '')} — ${outcome}`, { kind: 'exec', host });
+    const message = `${failedStep}: ${why.replace(/^[a-z -]+ failed: /, '')} — ${outcome}`;
+    await appendHistory(s, st, run, { release: target, event: 'failed', previous: previous ?? null, reason: message });
+    throw new LanesError(message, { kind: 'exec', host });
   }
+}
+
+/**
+ * One record in the host's release history, under the lease this run holds. The switch (or its
+ * rollback) already happened: a history that cannot be written is a warning, never a failed host.
+ */
+async function appendHistory(s: HostSession, st: HostState, run: Runner, rec: Pick<HistoryRecord, 'release' | 'event' | 'previous' | 'reason'>): Promise<void> {
+  let problem: string | undefined;
+  try {
+    const script = appendScript(st.spec, { ...rec, who: st.record.who, command: st.record.command, ...(st.record.source ? { source: st.record.source } : {}) });
+    const r = await run(s, script.text);
+    const a = parseAppend(r.stdout, script.nonce);
+    if (!a.ok) problem = a.message;
+  } catch (err) {
+    problem = errorLineForHost(err, s.host);
+  }
+  if (problem) s.ctx.bus.emit({ type: 'message', level: 'warn', host: s.host, text: `the release history could not be written: ${problem}` });
 }
 
 /**
