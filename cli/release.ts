@@ -7,6 +7,7 @@ import { planFleet, type HostPlan } from '../agent/plan/run.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
 import { renderPlan } from '../agent/report/plan-text.js';
 import { readArtifact } from '../agent/rollout/artifact.js';
+import { describeArtifact } from '../agent/rollout/artifact-info.js';
 import { renderReleasePlan } from '../agent/rollout/dry-run.js';
 import { releaseFleet, type ReleaseRun } from '../agent/rollout/release.js';
 import { cancelExitCode, withProgress } from './render.js';
@@ -41,6 +42,7 @@ export const releaseCommand: CommandModule<object, Args> = {
     const opts = await connectOptions(args);
     if (args['dry-run']) {
       const artifact = await readArtifact(args.artifact, { repo: repoOf(args) });
+      if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact(artifact)}\n`);
       process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { id: artifact.id, serial: args.serial, maxFail: args['max-fail'] }));
       const layout = new Map([...prepared.desired].map(([h, d]) => [h, d.filter((r) => r.type === 'release')]));
       const planned = await withProgress(args.json, (bus) => planFleet(layout, prepared.hosts, { ...opts, bus, command: 'plan', forks: args.forks, timeoutMs: timeoutMs(args) }));
