@@ -1,4 +1,5 @@
 /** `lanes release`: a rolling, health-gated release of an artifact, with rollback. */
+import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { errorLineForHost } from '../agent/errors.js';
 import { preparePlaybookRun } from '../agent/plan/prepare.js';
@@ -6,6 +7,7 @@ import { planFleet, type HostPlan } from '../agent/plan/run.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
 import { renderPlan } from '../agent/report/plan-text.js';
 import { readArtifact } from '../agent/rollout/artifact.js';
+import { describeArtifact } from '../agent/rollout/artifact-info.js';
 import { renderReleasePlan } from '../agent/rollout/dry-run.js';
 import { releaseFleet, type ReleaseRun } from '../agent/rollout/release.js';
 import { cancelExitCode, withProgress } from './render.js';
@@ -25,20 +27,22 @@ export function rolloutOptions<T>(y: import('yargs').Argv<T>) {
     .option('max-fail', { type: 'number', describe: 'failed hosts tolerated before the rollout stops (default: release.max_fail, 0)' });
 }
 
-type Args = RolloutArgs & { artifact: string; 'dry-run': boolean };
+type Args = RolloutArgs & { artifact: string; repo?: string; 'dry-run': boolean };
 
 export const releaseCommand: CommandModule<object, Args> = {
   command: 'release <playbook>',
   describe: 'Ship an artifact host by host: drain workers, switch, reload gracefully, health-check, roll back on failure',
   builder: (y) =>
     rolloutOptions(y)
-      .option('artifact', { type: 'string', demandOption: true, describe: 'the release: a directory or a .tar.gz' })
+      .option('artifact', { type: 'string', demandOption: true, describe: 'the release: a directory, a .tar.gz, or git:REF (the tree of a commit)' })
+      .option('repo', { type: 'string', describe: 'for --artifact git:REF: a directory of the git repository (default: the playbook\'s)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the batch plan, the steps per host and the layout diffs; touch nothing' }) as never,
   handler: async (args) => {
     const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
     const opts = await connectOptions(args);
     if (args['dry-run']) {
-      const artifact = await readArtifact(args.artifact);
+      const artifact = await readArtifact(args.artifact, { repo: repoOf(args) });
+      if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact(artifact)}\n`);
       process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { id: artifact.id, serial: args.serial, maxFail: args['max-fail'] }));
       const layout = new Map([...prepared.desired].map(([h, d]) => [h, d.filter((r) => r.type === 'release')]));
       const planned = await withProgress(args.json, (bus) => planFleet(layout, prepared.hosts, { ...opts, bus, command: 'plan', forks: args.forks, timeoutMs: timeoutMs(args) }));
@@ -48,9 +52,14 @@ export const releaseCommand: CommandModule<object, Args> = {
       process.exitCode = failed.length ? 1 : 0;
       return;
     }
-    await runRollout(args, prepared, opts, { artifact: args.artifact });
+    await runRollout(args, prepared, opts, { artifact: args.artifact, repo: repoOf(args) });
   },
 };
+
+/** The repository a git:REF artifact is taken from: --repo, else the one the playbook lives in. */
+function repoOf(args: Args): string {
+  return args.repo ?? path.dirname(path.resolve(args.playbook));
+}
 
 /**
  * Run a release or rollback (the same dance; `target` says which) under the cancellable renderer,
@@ -60,7 +69,7 @@ export async function runRollout(
   args: RolloutArgs,
   prepared: Awaited<ReturnType<typeof preparePlaybookRun>>,
   opts: Awaited<ReturnType<typeof connectOptions>>,
-  target: { artifact: string } | { rollbackTo: string | undefined; command: 'rollback' },
+  target: { artifact: string; repo?: string } | { rollbackTo: string | undefined; command: 'rollback' },
 ): Promise<void> {
   const result = await withProgress(
     args.json,
@@ -91,7 +100,7 @@ export function renderRun(r: ReleaseRun): string {
   }
   lines.push(
     '',
-    `${r.releaseId ? `release ${r.releaseId}` : 'rollback'}: ${r.hosts.length - failed} ok, ${failed} failed${r.stoppedEarly ? '; the rollout stopped (more failures than --max-fail), later batches untouched' : ''}`,
+    `${r.releaseId ? `release ${r.releaseId}${r.artifact?.source.kind === 'git' ? ` (git commit ${r.artifact.source.commit})` : ''}` : 'rollback'}: ${r.hosts.length - failed} ok, ${failed} failed${r.stoppedEarly ? '; the rollout stopped (more failures than --max-fail), later batches untouched' : ''}`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -30,6 +30,7 @@ export type LanesEvent =
  *   lease-lost      a renewal found the lease gone or someone else's: work on that host stops
  *   lease-release   the unlock found the lease not ours, already absent, or could not run
  *   host-keys-unchecked  hosts whose SSH key is accepted without any check this run (`data`: {hosts})
+ *   artifact        what a release ships (`data`: {id, sha256, source}; source.kind git has commit and ref)
  */
 export type MessageCode =
   | 'cancel'
@@ -40,7 +41,8 @@ export type MessageCode =
   | 'lease-broken'
   | 'lease-lost'
   | 'lease-release'
-  | 'host-keys-unchecked';
+  | 'host-keys-unchecked'
+  | 'artifact';
 
 export interface RunSummary {
   ok: number;

@@ -1,10 +1,11 @@
 /**
  * The release artifact: one .tar.gz whose sha256 names the release.
  *
- * A directory is packed deterministically (sorted names, mtime 0, owner 0:0, no group/other write bit,
- * GNU format so no pax timestamps, gzip header without name or time), so the same content always
- * gives the same bytes and thus the same release id: re-releasing what is already live unpacks
- * nothing (`exists`). A ready .tar.gz/.tgz is used as is.
+ * A directory, or the tree of a git commit (`git:REF`, git-source.ts), is packed in-process and
+ * deterministically (pack.ts: sorted names, mtime 0, owner 0:0, normalised modes, gzip header
+ * without name or time), so the same content always gives the same bytes and thus the same release
+ * id: re-releasing what is already live unpacks nothing (`exists`). A ready .tar.gz/.tgz is used as
+ * is (listed in-process too: no `tar` runs on the controller).
  *
  * The remote side is a set of POSIX sh scripts, run as root, built here by pure functions; every
  * value in them goes through `shq`. Layout under `spec.path`:
@@ -14,12 +15,12 @@
  *   shared/<entry>          what `spec.shared` links every release to (seeded by the first release)
  *   current -> releases/<id> never touched here
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { LanesError } from '../errors.js';
+import { gitRefOf, readGitTree, type GitSource } from './git-source.js';
+import { listTarGz, packEntries, readTree } from './pack.js';
 import { b64, frameShell, newNonce, parseFrames, unb64 } from '../remote/frame.js';
 import type { FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
@@ -36,8 +37,10 @@ export interface Artifact {
   files: number;
   /** Every path in the tarball, relative to the release root ("worker.php", "public", "public/index.php"). */
   entries: Set<string>;
-  /** The absolute path it was read from. */
-  source: string;
+  /** Where it came from: a directory or tarball (absolute path), or a git commit. */
+  source: ArtifactSource;
+  /** A short name for messages on the host: the file or directory name, or `git:REF`. */
+  label: string;
 }
 
 /** The marker file inside every complete release. */
@@ -52,98 +55,68 @@ export const EXIT_UNSAFE_ENTRY = 5;
 /** Temporary release directories older than this (minutes) are removed by {@link pruneScript}. */
 const STALE_TMP_MINUTES = 60;
 
-/** The GNU tar options that make a pack depend on content only. */
-export const DETERMINISTIC_TAR_OPTIONS = [
-  '--format=gnu',
-  '--sort=name',
-  '--mtime=@0',
-  '--owner=0',
-  '--group=0',
-  '--numeric-owner',
-  '--mode=go-w',
-];
+/** Where an artifact came from: recorded in the run's events and report (and the host history). */
+export type ArtifactSource = { kind: 'directory'; path: string } | { kind: 'tarball'; path: string } | GitSource;
 
-/** Read (or pack) a release artifact. */
-export async function readArtifact(pathOrTarGz: string): Promise<Artifact> {
-  const source = path.resolve(pathOrTarGz);
+export interface ReadArtifactOptions {
+  /** For `git:REF`: a directory of the repository (default: the current directory). */
+  repo?: string;
+}
+
+/** Read (or pack) a release artifact: a directory, a .tar.gz/.tgz, or `git:REF`. */
+export async function readArtifact(given: string, opts: ReadArtifactOptions = {}): Promise<Artifact> {
+  const ref = gitRefOf(given);
+  if (ref !== undefined) {
+    const repo = path.resolve(opts.repo ?? '.');
+    const st = await stat(repo).catch(() => undefined);
+    if (!st?.isDirectory()) throw new LanesError(`release artifact ${given}: the repository directory ${repo} does not exist`, { hint: 'give --repo DIR' });
+    const tree = await readGitTree(ref, repo);
+    return finish(await packEntries(tree.entries), given, tree.source, given);
+  }
+
+  const full = path.resolve(given);
   let st;
   try {
-    st = await stat(source);
+    st = await stat(full);
   } catch {
-    throw new LanesError(`release artifact ${pathOrTarGz} does not exist`, {
-      hint: 'give a directory holding the application or a .tar.gz of it',
+    throw new LanesError(`release artifact ${given} does not exist`, {
+      hint: 'give a directory holding the application, a .tar.gz of it, or git:REF',
     });
   }
 
-  let bytes: Buffer;
   if (st.isDirectory()) {
-    const entries = await readdir(source).catch((e: unknown) => {
-      throw new LanesError(`release artifact ${pathOrTarGz} cannot be read: ${(e as Error).message}`);
-    });
+    const entries = await readTree(full, given);
     if (entries.length === 0) {
-      throw new LanesError(`release artifact ${pathOrTarGz} is an empty directory`, { hint: 'point it at the application directory' });
+      throw new LanesError(`release artifact ${given} is an empty directory`, { hint: 'point it at the application directory' });
     }
-    const tar = await run('tar', [...DETERMINISTIC_TAR_OPTIONS, '-C', source, '-cf', '-', '.'], undefined, pathOrTarGz, 'pack');
-    // zlib writes a gzip header with no file name and mtime 0: the same tar gives the same bytes.
-    bytes = gzipSync(tar, { level: 9 });
-  } else if (st.isFile() && /\.(tar\.gz|tgz)$/i.test(source)) {
-    bytes = await readFile(source);
+    return finish(await packEntries(entries), given, { kind: 'directory', path: full }, path.basename(full));
+  }
+  if (st.isFile() && /\.(tar\.gz|tgz)$/i.test(full)) {
+    const bytes = await readFile(full);
     if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
-      throw new LanesError(`release artifact ${pathOrTarGz} is not a gzip file`, { hint: 'give a .tar.gz made with tar -czf' });
+      throw new LanesError(`release artifact ${given} is not a gzip file`, { hint: 'give a .tar.gz made with tar -czf' });
     }
-  } else {
-    throw new LanesError(`release artifact ${pathOrTarGz} is neither a directory nor a .tar.gz/.tgz file`, {
-      hint: 'give a directory holding the application or a .tar.gz of it',
-    });
+    return finish(bytes, given, { kind: 'tarball', path: full }, path.basename(full));
   }
+  throw new LanesError(`release artifact ${given} is neither a directory nor a .tar.gz/.tgz file`, {
+    hint: 'give a directory holding the application, a .tar.gz of it, or git:REF',
+  });
+}
 
-  const listing = (await run('tar', ['-tzvf', '-'], bytes, pathOrTarGz, 'list')).toString('utf8');
-  // `tar -tv` starts each line with the mode; 'd' marks a directory.
-  const lines = listing.split('\n').filter((l) => l.trim() !== '');
-  const files = lines.filter((l) => !l.startsWith('d')).length;
+/** List the tarball in-process (which validates it) and name it by its sha256. */
+async function finish(bytes: Buffer, given: string, source: ArtifactSource, label: string): Promise<Artifact> {
+  const { files, entries } = await listTarGz(bytes, given);
   if (files === 0) {
-    throw new LanesError(`release artifact ${pathOrTarGz} contains no files`, { hint: 'an empty release cannot be served' });
+    throw new LanesError(`release artifact ${given} contains no files`, { hint: 'an empty release cannot be served' });
   }
-
-  const names = (await run('tar', ['-tzf', '-'], bytes, pathOrTarGz, 'list')).toString('utf8');
-  const entries = new Set(
-    names
-      .split('\n')
-      .map((l) => path.posix.normalize(l).replace(/^(\.\/)+/, '').replace(/\/+$/, ''))
-      .filter((l) => l !== '' && l !== '.'),
-  );
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return { id: releaseId(sha256), sha256, bytes, files, entries, source };
+  return { id: releaseId(sha256), sha256, bytes, files, entries, source, label };
 }
 
 /** The release id for an artifact's sha256. */
 export function releaseId(sha256: string): string {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new LanesError(`not a sha256 digest: ${sha256}`, { kind: 'internal' });
   return `r${sha256.slice(0, 12)}`;
-}
-
-function run(cmd: string, args: string[], input: Buffer | undefined, what: string, doing: 'pack' | 'list'): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
-    child.on('error', (e) => reject(new LanesError(`cannot run ${cmd} to ${doing} ${what}: ${e.message}`, { hint: 'GNU tar is needed' })));
-    child.on('close', (code) => {
-      if (code === 0) return resolve(Buffer.concat(out));
-      const said = err.trim().split('\n').slice(-2).join(' | ');
-      reject(
-        new LanesError(
-          doing === 'pack' ? `cannot pack release artifact ${what}: ${said || `tar exit ${code}`}` : `release artifact ${what} is not a valid .tar.gz: ${said || `tar exit ${code}`}`,
-        ),
-      );
-    });
-    child.stdin.on('error', () => {
-      /* tar exited early; its exit status tells why */
-    });
-    child.stdin.end(input);
-  });
 }
 
 /** A `spec.shared` entry normalized ('storage/', './.env' → 'storage', '.env'); refuses escapes. */
@@ -223,7 +196,7 @@ export interface UnpackOptions {
  * `unpacked <id>`. Exit 3: checksum mismatch; exit 4: `releases/<id>` is in the way (the reason, a
  * sentence, on stderr).
  */
-export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: string; source?: string }, opts: UnpackOptions = {}): FramedScript {
+export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: string; label?: string }, opts: UnpackOptions = {}): FramedScript {
   const base = checkPath(spec);
   const id = checkId(artifact.id);
   if (!/^[0-9a-f]{64}$/.test(artifact.sha256)) throw new LanesError(`not a sha256 digest: ${artifact.sha256}`, { kind: 'internal' });
@@ -262,7 +235,7 @@ export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: 
       .join('\n');
   });
 
-  const ENTRY_CHECK = entryCheck(artifact.source ? path.basename(artifact.source) : id);
+  const ENTRY_CHECK = entryCheck(artifact.label ?? id);
   const nonce = newNonce();
   const text = `set -u
 ${frameShell(nonce)}

@@ -28,6 +28,7 @@ import type { FleetHost } from '../run/fleet.js';
 import { FleetSession, type HostSession } from '../run/session.js';
 import type { ConnectOptions } from '../transport/target.js';
 import { currentReleaseScript, parseCurrentRelease, pruneScript, readArtifact, sharedEntry, unpackScript, type Artifact } from './artifact.js';
+import { artifactInfo, describeArtifact, type ArtifactInfo } from './artifact-info.js';
 import { healthFailureMessage, healthScript, parseHealth } from './health.js';
 import { cancelledBy, isCancelled, throwIfCancelled } from '../run/cancel.js';
 import { FleetLease } from '../run/lease.js';
@@ -47,8 +48,10 @@ export interface ReleaseOptions extends ConnectOptions {
   bus: EventBus;
   forks?: number;
   timeoutMs?: number;
-  /** A directory or .tar.gz to ship; absent for a rollback. */
+  /** A directory, .tar.gz or `git:REF` to ship; absent for a rollback. */
   artifact?: string;
+  /** For `git:REF`: a directory of the repository to take REF from. */
+  repo?: string;
   /** Rollback target; default the release before the live one. */
   rollbackTo?: string;
   serial?: string;
@@ -93,6 +96,8 @@ interface HostState {
 export interface ReleaseRun {
   ok: boolean;
   releaseId?: string;
+  /** The artifact shipped (absent for a rollback): its id, sha256 and source (a git commit, a path). */
+  artifact?: ArtifactInfo;
   hosts: { host: string; ok: boolean; message?: string; result?: HostRelease }[];
   batches: string[][];
   stoppedEarly: boolean;
@@ -111,9 +116,10 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     hosts.map((h) => h.name),
     serial,
   );
-  const artifact: Artifact | undefined = opts.artifact ? await readArtifact(opts.artifact) : undefined;
+  const artifact: Artifact | undefined = opts.artifact ? await readArtifact(opts.artifact, { repo: opts.repo }) : undefined;
 
   const session = await FleetSession.open(hosts, { ...opts, command: opts.command ?? (artifact ? 'release' : 'rollback') });
+  if (artifact) opts.bus.emit({ type: 'message', level: 'info', code: 'artifact', text: describeArtifact(artifact), data: artifactInfo(artifact) });
   const state = new Map<string, HostState>();
   // Release scripts run as root and get their input (the artifact) on stdin.
   const run: Runner = (s, script, input, timeoutMs) => s.ctx.conn.exec(script, { become: true, stdin: input, timeoutMs: timeoutMs ?? opts.timeoutMs });
@@ -233,6 +239,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
   return {
     ok: end.ok,
     releaseId: artifact?.id,
+    artifact: artifact ? artifactInfo(artifact) : undefined,
     batches: plan,
     stoppedEarly,
     cancelled: cancelled(),
