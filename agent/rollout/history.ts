@@ -4,7 +4,7 @@
  * host's lease. It lives on the host (not the controller) so two controllers see the same history.
  *
  *   {"time":"2026-11-28T11:50:01Z","release":"r0123456789ab","event":"live","who":"alice@laptop",
- *    "command":"release","source":{"kind":"dir","path":"/src/app"},"previous":"r77…"}
+ *    "command":"release","source":{"kind":"directory","path":"/src/app"},"previous":"r77…"}
  *
  *   event  live         `release` went live on the host (previous: what was live before, or null)
  *          rolled-back  `lanes rollback` made `release` live again, away from `previous`
@@ -12,7 +12,7 @@
  *                       (`reason`: one line saying why)
  *   time   the host's clock, UTC, seconds
  *   who    the lease holder (agent/rollout/lock.ts lockHolder) @ the controller's host name
- *   source where the release came from: {kind: dir|tarball|git, path?, commit?} (absent for rollbacks)
+ *   source where the release came from: {kind: directory|tarball|git, path?, commit?} (absent for rollbacks)
  *
  * Each record is one short line appended with `>>`: a write of less than PIPE_BUF (4096) bytes to a
  * file opened with O_APPEND is atomic, so concurrent or interrupted appends never interleave lines.
@@ -21,6 +21,7 @@
 import os from 'node:os';
 import { LanesError } from '../errors.js';
 import type { DesiredResource } from '../resources/types.js';
+import type { ArtifactSource } from './artifact.js';
 import { runFleet, type FleetHost, type FleetOptions } from '../run/fleet.js';
 import { releaseSpecFor } from './spec.js';
 import { lockHolder } from './lock.js';
@@ -40,7 +41,7 @@ export type HistoryEvent = 'live' | 'rolled-back' | 'failed';
 const EVENTS: readonly HistoryEvent[] = ['live', 'rolled-back', 'failed'];
 
 export interface HistorySource {
-  kind: 'dir' | 'tarball' | 'git';
+  kind: ArtifactSource['kind'];
   path?: string;
   /** The git commit the release was packed from (kind git). */
   commit?: string;
@@ -70,30 +71,22 @@ export function historyWho(env: NodeJS.ProcessEnv = process.env): string {
   return `${lockHolder(env)}@${os.hostname()}`;
 }
 
-/**
- * The source of an artifact as the history records it. Takes what the artifact object has: today a
- * path string (a directory or a .tar.gz); a `{kind, path?, commit?}` object when it carries one
- * (git artifacts).
- */
-export function sourceOf(artifact: { source?: unknown; commit?: unknown } | undefined): HistorySource | undefined {
+/** The source of an artifact as the history records it (a git artifact's path is its repository). */
+export function sourceOf(artifact: { source: ArtifactSource } | undefined): HistorySource | undefined {
   if (!artifact) return undefined;
   const s = artifact.source;
-  if (typeof s === 'string') {
-    const src: HistorySource = { kind: /\.(tar\.gz|tgz)$/i.test(s) ? 'tarball' : 'dir', path: s };
-    if (typeof artifact.commit === 'string') src.commit = artifact.commit;
-    return src;
-  }
-  if (s && typeof s === 'object') {
-    const o = s as Record<string, unknown>;
-    const kind = o.kind === 'git' || o.kind === 'tarball' || o.kind === 'dir' ? o.kind : undefined;
-    if (!kind) return undefined;
-    const src: HistorySource = { kind };
-    if (typeof o.path === 'string') src.path = o.path;
-    const commit = typeof o.commit === 'string' ? o.commit : typeof artifact.commit === 'string' ? artifact.commit : undefined;
-    if (commit) src.commit = commit;
-    return src;
-  }
-  return undefined;
+  return s.kind === 'git' ? { kind: 'git', path: s.repo, commit: s.commit } : { kind: s.kind, path: s.path };
+}
+
+/** A source read back from a history line: only the known kinds and string fields. */
+function parseSource(v: unknown): HistorySource | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  if (o.kind !== 'directory' && o.kind !== 'tarball' && o.kind !== 'git') return undefined;
+  const src: HistorySource = { kind: o.kind };
+  if (typeof o.path === 'string') src.path = o.path;
+  if (typeof o.commit === 'string') src.commit = o.commit;
+  return src;
 }
 
 /**
@@ -176,7 +169,7 @@ function toRecord(line: string): HistoryRecord | undefined {
     command: typeof o.command === 'string' ? o.command : '',
     previous: typeof o.previous === 'string' ? o.previous : null,
   };
-  const src = sourceOf({ source: o.source && typeof o.source === 'object' ? o.source : undefined });
+  const src = parseSource(o.source);
   if (src) rec.source = src;
   if (typeof o.reason === 'string') rec.reason = o.reason;
   return rec;

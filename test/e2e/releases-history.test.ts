@@ -102,8 +102,8 @@ describe('lanes releases', { concurrency: false }, () => {
       assert.deepEqual(
         h.releases.slice(0, 2).map((e) => [e.role, e.id, e.outcome, e.source?.kind]),
         [
-          ['live', idA, 'live', 'dir'],
-          ['previous', idB, 'rolled back', 'dir'],
+          ['live', idA, 'live', 'directory'],
+          ['previous', idB, 'rolled back', 'directory'],
         ],
       );
     }

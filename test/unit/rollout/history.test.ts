@@ -50,7 +50,7 @@ describe('history records', () => {
     const spec = { path: root };
     const evil = `it's "odd" $(touch ${root}/pwned) \`x\`\nsecond line`;
     for (const r of [
-      { release: 'r000000000001', event: 'live' as const, who: 'bob@ci', command: 'release', source: { kind: 'dir' as const, path: "/src/a b'c" }, previous: null },
+      { release: 'r000000000001', event: 'live' as const, who: 'bob@ci', command: 'release', source: { kind: 'directory' as const, path: "/src/a b'c" }, previous: null },
       { release: 'r000000000002', event: 'failed' as const, who: 'bob@ci', command: 'release', previous: 'r000000000001', reason: evil },
     ]) {
       const s = appendScript(spec, r);
@@ -64,7 +64,7 @@ describe('history records', () => {
     assert.equal(skipped, 0);
     assert.equal(records.length, 2);
     assert.match(records[0]!.time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
-    assert.deepEqual(records[0]!.source, { kind: 'dir', path: "/src/a b'c" });
+    assert.deepEqual(records[0]!.source, { kind: 'directory', path: "/src/a b'c" });
     assert.equal(records[1]!.reason, evil.replace(/\s+/g, ' '));
     assert.equal(records[1]!.previous, 'r000000000001');
     assert.equal(spawnSync('test', ['-e', `${root}/pwned`]).status, 1, 'nothing in a value is run');
@@ -84,9 +84,9 @@ describe('history records', () => {
   });
 
   it('takes the source from the artifact as it is now (a path) or as an object with a commit', () => {
-    assert.deepEqual(sourceOf({ source: '/x/app' }), { kind: 'dir', path: '/x/app' });
-    assert.deepEqual(sourceOf({ source: '/x/app.tar.gz' }), { kind: 'tarball', path: '/x/app.tar.gz' });
-    assert.deepEqual(sourceOf({ source: { kind: 'git', path: '/repo', commit: 'abc123' } }), { kind: 'git', path: '/repo', commit: 'abc123' });
+    assert.deepEqual(sourceOf({ source: { kind: 'directory', path: '/x/app' } }), { kind: 'directory', path: '/x/app' });
+    assert.deepEqual(sourceOf({ source: { kind: 'tarball', path: '/x/app.tar.gz' } }), { kind: 'tarball', path: '/x/app.tar.gz' });
+    assert.deepEqual(sourceOf({ source: { kind: 'git', ref: 'HEAD', repo: '/repo', commit: 'abc123' } }), { kind: 'git', path: '/repo', commit: 'abc123' });
     assert.equal(sourceOf(undefined), undefined);
   });
 });
@@ -97,7 +97,7 @@ describe('reading a host', () => {
     symlinkSync('releases/r000000000002', path.join(root, 'current'));
     mkdirSync(path.join(root, 'releases', 'r000000000009.tmp-1'));
     const lines = [
-      rec({ release: 'r000000000001', event: 'live', time: '2026-11-01T00:00:00Z', source: { kind: 'dir', path: '/a' } }),
+      rec({ release: 'r000000000001', event: 'live', time: '2026-11-01T00:00:00Z', source: { kind: 'directory', path: '/a' } }),
       rec({ release: 'r000000000002', event: 'live', time: '2026-11-02T00:00:00Z', previous: 'r000000000001', source: { kind: 'tarball', path: '/b.tgz' } }),
       rec({ release: 'r000000000003', event: 'failed', time: '2026-11-03T00:00:00Z', previous: 'r000000000002', reason: 'health gate: 500' }),
     ];
