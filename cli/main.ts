@@ -18,6 +18,7 @@ import { pingCommand } from './ping.js';
 import { planCommand } from './plan.js';
 import { releaseCommand } from './release.js';
 import { rollbackCommand } from './rollback.js';
+import { runCommand } from './run.js';
 import { schemaCommand } from './schema.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(rollbackCommand)
     .command(drainCommand)
     .command(undrainCommand)
+    .command(runCommand)
     .command(pingCommand)
     .command(factsCommand)
     .command(inventoryCommand)

@@ -1,0 +1,46 @@
+/** `lanes run PATTERN -i INV -- COMMAND…`: an ad-hoc command on the selected hosts, output grouped. */
+import type { CommandModule } from 'yargs';
+import { errorLineForHost } from '../agent/errors.js';
+import { AdhocFailed, runAdhoc } from '../agent/run/adhoc.js';
+import { selectFromInventory } from '../agent/run/select.js';
+import { colorEnabled, painter } from '../agent/report/color.js';
+import { secrets } from '../agent/report/mask.js';
+import { renderRunOutput, type RunHostOutput } from '../agent/report/run-text.js';
+import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { cancelExitCode, withProgress } from './render.js';
+
+type Args = HostArgs & { pattern: string; command: string[]; as?: string; once: boolean; cwd?: string };
+
+export const runCommand: CommandModule<object, Args> = {
+  command: 'run <pattern> [command..]',
+  describe: 'Run an ad-hoc shell command on the hosts matching PATTERN (after --), output grouped per host',
+  builder: (y) =>
+    hostOptions(y)
+      .positional('pattern', { type: 'string', demandOption: true, describe: 'host pattern' })
+      .positional('command', { type: 'string', array: true, default: [], describe: 'the command, after --: run with sh -c on each host' })
+      .option('as', { type: 'string', describe: 'run it as this user (sudo -u USER); --become alone runs it as root' })
+      .option('once', { type: 'boolean', default: false, describe: 'only on the first matching host' })
+      .option('cwd', { type: 'string', describe: 'directory to run it in (default: the login home)' })
+      .example('$0 run web -i inv.yml -- php -v', 'the PHP version on every web host')
+      .example("$0 run web -i inv.yml --once --as app --cwd /srv/app/current -- 'php artisan migrate:status'", 'once, as app') as never,
+  handler: async (args) => {
+    const shell = args.command.map(String).join(' ');
+    const { hosts } = await selectFromInventory(args.inventory, args.pattern, args.limit);
+    const base = await connectOptions(args);
+    const opts = args.as ? { ...base, become: true, becomeUser: args.as } : base;
+    const result = await withProgress(
+      args.json,
+      (bus, signal) =>
+        runAdhoc(hosts, { ...opts, bus, signal, command: 'run', shell, cwd: args.cwd, once: args.once, forks: args.forks, timeoutMs: timeoutMs(args) }),
+      { cancellable: true },
+    );
+    if (!args.json) {
+      const outputs: RunHostOutput[] = result.hosts.map((h) => {
+        const r = h.ok ? h.data : h.error instanceof AdhocFailed ? h.error.result : undefined;
+        return r ? { host: h.host, code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr } : { host: h.host, error: errorLineForHost(h.error, h.host) };
+      });
+      process.stdout.write(secrets.mask(renderRunOutput(outputs, painter(colorEnabled(process.stdout)))));
+    }
+    process.exitCode = cancelExitCode() ?? (result.ok ? 0 : 1);
+  },
+};
