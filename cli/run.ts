@@ -9,13 +9,15 @@ import { renderRunOutput, type RunHostOutput } from '../agent/report/run-text.js
 import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
 import { cancelExitCode, withProgress } from './render.js';
 
-type Args = HostArgs & { pattern: string; command: string[]; as?: string; once: boolean; cwd?: string };
+type Args = HostArgs & { pattern: string; command: string[]; '--'?: string[]; as?: string; once: boolean; cwd?: string };
 
 export const runCommand: CommandModule<object, Args> = {
   command: 'run <pattern> [command..]',
   describe: 'Run an ad-hoc shell command on the hosts matching PATTERN (after --), output grouped per host',
   builder: (y) =>
     hostOptions(y)
+      // Everything after `--` is the command, options included (`-- php -v`); main's setting is kept.
+      .parserConfiguration({ 'greedy-arrays': false, 'populate--': true })
       .positional('pattern', { type: 'string', demandOption: true, describe: 'host pattern' })
       .positional('command', { type: 'string', array: true, default: [], describe: 'the command, after --: run with sh -c on each host' })
       .option('as', { type: 'string', describe: 'run it as this user (sudo -u USER); --become alone runs it as root' })
@@ -24,7 +26,7 @@ export const runCommand: CommandModule<object, Args> = {
       .example('$0 run web -i inv.yml -- php -v', 'the PHP version on every web host')
       .example("$0 run web -i inv.yml --once --as app --cwd /srv/app/current -- 'php artisan migrate:status'", 'once, as app') as never,
   handler: async (args) => {
-    const shell = args.command.map(String).join(' ');
+    const shell = [...args.command, ...(args['--'] ?? [])].map(String).join(' ');
     const { hosts } = await selectFromInventory(args.inventory, args.pattern, args.limit);
     const base = await connectOptions(args);
     const opts = args.as ? { ...base, become: true, becomeUser: args.as } : base;
