@@ -28,12 +28,11 @@ export const runCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const shell = [...args.command, ...(args['--'] ?? [])].map(String).join(' ');
     const { hosts } = await selectFromInventory(args.inventory, args.pattern, args.limit);
-    const base = await connectOptions(args);
-    const opts = args.as ? { ...base, become: true, becomeUser: args.as } : base;
+    const opts = await connectOptions(args);
     const result = await withProgress(
       args.json,
       (bus, signal) =>
-        runAdhoc(hosts, { ...opts, bus, signal, command: 'run', shell, cwd: args.cwd, once: args.once, forks: args.forks, timeoutMs: timeoutMs(args) }),
+        runAdhoc(hosts, { ...opts, bus, signal, command: 'run', shell, cwd: args.cwd, once: args.once, as: args.as, forks: args.forks, timeoutMs: timeoutMs(args) }),
       { cancellable: true },
     );
     if (!args.json) {

@@ -30,6 +30,11 @@ export interface AdhocOptions extends FleetOptions {
   once?: boolean;
   /** Kill the command's process group after this long (0 / undefined: no limit). */
   timeoutMs?: number;
+  /**
+   * Run it as this user (sudo -u). Asked for by name on this command line, so it wins over the
+   * inventory's `ansible_become`/`ansible_become_user` (its become password is still used).
+   */
+  as?: string;
 }
 
 /**
@@ -75,7 +80,8 @@ export class AdhocFailed extends LanesError {
 
 export async function runAdhoc(hosts: FleetHost[], opts: AdhocOptions): Promise<FleetResult<AdhocResult>> {
   if (opts.shell.trim() === '') throw new LanesError('no command given', { hint: 'lanes run PATTERN -i INV -- COMMAND…' });
-  const selected = opts.once ? hosts.slice(0, 1) : hosts;
+  const first = opts.once ? hosts.slice(0, 1) : hosts;
+  const selected = opts.as === undefined ? first : first.map((h) => ({ ...h, vars: { ...h.vars, ansible_become: true, ansible_become_user: opts.as } }));
   const command = adhocCommand(opts.shell, opts.cwd);
   return runFleet<AdhocResult>(
     selected,

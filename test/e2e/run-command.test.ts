@@ -69,9 +69,10 @@ describe('lanes run', { concurrency: false }, () => {
   });
 
   it('without become it runs as the login user, --become as root, --as USER as that user; --cwd', async () => {
-    // The lab inventory escalates by default: a copy that does not.
+    // The lab inventory escalates by default: a copy that says nothing about it.
     const plain = path.join(tmp, 'plain.yml');
-    writeFileSync(plain, readFileSync(lab.inventoryFile, 'utf8').replace('ansible_become: true', 'ansible_become: false'));
+    writeFileSync(plain, readFileSync(lab.inventoryFile, 'utf8').replace('    ansible_become: true\n', ''));
+    assert.doesNotMatch(readFileSync(plain, 'utf8'), /ansible_become/);
     const as = (extra: string[]) => runCli(['run', names[0]!, '-i', plain, ...extra, '--', 'id -un; pwd']);
     const login = await as([]);
     assert.equal(login.code, 0, login.stderr);
@@ -81,6 +82,9 @@ describe('lanes run', { concurrency: false }, () => {
     const www = await as(['--as', 'www-data', '--cwd', '/tmp']);
     assert.equal(www.code, 0, www.stderr);
     assert.match(www.stdout, /^ {2}www-data\n {2}\/tmp$/m);
+    // --as wins over the inventory's own become settings (the lab's inventory escalates to root).
+    const over = await runCli(['run', names[0]!, '-i', lab.inventoryFile, '--as', 'www-data', '--', 'id -un']);
+    assert.match(over.stdout, /^ {2}www-data$/m);
   });
 
   it('--timeout kills the remote command and its children: exit 1, the host named', async () => {
