@@ -3,19 +3,22 @@ import type { CommandModule } from 'yargs';
 import { errorLineForHost } from '../agent/errors.js';
 import { AdhocFailed, runAdhoc } from '../agent/run/adhoc.js';
 import { selectFromInventory } from '../agent/run/select.js';
+import { preparePlaybookRun } from '../agent/plan/prepare.js';
+import { releaseSpecFor } from '../agent/rollout/spec.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
 import { secrets } from '../agent/report/mask.js';
 import { renderRunOutput, type RunHostOutput } from '../agent/report/run-text.js';
 import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { cancelExitCode, withProgress } from './render.js';
 
-type Args = HostArgs & { pattern: string; command: string[]; '--'?: string[]; as?: string; once: boolean; cwd?: string };
+type Args = HostArgs & PlaybookArgs & { release?: string; pattern: string; command: string[]; '--'?: string[]; as?: string; once: boolean; cwd?: string };
 
 export const runCommand: CommandModule<object, Args> = {
   command: 'run <pattern> [command..]',
   describe: 'Run an ad-hoc shell command on the hosts matching PATTERN (after --), output grouped per host',
   builder: (y) =>
-    hostOptions(y)
+    playbookOptions(hostOptions(y))
       // Everything after `--` is the command, options included (`-- php -v`); main's setting is kept.
       .parserConfiguration({ 'greedy-arrays': false, 'populate--': true })
       .positional('pattern', { type: 'string', demandOption: true, describe: 'host pattern' })
@@ -23,16 +26,22 @@ export const runCommand: CommandModule<object, Args> = {
       .option('as', { type: 'string', describe: 'run it as this user (sudo -u USER); --become alone runs it as root' })
       .option('once', { type: 'boolean', default: false, describe: 'only on the first matching host' })
       .option('cwd', { type: 'string', describe: 'directory to run it in (default: the login home)' })
+      .option('release', {
+        type: 'string',
+        describe: "playbook with a release: block: run in its current release as release.owner, with LANES_RELEASE_ID, LANES_RELEASE_DIR, LANES_HOST",
+      })
+      .conflicts('release', ['cwd', 'as'])
       .example('$0 run web -i inv.yml -- php -v', 'the PHP version on every web host')
       .example("$0 run web -i inv.yml --once --as app --cwd /srv/app/current -- 'php artisan migrate:status'", 'once, as app') as never,
   handler: async (args) => {
     const shell = [...args.command, ...(args['--'] ?? [])].map(String).join(' ');
     const { hosts } = await selectFromInventory(args.inventory, args.pattern, args.limit);
+    const release = args.release ? await releaseRoots(args, hosts.map((h) => h.name)) : undefined;
     const opts = await connectOptions(args);
     const result = await withProgress(
       args.json,
       (bus, signal) =>
-        runAdhoc(hosts, { ...opts, bus, signal, command: 'run', shell, cwd: args.cwd, once: args.once, as: args.as, forks: args.forks, timeoutMs: timeoutMs(args) }),
+        runAdhoc(hosts, { ...opts, bus, signal, command: 'run', shell, cwd: args.cwd, once: args.once, as: args.as, release, forks: args.forks, timeoutMs: timeoutMs(args) }),
       { cancellable: true },
     );
     if (!args.json) {
@@ -45,3 +54,14 @@ export const runCommand: CommandModule<object, Args> = {
     process.exitCode = cancelExitCode() ?? (result.ok ? 0 : 1);
   },
 };
+
+/** --release PLAYBOOK: each selected host's release root and user, from the play's `release:` block. */
+async function releaseRoots(args: Args, names: string[]): Promise<Map<string, { path: string; user: string }>> {
+  const prepared = await preparePlaybookRun({ playbook: args.release!, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
+  return new Map(
+    names.map((host) => {
+      const spec = releaseSpecFor(host, prepared.desired.get(host) ?? []);
+      return [host, { path: spec.path, user: spec.owner }] as const;
+    }),
+  );
+}

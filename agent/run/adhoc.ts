@@ -35,17 +35,25 @@ export interface AdhocOptions extends FleetOptions {
    * inventory's `ansible_become`/`ansible_become_user` (its become password is still used).
    */
   as?: string;
+  /**
+   * `--release`: per host, the release root and user; the command runs in `<path>/current` as that
+   * user with LANES_RELEASE_ID, LANES_RELEASE_DIR and LANES_HOST set.
+   */
+  release?: Map<string, { path: string; user: string }>;
 }
 
 /**
- * The remote wrapper ($1 the command, $2 the directory). The watcher reads the channel's stdin
+ * The remote wrapper ($1 the command, $2 the directory, $3 the host name when it runs in a release). The watcher reads the channel's stdin
  * (an asynchronous list gets /dev/null unless redirected, hence fd 3); it is killed once the command
  * has ended, unless it is already killing (it then ignores TERM, so the KILL 2 s later still comes
  * for children that ignore TERM). `setsid` in a background job is not a group leader, so it does not fork: $! is the
  * new group's id.
  */
 export const WRAPPER = [
+  'if [ -n "$3" ] && [ ! -d "$2" ]; then echo "lanes: $2 does not exist: no release is live on this host" >&2; exit 1; fi',
   'if [ -n "$2" ]; then cd -- "$2" || exit 1; fi',
+  // --release: the release environment, from the directory `current` points to.
+  'if [ -n "$3" ]; then LANES_HOST=$3; LANES_RELEASE_DIR=$(pwd -P); LANES_RELEASE_ID=${LANES_RELEASE_DIR##*/}; export LANES_HOST LANES_RELEASE_DIR LANES_RELEASE_ID; fi',
   'exec 3<&0',
   'setsid /bin/sh -c "$1" </dev/null 3<&- &',
   'pid=$!',
@@ -58,8 +66,8 @@ export const WRAPPER = [
 ].join('\n');
 
 /** The one command line sent to the host: the user's command is quoted exactly once, as an argument. */
-export function adhocCommand(shell: string, cwd?: string): string {
-  return `/bin/sh -c ${shq(WRAPPER)} lanes-run ${shq(shell)} ${shq(cwd ?? '')}`;
+export function adhocCommand(shell: string, cwd?: string, releaseHost?: string): string {
+  return `/bin/sh -c ${shq(WRAPPER)} lanes-run ${shq(shell)} ${shq(cwd ?? '')} ${shq(releaseHost ?? '')}`;
 }
 
 /** A host whose command ran but failed: carries its result, so the output is shown with the failure. */
@@ -81,8 +89,15 @@ export class AdhocFailed extends LanesError {
 export async function runAdhoc(hosts: FleetHost[], opts: AdhocOptions): Promise<FleetResult<AdhocResult>> {
   if (opts.shell.trim() === '') throw new LanesError('no command given', { hint: 'lanes run PATTERN -i INV -- COMMAND…' });
   const first = opts.once ? hosts.slice(0, 1) : hosts;
-  const selected = opts.as === undefined ? first : first.map((h) => ({ ...h, vars: { ...h.vars, ansible_become: true, ansible_become_user: opts.as } }));
-  const command = adhocCommand(opts.shell, opts.cwd);
+  const asUser = (host: string) => opts.release?.get(host)?.user ?? opts.as;
+  const selected = first.map((h) => {
+    const user = asUser(h.name);
+    return user === undefined ? h : { ...h, vars: { ...h.vars, ansible_become: true, ansible_become_user: user } };
+  });
+  const commandFor = (host: string) => {
+    const rel = opts.release?.get(host);
+    return rel ? adhocCommand(opts.shell, `${rel.path}/current`, host) : adhocCommand(opts.shell, opts.cwd);
+  };
   return runFleet<AdhocResult>(
     selected,
     async ({ host, conn, step }) => {
@@ -92,7 +107,7 @@ export async function runAdhoc(hosts: FleetHost[], opts: AdhocOptions): Promise<
       try {
         const result = await step('exec', async () => {
           try {
-            return await conn.exec(command, { timeoutMs: opts.timeoutMs, holdStdin: true });
+            return await conn.exec(commandFor(host), { timeoutMs: opts.timeoutMs, holdStdin: true });
           } catch (err) {
             if (err instanceof LanesError && err.kind === 'timeout') {
               throw new LanesError(`timed out after ${Math.round((opts.timeoutMs ?? 0) / 1000)}s: the command's process group was killed`, {

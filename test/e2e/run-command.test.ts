@@ -1,6 +1,6 @@
 // `lanes run` on the lab's 3 hosts through the real CLI: identical output shown once with its hosts,
 // different outputs per host, a failing host (exit 1, its exit code and output shown), --once,
-// --become vs --as vs neither, --cwd, and the two ways a command is stopped — --timeout and Ctrl-C —
+// --become vs --as vs neither, --cwd, --release (current release, its owner, its environment), and the two ways a command is stopped — --timeout and Ctrl-C —
 // each checked on the host: the command and its background child are gone.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,6 +85,22 @@ describe('lanes run', { concurrency: false }, () => {
     // --as wins over the inventory's own become settings (the lab's inventory escalates to root).
     const over = await runCli(['run', names[0]!, '-i', lab.inventoryFile, '--as', 'www-data', '--', 'id -un']);
     assert.match(over.stdout, /^ {2}www-data$/m);
+  });
+
+  it('--release runs in the current release as its owner, with the release environment', async () => {
+    const pb = path.join(tmp, 'release.yml');
+    writeFileSync(pb, '- hosts: app\n  release:\n    path: /srv/lanes-run-app\n    owner: www-data\n    group: www-data\n');
+    const [live, none] = [names[0]!, names[1]!];
+    await onHost(lab, live, 'rm -rf /srv/lanes-run-app && mkdir -p /srv/lanes-run-app/releases/r1abc && ln -s releases/r1abc /srv/lanes-run-app/current');
+    await onHost(lab, none, 'rm -rf /srv/lanes-run-app');
+    try {
+      const r = await runCli(['run', `${live}:${none}`, '-i', lab.inventoryFile, '--release', pb, '--', 'id -un; pwd; echo "$LANES_RELEASE_ID $LANES_RELEASE_DIR $LANES_HOST"']);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`^${live}: exit 0\\n  www-data\\n  /srv/lanes-run-app/current\\n  r1abc /srv/lanes-run-app/releases/r1abc ${live}\\n`, 'm'));
+      assert.match(r.stdout, new RegExp(`^${none}: exit 1\\n  stderr:\\n    lanes: /srv/lanes-run-app/current does not exist: no release is live on this host`, 'm'));
+    } finally {
+      await Promise.all([live, none].map((n) => onHost(lab, n, 'rm -rf /srv/lanes-run-app')));
+    }
   });
 
   it('--timeout kills the remote command and its children: exit 1, the host named', async () => {
