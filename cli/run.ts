@@ -1,6 +1,6 @@
 /** `lanes run PATTERN -i INV -- COMMAND…`: an ad-hoc command on the selected hosts, output grouped. */
 import type { CommandModule } from 'yargs';
-import { errorLineForHost } from '../agent/errors.js';
+import { LanesError, errorLineForHost } from '../agent/errors.js';
 import { AdhocFailed, runAdhoc } from '../agent/run/adhoc.js';
 import { selectFromInventory } from '../agent/run/select.js';
 import { preparePlaybookRun } from '../agent/plan/prepare.js';
@@ -30,11 +30,18 @@ export const runCommand: CommandModule<object, Args> = {
         type: 'string',
         describe: "playbook with a release: block: run in its current release as release.owner, with LANES_RELEASE_ID, LANES_RELEASE_DIR, LANES_HOST",
       })
-      .conflicts('release', ['cwd', 'as'])
+      .conflicts('release', 'as')
       .example('$0 run web -i inv.yml -- php -v', 'the PHP version on every web host')
       .example("$0 run web -i inv.yml --once --as app --cwd /srv/app/current -- 'php artisan migrate:status'", 'once, as app') as never,
   handler: async (args) => {
     const shell = [...args.command, ...(args['--'] ?? [])].map(String).join(' ');
+    // `--cwd current` is the release's current directory, which only the playbook's release: block locates.
+    if (args.cwd === 'current' && !args.release) {
+      throw new LanesError('--cwd current needs --release PLAYBOOK, whose release: block says where the release lives', { hint: 'or give a path, e.g. ./current' });
+    }
+    if (args.release && args.cwd !== undefined && args.cwd !== 'current') {
+      throw new LanesError(`--release runs in the release's current directory: --cwd ${args.cwd} cannot be given with it`);
+    }
     const { hosts } = await selectFromInventory(args.inventory, args.pattern, args.limit);
     const release = args.release ? await releaseRoots(args, hosts.map((h) => h.name)) : undefined;
     const opts = await connectOptions(args);

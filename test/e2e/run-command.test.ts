@@ -94,7 +94,7 @@ describe('lanes run', { concurrency: false }, () => {
     await onHost(lab, live, 'rm -rf /srv/lanes-run-app && mkdir -p /srv/lanes-run-app/releases/r1abc && ln -s releases/r1abc /srv/lanes-run-app/current');
     await onHost(lab, none, 'rm -rf /srv/lanes-run-app');
     try {
-      const r = await runCli(['run', `${live}:${none}`, '-i', lab.inventoryFile, '--release', pb, '--', 'id -un; pwd; echo "$LANES_RELEASE_ID $LANES_RELEASE_DIR $LANES_HOST"']);
+      const r = await runCli(['run', `${live}:${none}`, '-i', lab.inventoryFile, '--release', pb, '--cwd', 'current', '--', 'id -un; pwd; echo "$LANES_RELEASE_ID $LANES_RELEASE_DIR $LANES_HOST"']);
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stdout, new RegExp(`^${live}: exit 0\\n  www-data\\n  /srv/lanes-run-app/current\\n  r1abc /srv/lanes-run-app/releases/r1abc ${live}\\n`, 'm'));
       assert.match(r.stdout, new RegExp(`^${none}: exit 1\\n  stderr:\\n    lanes: /srv/lanes-run-app/current does not exist: no release is live on this host`, 'm'));
