@@ -19,6 +19,7 @@ import { planCommand } from './plan.js';
 import { releaseCommand } from './release.js';
 import { releasesCommand } from './releases.js';
 import { rollbackCommand } from './rollback.js';
+import { runCommand } from './run.js';
 import { schemaCommand } from './schema.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(releasesCommand)
     .command(drainCommand)
     .command(undrainCommand)
+    .command(runCommand)
     .command(pingCommand)
     .command(factsCommand)
     .command(inventoryCommand)

@@ -110,7 +110,9 @@ async function runHost<T>(target: HostTarget, job: HostJob<T>, bus: EventBus, si
   } catch (error) {
     const ms = Date.now() - started;
     const kind = error instanceof LanesError ? error.kind : 'internal';
-    bus.emit({ type: 'host-end', host, ok: false, ms, failure: { message: errorLineForHost(error, host), kind } });
+    // A failure may carry the host's result (`lanes run`: a non-zero exit with its output).
+    const data = (error as { hostData?: unknown } | undefined)?.hostData;
+    bus.emit({ type: 'host-end', host, ok: false, ms, failure: { message: errorLineForHost(error, host), kind }, data });
     return { host, ok: false, ms, error };
   } finally {
     conn?.close();

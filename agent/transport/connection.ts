@@ -30,6 +30,11 @@ export interface ExecOptions {
   become?: boolean;
   /** Called with stdout chunks as they arrive (progress); stdout is still collected. */
   onStdout?: (chunk: string) => void;
+  /**
+   * Keep the command's stdin open until it ends: its EOF then means "the controller closed the channel
+   * or is gone", which a remote wrapper can watch to kill what it started (`lanes run`).
+   */
+  holdStdin?: boolean;
 }
 
 export interface UploadOptions {
@@ -126,7 +131,7 @@ export class SshConnection {
       };
       const sendInput = () => {
         if (opts.stdin !== undefined) channel.write(opts.stdin);
-        channel.end();
+        if (!opts.holdStdin) channel.end();
       };
       const timer =
         opts.timeoutMs && opts.timeoutMs > 0
