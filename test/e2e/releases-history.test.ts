@@ -89,8 +89,8 @@ describe('lanes releases', { concurrency: false }, () => {
     for (const h of names) {
       assert.match(r.stdout, new RegExp(`^${h}: on ${idA}$`, 'm'));
     }
-    assert.match(r.stdout, new RegExp(`live +${idA} +live +went live \\S+, by history-e2e@\\S+ \\(rollback\\), from dir ${a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    assert.match(r.stdout, new RegExp(`previous +${idB} +rolled back +went live \\S+, by history-e2e@\\S+ \\(release\\), from dir `));
+    assert.match(r.stdout, new RegExp(`live +${idA} +live +went live \\S+, by history-e2e@\\S+ \\(rollback\\), from directory ${a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(r.stdout, new RegExp(`previous +${idB} +rolled back +went live \\S+, by history-e2e@\\S+ \\(release\\), from directory `));
 
     const j = await releasesJson();
     assert.equal(j.summary.mixed, false);
