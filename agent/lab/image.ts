@@ -33,6 +33,10 @@ export const PACKAGES = [
   'curl',
   'python3-minimal',
   'ca-certificates',
+  // The sample application's build hook (`composer install`, offline: it has no dependencies) and its
+  // migration (an SQLite database in shared storage).
+  'composer',
+  'php8.2-sqlite3',
 ] as const;
 
 /** Services every host runs. */

@@ -18,9 +18,24 @@ if (is_file(__DIR__ . '/../BROKEN')) {
     exit;
 }
 header('Content-Type: application/json');
+$autoload = dirname(__DIR__) . '/vendor/autoload.php';
+if (!is_file($autoload)) {
+    // Shipped without its build hook (composer install): every page fails, the health gate with it,
+    // and the answer still names the release.
+    http_response_code(500);
+    echo json_encode([
+        'release' => $release,
+        'error' => 'vendor/autoload.php is missing: the build hook (composer install) did not run',
+    ]), "\n";
+    exit;
+}
+require $autoload;
+$app = SampleApp\Release::describe(dirname(__DIR__));
 echo json_encode([
     'pool' => getenv('LANES_POOL') ?: 'unknown',
     'release' => $release,
     'uri' => $_SERVER['REQUEST_URI'] ?? '/',
     'host' => gethostname(),
+    // The release id `php artisan config:cache` wrote in bootstrap/cache/config.php (null before it ran).
+    'config' => $app['config'],
 ]), "\n";
