@@ -8,7 +8,7 @@ namespace SampleApp;
  */
 final class Release
 {
-    /** @return array{release: string, config: ?string, built: bool} */
+    /** @return array{release: string, config: ?string} */
     public static function describe(string $releaseDir): array
     {
         $config = null;
@@ -17,6 +17,6 @@ final class Release
             $values = require $cached;
             $config = is_array($values) ? ($values['release'] ?? null) : null;
         }
-        return ['release' => basename($releaseDir), 'config' => $config, 'built' => true];
+        return ['release' => basename($releaseDir), 'config' => $config];
     }
 }
