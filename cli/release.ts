@@ -18,13 +18,15 @@ export interface RolloutArgs extends HostArgs, PlaybookArgs, LeaseArgs {
   playbook: string;
   serial?: string;
   'max-fail'?: number;
+  verbose?: boolean;
 }
 
 export function rolloutOptions<T>(y: import('yargs').Argv<T>) {
   return leaseOptions(playbookOptions(hostOptions(y)))
     .positional('playbook', { type: 'string', demandOption: true, describe: 'playbook with a release: block' })
     .option('serial', { type: 'string', describe: 'batches, as Ansible serial: 1, 25%, or 1,50%,100% (default: the play\'s release.serial)' })
-    .option('max-fail', { type: 'number', describe: 'failed hosts tolerated before the rollout stops (default: release.max_fail, 0)' });
+    .option('max-fail', { type: 'number', describe: 'failed hosts tolerated before the rollout stops (default: release.max_fail, 0)' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show the output of every hook (a failing hook\'s output is always shown)' });
 }
 
 type Args = RolloutArgs & { artifact: string; repo?: string; 'dry-run': boolean };
@@ -43,7 +45,7 @@ export const releaseCommand: CommandModule<object, Args> = {
     if (args['dry-run']) {
       const artifact = await readArtifact(args.artifact, { repo: repoOf(args) });
       if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact(artifact)}\n`);
-      process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { id: artifact.id, serial: args.serial, maxFail: args['max-fail'] }));
+      process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { id: artifact.id, serial: args.serial, maxFail: args['max-fail'], inventory: prepared.inventory }));
       const layout = new Map([...prepared.desired].map(([h, d]) => [h, d.filter((r) => r.type === 'release')]));
       const planned = await withProgress(args.json, (bus) => planFleet(layout, prepared.hosts, { ...opts, bus, command: 'plan', forks: args.forks, timeoutMs: timeoutMs(args) }));
       const hosts = planned.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostPlan[];
@@ -84,6 +86,8 @@ export async function runRollout(
         timeoutMs: timeoutMs(args),
         serial: args.serial,
         maxFail: args['max-fail'],
+        inventory: prepared.inventory,
+        verbose: args.verbose === true,
       }),
     { cancellable: true },
   );
@@ -98,6 +102,7 @@ export function renderRun(r: ReleaseRun): string {
     lines.push('', `cancelled by ${r.cancelled}; where each host is now:`);
     for (const s of r.states ?? []) lines.push(`  ${s.host}: ${s.state}`);
   }
+  if (r.problem) lines.push('', `FAILED after the release: ${r.problem}`);
   lines.push(
     '',
     `${r.releaseId ? `release ${r.releaseId}${r.artifact?.source.kind === 'git' ? ` (git commit ${r.artifact.source.commit})` : ''}` : 'rollback'}: ${r.hosts.length - failed} ok, ${failed} failed${r.stoppedEarly ? '; the rollout stopped (more failures than --max-fail), later batches untouched' : ''}`,

@@ -570,6 +570,13 @@ class Compiler {
     const spec: unknown = result.data;
     const id = rt.id(spec);
     const resource: DesiredResource = { type: s.type, id, spec, source: item.loc };
+    Object.defineProperty(resource, 'at', {
+      enumerable: false,
+      value: (path: readonly PropertyKey[]) => {
+        const { pos } = this.locate(item.pos, path);
+        return this.loc(pos.key ?? pos.node);
+      },
+    });
     return this.claim(rt, resource, host) ? resource : undefined;
   }
 

@@ -28,6 +28,10 @@ import { fpmInstallFor } from './fpm-pool.js';
 import { fileChange } from './managed-file.js';
 import type { ActualState, Change, DesiredResource, PlanContext, Probe, ResourceType } from './types.js';
 import { absolutePath, safeName, unixName } from './values.js';
+import { ENV_NAME } from '../remote/command.js';
+
+/** An environment value: any text (it travels on stdin, never on a command line). */
+const lineOrText = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
 
 const relativeEntry = z
   .string()
@@ -39,12 +43,45 @@ const serialItem = z.union([
   z.string().regex(/^(\d+|\d+(\.\d+)?%)$/, 'must be a number of hosts or a percentage such as "25%"'),
 ]);
 
+/** A command run on a host at one point of a release (agent/rollout/hooks.ts says when and where). */
+const hookObject = z.strictObject({
+  run: z.string().min(1, 'must be a shell command'),
+  user: unixName.optional(),
+  env: z
+    .record(z.string(), lineOrText)
+    .superRefine((env, ctx) => {
+      for (const name of Object.keys(env)) {
+        if (!ENV_NAME.test(name) || name.startsWith('lanes_')) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'must be an environment variable name (letters, digits, "_"; not starting with a digit nor "lanes_")' });
+        }
+      }
+    })
+    .default({}),
+  timeout: fpmDuration.default('10m'),
+  hosts: z.string().min(1).optional(),
+  sensitive: z.boolean().default(false),
+});
+const hookEntry = z.preprocess(
+  (v) => (typeof v === 'string' ? { run: v } : v),
+  z.custom<unknown>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a command (a string) or a map with run, and optionally user, env, timeout, hosts, sensitive').pipe(hookObject),
+);
+const hookList = z.array(hookEntry).default([]);
+export const hooksSchema = z
+  .strictObject({ build: hookList, once: hookList, before_switch: hookList, after_switch: hookList, after_release: hookList, on_rollback: hookList })
+  .default({ build: [], once: [], before_switch: [], after_switch: [], after_release: [], on_rollback: [] });
+export type HookEntry = z.output<typeof hookObject>;
+
 export const releaseSchema = z.strictObject({
   path: absolutePath,
   keep: z.number().int().min(2, 'must keep at least 2 releases (the live one and the previous one)').default(5),
   shared: z.array(relativeEntry).default([]),
   owner: unixName.default('root'),
   group: unixName.default('root'),
+  /** Who runs the hooks (default: owner); build hooks may write the release directory. */
+  user: unixName.optional(),
+  hooks: hooksSchema,
+  /** The host the `once` hooks run on (a pattern; default: the first host of the first batch). */
+  once_host: z.string().min(1).optional(),
   workers: z
     .strictObject({
       supervisor: z.array(safeName).default([]),

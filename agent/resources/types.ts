@@ -210,4 +210,9 @@ export interface DesiredResource {
   id: string;
   spec: unknown;
   source?: SourceLocation;
+  /**
+   * Where a part of the spec was written (a path into it, e.g. ['hooks', 'once', 0, 'hosts']), for checks
+   * made after compiling; set by the compiler (not enumerable: plans and comparisons ignore it).
+   */
+  at?: (path: readonly PropertyKey[]) => SourceLocation | undefined;
 }

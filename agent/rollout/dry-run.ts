@@ -1,44 +1,60 @@
-/** `lanes release --dry-run`: the batch plan, the steps each host goes through, and the layout diffs. Touches nothing. */
+/**
+ * `lanes release --dry-run`: the batch plan and, from the step table (agent/rollout/steps.ts), every
+ * step in order with the hooks and the host(s) each runs on. Touches nothing.
+ */
+import type { Inventory } from '../inventory/index.js';
 import type { DesiredResource } from '../resources/types.js';
+import { checkHooks, hostsOfHook, namesOnlyInventory, onceHostOf, type HookHosts } from './hooks.js';
 import { batches, parseSerial } from './serial.js';
 import { expectsRelease, releaseSpecFor } from './spec.js';
-import type { ReleaseSpec } from './types.js';
+import { FLEET_STEPS, HOST_STEPS, ROLLBACK_STEPS, applies, describeSteps, type DescribeContext } from './steps.js';
 
-export function releaseSteps(spec: ReleaseSpec, id: string): string[] {
-  const workers = [...spec.workers.supervisor.map((w) => `supervisor ${w}`), ...spec.workers.systemd.map((w) => `systemd ${w}`)];
-  const checks = [
-    'php-fpm master alive',
-    ...spec.pools.flatMap((p) => [
-      ...(p.ping ? [`${p.name} ${p.ping.path} answers "${p.ping.response}"`] : []),
-      ...(p.statusPath ? [`${p.name} ${p.statusPath} accepts work`] : []),
-    ]),
-    ...(spec.health.http ? [`GET ${spec.health.http.url}${spec.health.http.expect ? ` contains "${spec.health.http.expect}"` : ''}`] : []),
-  ];
-  return [
-    `drain workers: ${workers.join(', ') || '(none declared)'} — stop, wait until the job in progress finishes`,
-    `switch ${spec.path}/current → releases/${id}`,
-    spec.reload === 'reload' ? 'php-fpm -t, then graceful reload (SIGUSR2), one at a time' : `OPcache reset in ${spec.pools.map((p) => p.name).join(', ')} (no reload)`,
-    `health gate (${Math.round(spec.health.timeoutMs / 1000)}s): ${checks.join('; ')}`,
-    `start workers, check they run releases/${id}`,
-    'on failure: switch back (or remove current when there was none), reload, stop workers started on the failed release, start exactly those that ran before, health gate and worker checks on the previous release; the host fails',
-  ];
-}
-
-export function renderReleasePlan(desired: Map<string, DesiredResource[]>, hosts: string[], opts: { id: string; serial?: string; maxFail?: number }): string {
+export function renderReleasePlan(
+  desired: Map<string, DesiredResource[]>,
+  hosts: string[],
+  opts: { id: string; serial?: string; maxFail?: number; inventory?: Inventory; rollback?: boolean },
+): string {
   const first = releaseSpecFor(hosts[0]!, desired.get(hosts[0]!) ?? []);
   const serial = opts.serial ? parseSerial(opts.serial) : first.serial;
   const plan = batches(hosts, serial);
-  const lines = [`release ${opts.id} to ${hosts.length} host${hosts.length === 1 ? '' : 's'} in ${plan.length} batch${plan.length === 1 ? '' : 'es'} (serial ${serial.join(', ')}; stop after ${opts.maxFail ?? first.maxFail} failed host(s))`, ''];
-  plan.forEach((b, i) => lines.push(`batch ${i + 1}: ${b.join(', ')}`));
-  lines.push(
-    '',
-    'every host first: lock (a lease naming you); preflight (php-fpm master, pools answer, workers exist, the scripts they run are in the release) — one failure refuses the run with nothing changed',
-    'then on every host: upload and unpack to releases/' + opts.id + ' (checksum verified), shared links',
-    'then, batch by batch, on each host:',
-  );
+  const where: HookHosts = { order: plan.flat(), inventory: opts.inventory ?? namesOnlyInventory(hosts) };
+  for (const h of hosts) {
+    const block = (desired.get(h) ?? []).find((d) => d.type === 'release');
+    if (block) checkHooks(block, where);
+  }
   const http = first.health.http;
   const shown = http && expectsRelease(desired.get(hosts[0]!) ?? []) ? { ...first, health: { ...first.health, http: { ...http, expect: http.expect ?? opts.id } } } : first;
-  for (const s of releaseSteps(shown, opts.id)) lines.push(`  - ${s}`);
-  lines.push(`finally: prune releases beyond ${first.keep} (never the live one nor the one live before it), unlock`);
+  const onceHost = onceHostOf(first.onceHost, where);
+  const ctx: DescribeContext = {
+    spec: shown,
+    id: opts.id,
+    rollback: opts.rollback === true,
+    ...(onceHost !== undefined ? { onceHost } : {}),
+    hostsOf: (h) => hostsOfHook(h, where),
+  };
+  const lines = [
+    `release ${opts.id} to ${hosts.length} host${hosts.length === 1 ? '' : 's'} in ${plan.length} batch${plan.length === 1 ? '' : 'es'} (serial ${serial.join(', ')}; stop after ${opts.maxFail ?? first.maxFail} failed host(s))`,
+    '',
+  ];
+  plan.forEach((b, i) => lines.push(`batch ${i + 1}: ${b.join(', ')}`));
+  lines.push('');
+  for (const step of FLEET_STEPS.filter(applies(ctx))) {
+    if (step.id === 'per host') {
+      lines.push('then, batch by batch, on each host:');
+      for (const l of describeSteps(HOST_STEPS, ctx)) lines.push(`  - ${l}`);
+      lines.push(`  - on failure: ${describeRollback(ctx)}`);
+      continue;
+    }
+    const described = step.describe(ctx);
+    if (described.length === 0) continue;
+    lines.push(`${step.where === 'every host' ? 'every host' : 'once host'} — ${step.id}:`);
+    for (const l of described) lines.push(`  - ${l}`);
+  }
   return `${lines.join('\n')}\n`;
+}
+
+function describeRollback(ctx: DescribeContext): string {
+  return ROLLBACK_STEPS.filter(applies(ctx))
+    .flatMap((s) => (s.hook && ctx.spec.hooks[s.hook].length === 0 ? [] : s.hook ? describeSteps([s], ctx) : [s.does]))
+    .join('; ');
 }

@@ -1,15 +1,15 @@
 /**
  * `lanes release`: ship a new version with no failed request and no job killed mid-flight.
  *
- *   1. connect, lock every host (a lease naming the holder), reconcile the release layout
- *   2. upload + unpack the artifact to releases/<id> on ALL hosts before any switch
- *   3. batch by batch (serial): drain workers → switch `current` → graceful FPM reload (or OPcache
- *      reset) → health gate → start workers, proving they run the new release;
- *      a host failing any step is rolled back (previous `current`, reload, workers started);
- *      more failures than --max-fail stop the rollout, leaving untouched hosts untouched
- *   4. prune old releases, unlock
+ * The sequence is data: the step table in agent/rollout/steps.ts (FLEET_STEPS, HOST_STEPS,
+ * ROLLBACK_STEPS) gives the order; this file has the code of each step, keyed by the table's ids.
+ * In short: lock every host and preflight; upload to releases/<id> everywhere; build hooks
+ * everywhere and the once hooks on one host — all before any switch; then batch by batch drain →
+ * before_switch → switch → reload → health gate → after_switch → start workers; a host failing any
+ * of them is rolled back by itself; after the last batch the after_release hooks; prune, unlock.
  *
- * Cancelled (the CLI's AbortSignal: Ctrl-C, SIGTERM, SIGHUP): no new host or step starts; a host
+ * Cancelled (the CLI's AbortSignal: Ctrl-C, SIGTERM, SIGHUP): no new host or step starts; a hook
+ * before the switch (build, once, before_switch) is stopped with its process group; a host
  * mid-step finishes the step, then goes on to the end if it already passed the health gate on the
  * new release, or is rolled back to where it was (previous `current`, reload, workers started);
  * then the leases are released and one `host-state` message per host says where it is. A host
@@ -42,6 +42,10 @@ import { missingReleaseFiles, parsePreflight, preflightScript, releaseFilesOf } 
 import { parseFrames } from '../remote/frame.js';
 import { framedScript, type FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
+import { createHash } from 'node:crypto';
+import type { Inventory } from '../inventory/index.js';
+import { checkHooks, hostsOfHook, namesOnlyInventory, onceHostOf, runHook, type Hook, type HookContext, type HookHosts, type HookPoint } from './hooks.js';
+import { FLEET_STEPS, HOST_STEPS, ROLLBACK_STEPS, applies, type FleetStepId, type HostStepId, type RollbackStepId } from './steps.js';
 import { appendScript, historyWho, parseAppend, sourceOf, type HistoryRecord } from './history.js';
 
 export interface ReleaseOptions extends ConnectOptions {
@@ -64,6 +68,10 @@ export interface ReleaseOptions extends ConnectOptions {
   /** Aborted by the CLI on the first Ctrl-C / SIGTERM / SIGHUP; its reason is the signal's name. */
   signal?: AbortSignal;
   command?: string;
+  /** For hooks' `hosts:` and release.once_host patterns (default: the hosts by name only). */
+  inventory?: Inventory;
+  /** Show the output of hooks that passed too (-v). */
+  verbose?: boolean;
 }
 
 export interface HostRelease {
@@ -89,6 +97,8 @@ interface HostState {
   /** Releases that went live, oldest first (from <path>/.lanes-history). */
   history: string[];
   target?: string;
+  /** This run unpacked the release (it was not on the host before): a failed build removes it. */
+  unpackedNow?: boolean;
   /** What the host history (agent/rollout/history.ts) records about this run's switch. */
   record: Pick<HistoryRecord, 'who' | 'command' | 'source'> & { liveEvent: 'live' | 'rolled-back' };
 }
@@ -104,6 +114,10 @@ export interface ReleaseRun {
   /** The signal that cancelled the run; each host's `state` then says where it was left. */
   cancelled?: string;
   states?: { host: string; state: string }[];
+  /** The host the once hooks ran on (or were to run on). */
+  onceHost?: string;
+  /** What failed the run after every host was released (an after_release hook). */
+  problem?: string;
 }
 
 export async function releaseFleet(desired: Map<string, DesiredResource[]>, hosts: FleetHost[], opts: ReleaseOptions): Promise<ReleaseRun> {
@@ -116,7 +130,14 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     hosts.map((h) => h.name),
     serial,
   );
+  const where: HookHosts = { order: plan.flat(), inventory: opts.inventory ?? namesOnlyInventory(hosts.map((h) => h.name)) };
+  for (const h of hosts) {
+    const block = (desired.get(h.name) ?? []).find((d) => d.type === 'release');
+    if (block) checkHooks(block, where);
+  }
+  const onceHost = onceHostOf(first.onceHost, where);
   const artifact: Artifact | undefined = opts.artifact ? await readArtifact(opts.artifact, { repo: opts.repo }) : undefined;
+  const rollback = !artifact;
 
   const session = await FleetSession.open(hosts, { ...opts, command: opts.command ?? (artifact ? 'release' : 'rollback') });
   if (artifact) opts.bus.emit({ type: 'message', level: 'info', code: 'artifact', text: describeArtifact(artifact), data: artifactInfo(artifact) });
@@ -124,6 +145,9 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
   // Release scripts run as root and get their input (the artifact) on stdin.
   const run: Runner = (s, script, input, timeoutMs) => s.ctx.conn.exec(script, { become: true, stdin: input, timeoutMs: timeoutMs ?? opts.timeoutMs });
   let stoppedEarly = false;
+  let halted = false;
+  let skipHooks = false;
+  let runProblem: string | undefined;
   const cancelled = () => cancelledBy(opts.signal);
   const leases = new FleetLease({ bus: opts.bus, operation: session.command, waitMs: opts.lockWaitMs, breakLock: opts.breakLock, signal: opts.signal, timeoutMs: opts.timeoutMs });
   // Between steps on one host: stop when the run is cancelled or the host's lease was lost.
@@ -131,119 +155,208 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     throwIfCancelled(opts.signal, host);
     leases.assertHeld(host);
   };
-  let states: { host: string; state: string }[] | undefined;
-  try {
-    // 1. lease + layout
-    await session.each(async (s) => {
-      const spec = specs.get(s.host)!;
-      const record: HostState['record'] = { who: historyWho(), command: session.command, source: sourceOf(artifact), liveEvent: artifact ? 'live' : 'rolled-back' };
-      const st: HostState = { spec, desired: desired.get(s.host) ?? [], drainMs: drainLimitMs(spec, desired.get(s.host) ?? []), releases: [], history: [], record };
-      state.set(s.host, st);
-      try {
-        await leases.acquire(s.ctx, opts.lockTtlMs ?? spec.lockTtlMs);
-      } catch (err) {
-        if (isCancelled(err)) return;
-        throw err;
-      }
-      if (cancelled()) return;
-      const layout = st.desired.filter((d) => d.type === 'release');
-      await applyHost(s.ctx, layout, { timeoutMs: opts.timeoutMs });
-      const actual = await readState(s.ctx.conn, probesFor(layout));
-      st.fpm = actual.facts.php_fpm.primary;
-      const read = currentReleaseScript(spec);
-      const cur = parseCurrentRelease((await s.ctx.step('read releases', () => run(s, read.text))).stdout, read.nonce);
-      st.current = cur.current;
-      st.before = cur.current;
-      st.releases = cur.releases;
-      st.history = (await run(s, `cat ${shq(historyFile(spec))} 2>/dev/null || true`)).stdout.split('\n').map((l) => l.split(' ')[1] ?? '').filter(Boolean);
-    });
-
-    // 2. what to switch to; then preflight on every host before anything is uploaded or switched
-    // anywhere: a release that cannot work on one host is refused while all are still as they were.
-    if (!artifact) {
-      await session.each(async (s) => {
-        const st = state.get(s.host)!;
-        st.target = opts.rollbackTo ?? previousRelease(st);
-        if (!st.target) throw new LanesError('there is no earlier release to roll back to', { host: s.host });
-        if (!st.releases.some((r) => r.id === st.target)) throw new LanesError(`release ${st.target} is not on this host (it has: ${st.releases.map((r) => r.id).join(', ') || 'none'})`, { host: s.host });
-      });
+  const hookCtx = (host: string, dir: string, releaseId: string, previous: string | undefined): HookContext => ({
+    host,
+    cwd: dir,
+    releaseDir: dir,
+    releaseId,
+    ...(previous !== undefined ? { previous } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.verbose ? { verbose: true } : {}),
+  });
+  /** Hosts that have not failed are left where they are, each told why. */
+  const leaveUntouched = (why: string) => {
+    for (const s of session.live) {
+      s.summary = `untouched: ${why}`;
+      s.data = { host: s.host, release: state.get(s.host)?.current ?? '', outcome: 'untouched' } satisfies HostRelease;
     }
-    const failedBefore = new Set(session.failures.map((s) => s.host));
-    await session.each((s) => preflightHost(s, state.get(s.host)!, run, artifact));
-    const refusedBy = session.failures.filter((s) => !failedBefore.has(s.host)).map((s) => s.host);
-    if (refusedBy.length > 0) {
-      for (const s of session.live) {
-        s.summary = `untouched: preflight failed on ${refusedBy.join(', ')}`;
-        s.data = { host: s.host, release: state.get(s.host)?.current ?? '', outcome: 'untouched' } satisfies HostRelease;
-      }
-    } else {
-    // 3. upload everywhere before any switch
-    if (artifact) {
+  };
+  /** Run a fleet phase; a host it fails is failed. Returns the hosts that failed in it. */
+  const phase = async (fn: (s: HostSession, st: HostState) => Promise<void>): Promise<string[]> => {
+    const before = new Set(session.failures.map((s) => s.host));
+    await session.each((s) => fn(s, state.get(s.host)!));
+    return session.failures.filter((s) => !before.has(s.host)).map((s) => s.host);
+  };
+  // Whether a host will switch in this run: its target is not live there already.
+  const willSwitch = (st: HostState) => st.target !== undefined && st.target !== st.current;
+
+  // The fleet phases, in the order of the step table (agent/rollout/steps.ts).
+  const phases: Record<FleetStepId, () => Promise<void>> = {
+    lock: async () => {
       await session.each(async (s) => {
-        const st = state.get(s.host)!;
+        const spec = specs.get(s.host)!;
+        const record: HostState['record'] = { who: historyWho(), command: session.command, source: sourceOf(artifact), liveEvent: artifact ? 'live' : 'rolled-back' };
+        const st: HostState = { spec, desired: desired.get(s.host) ?? [], drainMs: drainLimitMs(spec, desired.get(s.host) ?? []), releases: [], history: [], record };
+        state.set(s.host, st);
+        try {
+          await leases.acquire(s.ctx, opts.lockTtlMs ?? spec.lockTtlMs);
+        } catch (err) {
+          if (isCancelled(err)) return;
+          throw err;
+        }
+        if (cancelled()) return;
+        const layout = st.desired.filter((d) => d.type === 'release');
+        await applyHost(s.ctx, layout, { timeoutMs: opts.timeoutMs });
+        const actual = await readState(s.ctx.conn, probesFor(layout));
+        st.fpm = actual.facts.php_fpm.primary;
+        const read = currentReleaseScript(spec);
+        const cur = parseCurrentRelease((await s.ctx.step('read releases', () => run(s, read.text))).stdout, read.nonce);
+        st.current = cur.current;
+        st.before = cur.current;
+        st.releases = cur.releases;
+        st.history = (await run(s, `cat ${shq(historyFile(spec))} 2>/dev/null || true`)).stdout.split('\n').map((l) => l.split(' ')[1] ?? '').filter(Boolean);
+        if (artifact) st.target = artifact.id;
+      });
+      if (rollback) {
+        // What to switch back to, per host.
+        await session.each(async (s) => {
+          const st = state.get(s.host)!;
+          st.target = opts.rollbackTo ?? previousRelease(st);
+          if (!st.target) throw new LanesError('there is no earlier release to roll back to', { host: s.host });
+          if (!st.releases.some((r) => r.id === st.target)) throw new LanesError(`release ${st.target} is not on this host (it has: ${st.releases.map((r) => r.id).join(', ') || 'none'})`, { host: s.host });
+        });
+      }
+    },
+    // A release that cannot work on one host is refused while all are still as they were.
+    preflight: async () => {
+      const refusedBy = await phase((s, st) => preflightHost(s, st, run, artifact));
+      if (refusedBy.length > 0) {
+        halted = true;
+        leaveUntouched(`preflight failed on ${refusedBy.join(', ')}`);
+      }
+    },
+    upload: async () => {
+      if (!artifact) return;
+      const failed = await phase(async (s, st) => {
         if (cancelled()) return;
         leases.assertHeld(s.host);
         await s.ctx.step(`upload ${artifact.id}`, async () => {
           const r = await run(s, unpackScript(st.spec, artifact).text, artifact.bytes);
           if (r.code !== 0) throw new LanesError(`the upload of release ${artifact.id} failed: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
+          st.unpackedNow = r.stdout.includes(' unpacked ');
         });
-        st.target = artifact.id;
       });
-    }
-
-    // 3. batches
-    let failures = session.failures.length;
-    for (const [i, batch] of plan.entries()) {
-      if (cancelled()) {
-        stoppedEarly = true;
-        break;
+      // Too many failed uploads: the batches stop before the first (below), and nothing is built.
+      if (failed.length > 0 && session.failures.length > maxFail) skipHooks = true;
+    },
+    // A failing build stops the release before any host switches anywhere.
+    build: async () => {
+      if (!artifact || cancelled() || skipHooks) return;
+      const failed = await phase(async (s, st) => {
+        if (!willSwitch(st)) return;
+        const hooks = st.spec.hooks.build.filter((h) => hostsOfHook(h, where).includes(s.host));
+        if (hooks.length === 0) return;
+        checkpoint(s.host);
+        await buildHost(s, st, hooks, run, hookCtx(s.host, releaseDir(st.spec, st.target!), st.target!, st.current), () => checkpoint(s.host));
+      });
+      if (failed.length > 0) {
+        halted = true;
+        leaveUntouched(`the build failed on ${failed.join(', ')}: no host was switched`);
       }
-      if (failures > maxFail) {
-        stoppedEarly = true;
-        session.bus.emit({ type: 'message', level: 'warn', text: `stopping: ${failures} host(s) failed (max ${maxFail}); ${plan.slice(i).flat().join(', ')} untouched` });
-        break;
+    },
+    // Exactly one host of the whole run, after every host has built, before the first switch.
+    once: async () => {
+      if (!artifact || cancelled() || skipHooks) return;
+      const hooks = first.hooks.once;
+      if (hooks.length === 0 || ![...state.values()].some(willSwitch)) return;
+      const s = session.live.find((x) => x.host === onceHost);
+      if (!s) {
+        halted = true;
+        leaveUntouched(`the once host ${onceHost ?? '(none)'} is not reachable: the once hooks could not run; no host was switched`);
+        return;
       }
-      session.bus.emit({ type: 'message', level: 'info', text: `batch ${i + 1}/${plan.length}: ${batch.join(', ')}` });
-      const members = session.live.filter((s) => batch.includes(s.host));
+      const st = state.get(s.host)!;
+      const failed = await phase(async (x) => {
+        if (x !== s) return;
+        for (const h of hooks) {
+          checkpoint(s.host);
+          await runHook(s, h, hookCtx(s.host, releaseDir(st.spec, artifact.id), artifact.id, st.current));
+        }
+      });
+      if (failed.length > 0) {
+        halted = true;
+        leaveUntouched(`the once hooks failed on ${onceHost}: no host was switched`);
+      }
+    },
+    'per host': async () => {
+      let failures = session.failures.length;
+      for (const [i, batch] of plan.entries()) {
+        if (cancelled()) {
+          stoppedEarly = true;
+          break;
+        }
+        if (failures > maxFail) {
+          stoppedEarly = true;
+          session.bus.emit({ type: 'message', level: 'warn', text: `stopping: ${failures} host(s) failed (max ${maxFail}); ${plan.slice(i).flat().join(', ')} untouched` });
+          break;
+        }
+        session.bus.emit({ type: 'message', level: 'info', text: `batch ${i + 1}/${plan.length}: ${batch.join(', ')}` });
+        const members = session.live.filter((s) => batch.includes(s.host));
+        await session.each(async (s) => {
+          const st = state.get(s.host)!;
+          if (cancelled() || !st.target) return;
+          leases.assertHeld(s.host);
+          st.attempted = true;
+          await switchHost(s, st, run, { expectRelease: expectsRelease(st.desired), rollback, where, checkpoint: () => checkpoint(s.host), hookCtx });
+        }, members);
+        failures = session.failures.length;
+      }
+      for (const s of session.live) {
+        const st = state.get(s.host)!;
+        if (!s.summary) {
+          s.summary = `untouched: the ${cancelled() ? `run was cancelled (${cancelled()})` : 'rollout stopped'} before this host`;
+          s.data = { host: s.host, release: st.current ?? '', outcome: 'untouched' } satisfies HostRelease;
+        }
+      }
+    },
+    // Once, after the last batch: on the once host if it is on the release, else the first that is.
+    after_release: async () => {
+      const hooks = first.hooks.after_release;
+      if (!artifact || hooks.length === 0 || stoppedEarly || cancelled()) return;
+      const onRelease = session.live.filter((s) => state.get(s.host)?.current === artifact.id);
+      const s = onRelease.find((x) => x.host === onceHost) ?? onRelease[0];
+      if (!s) return;
+      const st = state.get(s.host)!;
+      try {
+        for (const h of hooks) await runHook(s, h, hookCtx(s.host, releaseDir(st.spec, artifact.id), artifact.id, st.before));
+      } catch (err) {
+        runProblem = `after_release on ${s.host}: ${errorLineForHost(err, s.host)} (every host stays on ${artifact.id})`;
+        session.bus.emit({ type: 'message', level: 'warn', host: s.host, text: runProblem });
+      }
+    },
+    // Never the live release nor the one live before it.
+    prune: async () => {
+      if (cancelled()) return;
       await session.each(async (s) => {
         const st = state.get(s.host)!;
-        if (cancelled() || !st.target) return;
-        leases.assertHeld(s.host);
-        st.attempted = true;
-        await switchHost(s, st, run, expectsRelease(st.desired), () => checkpoint(s.host));
-      }, members);
-      failures = session.failures.length;
-    }
-    for (const s of session.live) {
-      const st = state.get(s.host)!;
-      if (!s.summary) {
-        s.summary = `untouched: the ${cancelled() ? `run was cancelled (${cancelled()})` : 'rollout stopped'} before this host`;
-        s.data = { host: s.host, release: st.current ?? '', outcome: 'untouched' } satisfies HostRelease;
-      }
-    }
+        await s.ctx.step('prune', () => run(s, pruneScript(st.spec, pruneKeep(st.before, st.current, st.history)).text));
+      });
+    },
+  };
 
-    if (cancelled()) states = await hostStates(session, state, run);
-
-    // 4. prune (never the live release nor the one live before it), unlock
-    await session.each(async (s) => {
-      const st = state.get(s.host)!;
-      if (cancelled()) return;
-      await s.ctx.step('prune', () => run(s, pruneScript(st.spec, pruneKeep(st.before, st.current, st.history)).text));
-    });
+  let states: { host: string; state: string }[] | undefined;
+  try {
+    for (const step of FLEET_STEPS.filter(applies({ rollback }))) {
+      if (halted) break;
+      if (step.id === 'prune' && cancelled()) states = await hostStates(session, state, run);
+      await phases[step.id]();
     }
+    if (halted && cancelled() && !states) states = await hostStates(session, state, run);
   } finally {
     // Unlock (in a finally: also after a refused preflight, an error or a cancel).
     await leases.releaseAll();
   }
   const end = session.end();
   return {
-    ok: end.ok,
+    ok: end.ok && !runProblem,
+    ...(runProblem ? { problem: runProblem } : {}),
     releaseId: artifact?.id,
     artifact: artifact ? artifactInfo(artifact) : undefined,
     batches: plan,
     stoppedEarly,
     cancelled: cancelled(),
     states,
+    ...(artifact && first.hooks.once.length ? { onceHost } : {}),
     hosts: session.sessions.map((s) => ({
       host: s.host,
       ok: !s.failed,
@@ -315,13 +428,81 @@ function workerNames(w: ReleaseSpec['workers']): string {
   return [...w.supervisor, ...w.systemd].join(', ');
 }
 
+/** How a failed step is named in the host's failure line. */
+const STEP_LABEL: Partial<Record<HostStepId, string>> = { drain: 'drain workers', health: 'health gate', before_switch: 'before_switch hook', after_switch: 'after_switch hook', on_rollback: 'on_rollback hook' };
+
+interface SwitchOptions {
+  expectRelease: boolean;
+  /** `lanes rollback`: on_rollback hooks after the switch, no before/after_switch hooks. */
+  rollback: boolean;
+  where: HookHosts;
+  checkpoint: () => void;
+  hookCtx: (host: string, dir: string, releaseId: string, previous: string | undefined) => HookContext;
+}
+
 /**
- * One host's switch, with rollback on any failure. A failure at any step leaves the host as it was
- * before: the previous `current` (or none, for a first release), FPM reloaded onto it, and exactly the
- * workers that were running before the drain running again — then proved by the health gate and the
- * worker checks.
+ * Build hooks on one host, in releases/<id>: the directory belongs to release.user while they run, then
+ * is sealed (owner:group, not writable by group or others, no set-id bits) and marked built with a
+ * digest of the hooks, so a release built before with the same hooks is not built again. A failure
+ * removes a release this run unpacked (it never went live): no half-built release is left to switch to.
  */
-async function switchHost(s: HostSession, st: HostState, run: Runner, expectRelease: boolean, checkpoint: () => void): Promise<void> {
+async function buildHost(s: HostSession, st: HostState, hooks: Hook[], run: Runner, ctx: HookContext, checkpoint: () => void): Promise<void> {
+  const dir = ctx.releaseDir;
+  const digest = createHash('sha256').update(JSON.stringify(hooks.map((h) => [h.run, h.user, h.env]))).digest('hex').slice(0, 16);
+  const marker = `${dir}/${BUILT_MARKER}`;
+  const built = await run(s, `cat ${shq(marker)} 2>/dev/null || true`);
+  if (built.stdout.trim() === digest) {
+    s.ctx.bus.emit({ type: 'message', level: 'info', host: s.host, text: `build: ${st.target} was built before with the same hooks` });
+    return;
+  }
+  const users = [...new Set(hooks.map((h) => h.user))].filter((u) => u !== st.spec.owner);
+  try {
+    if (users.length > 0) {
+      // One user may own the release while it builds (the first that is not the owner).
+      await s.ctx.step(`build: ${dir} to ${users[0]}`, async () => {
+        const r = await run(s, `chown -hR ${shq(users[0]!)} ${shq(dir)}`);
+        if (r.code !== 0) throw new LanesError(`cannot hand ${dir} to ${users[0]} for the build: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
+      });
+    }
+    for (const h of hooks) {
+      checkpoint();
+      await runHook(s, h, ctx);
+    }
+    await s.ctx.step(`seal ${st.target}`, async () => {
+      const r = await run(s, sealScript(st.spec, dir, digest));
+      if (r.code !== 0) throw new LanesError(`cannot seal ${dir}: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
+    });
+  } catch (err) {
+    if (st.unpackedNow) {
+      const r = await run(s, `rm -rf -- ${shq(dir)}`).catch(() => undefined);
+      if (r?.code === 0) st.releases = st.releases.filter((x) => x.id !== st.target);
+    }
+    throw err;
+  }
+}
+
+/** The marker of a built release: the digest of the build hooks it was built with. */
+export const BUILT_MARKER = '.lanes-built';
+
+/** After the build: the release is the owner's again, read-only for group and others, no set-id bits. */
+export function sealScript(spec: Pick<ReleaseSpec, 'owner' | 'group'>, dir: string, digest: string): string {
+  return [
+    'set -e',
+    `chown -hR ${shq(`${spec.owner}:${spec.group}`)} ${shq(dir)}`,
+    // -R does not follow links met on the way; the links themselves keep their (irrelevant) modes.
+    `chmod -R go-w,ug-s,-t ${shq(dir)}`,
+    `printf '%s\\n' ${shq(digest)} > ${shq(`${dir}/${BUILT_MARKER}`)}`,
+  ].join('\n');
+}
+
+/**
+ * One host's switch, with rollback on any failure: the per-host steps of the step table
+ * (agent/rollout/steps.ts, HOST_STEPS) in order, then on failure ROLLBACK_STEPS. A failure at any step
+ * leaves the host as it was before: the previous `current` (or none, for a first release), FPM
+ * reloaded onto it, and exactly the workers that were running before the drain running again — then
+ * proved by the health gate and the worker checks.
+ */
+async function switchHost(s: HostSession, st: HostState, run: Runner, o: SwitchOptions): Promise<void> {
   const target = st.target!;
   const previous = st.current;
   if (previous === target) {
@@ -332,7 +513,7 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
   const fpm = st.fpm;
   if (!fpm) throw new LanesError('php-fpm is not installed', { host: s.host });
   const host = s.host;
-  const spec = withExpect(st.spec, expectRelease ? target : undefined);
+  const spec = withExpect(st.spec, o.expectRelease ? target : undefined);
   // Drains and starts are bounded by the workers' own stopwaitsecs / TimeoutStopSec (plus a margin),
   // which may well be longer than --timeout (600 s in site.yml): never by --timeout.
   const NO_LIMIT = st.drainMs;
@@ -370,40 +551,58 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
       },
       NO_LIMIT,
     );
+  const hooksHere = (point: HookPoint) => st.spec.hooks[point].filter((h) => hostsOfHook(h, o.where).includes(host));
+  const runHooks = async (point: HookPoint, releaseId: string, before: string | undefined) => {
+    // Only a hook before the switch is stopped by a cancel; after it, the host goes on to the end
+    // (after_switch) or back to where it was (on_rollback) whatever happens to the run.
+    const ctx = o.hookCtx(host, releaseDir(spec, releaseId), releaseId, before);
+    for (const h of hooksHere(point)) await runHook(s, h, point === 'before_switch' ? ctx : { ...ctx, signal: undefined });
+  };
   // Which workers to bring back on failure: those running before the drain (all declared ones until
   // the drain has said, so that a lost connection mid-drain errs on the side of starting them).
   let restore = spec.workers;
   let switched = false;
   let startedOnTarget = false;
   let failedStep = '';
+  const forward: Record<HostStepId, () => Promise<void>> = {
+    drain: async () => {
+      const drain = drainScript(spec);
+      await s.ctx.step('drain workers', async () => {
+        const r = await run(s, drain.text, undefined, NO_LIMIT);
+        const w = parseWorkers(r.stdout, drain.nonce);
+        if (w.workers.length > 0 || w.wasRunning.length > 0) restore = onlyWorkers(spec, w.wasRunning);
+        if (!w.ok || r.code !== 0) throw new LanesError(`drain failed: ${w.message}`, { kind: 'exec', host });
+      });
+    },
+    before_switch: () => runHooks('before_switch', target, previous),
+    switch: async () => {
+      const sw = switchScript(spec, target);
+      await framed(`switch current → ${target}`, sw, (out, n) => {
+        if (!parseFrames(out, n).some((f) => f.kind === 'switched')) throw new LanesError(`current could not be switched to ${target}`, { kind: 'exec', host });
+      });
+      switched = true;
+    },
+    on_rollback: () => runHooks('on_rollback', target, previous),
+    reload: () => reload('').then(() => undefined),
+    health: () => gate('', target, spec).then(() => undefined),
+    after_switch: () => runHooks('after_switch', target, previous),
+    'start workers': async () => {
+      startedOnTarget = true;
+      // The switch time is the `current` symlink's own mtime, read on the host by the undrain script.
+      await workersStep('start workers', undrainScript(spec, { releaseDir: releaseDir(spec, target), switchedAt: 0 }));
+    },
+    record: async () => {
+      await run(s, `printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shq(target)} >> ${shq(historyFile(spec))}`);
+      await appendHistory(s, st, run, { release: target, event: st.record.liveEvent, previous: previous ?? null });
+    },
+  };
   try {
-    failedStep = 'drain workers';
-    const drain = drainScript(spec);
-    await s.ctx.step('drain workers', async () => {
-      const r = await run(s, drain.text, undefined, NO_LIMIT);
-      const w = parseWorkers(r.stdout, drain.nonce);
-      if (w.workers.length > 0 || w.wasRunning.length > 0) restore = onlyWorkers(spec, w.wasRunning);
-      if (!w.ok || r.code !== 0) throw new LanesError(`drain failed: ${w.message}`, { kind: 'exec', host });
-    });
-    checkpoint();
-    failedStep = 'switch';
-    const sw = switchScript(spec, target);
-    await framed(`switch current → ${target}`, sw, (out, n) => {
-      if (!parseFrames(out, n).some((f) => f.kind === 'switched')) throw new LanesError(`current could not be switched to ${target}`, { kind: 'exec', host });
-    });
-    switched = true;
-    checkpoint();
-    failedStep = 'reload';
-    await reload('');
-    checkpoint();
-    failedStep = 'health gate';
-    await gate('', target, spec);
-    failedStep = 'start workers';
-    startedOnTarget = true;
-    // The switch time is the `current` symlink's own mtime, read on the host by the undrain script.
-    await workersStep('start workers', undrainScript(spec, { releaseDir: releaseDir(spec, target), switchedAt: 0 }));
-    await run(s, `printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shq(target)} >> ${shq(historyFile(spec))}`);
-    await appendHistory(s, st, run, { release: target, event: st.record.liveEvent, previous: previous ?? null });
+    for (const step of HOST_STEPS.filter(applies({ rollback: o.rollback }))) {
+      // The health gate is not interrupted by a cancel: a host that passed it goes on to the end.
+      if (step.id !== 'drain' && step.id !== 'after_switch' && step.id !== 'start workers' && step.id !== 'record') o.checkpoint();
+      failedStep = STEP_LABEL[step.id] ?? step.id;
+      await forward[step.id]();
+    }
     st.current = target;
     st.history.push(target);
     s.summary = `${target} live${previous ? ` (was ${previous})` : ''}`;
@@ -424,32 +623,44 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
       }
     };
     let codeBack = !switched;
-    if (switched && previous) {
-      codeBack = await attempt(`switching current back to ${previous}`, () => framed(`rollback current → ${previous}`, switchScript(spec, previous), () => undefined));
-      if (codeBack) done.push(`rolled back to ${previous}`);
-    } else if (switched) {
-      codeBack = await attempt('removing current (there was none before)', () => framed('rollback: remove current', unswitchScript(spec, target), () => undefined));
-      if (codeBack) done.push('current removed again (there was no release before)');
-    }
-    if (switched && codeBack) {
-      if (await attempt('reloading php-fpm onto it', () => reload(' (rollback)'))) done.push('php-fpm reloaded');
-    }
-    if (startedOnTarget) {
+    const back: Record<RollbackStepId, () => Promise<void>> = {
+      'switch back': async () => {
+        if (switched && previous) {
+          codeBack = await attempt(`switching current back to ${previous}`, () => framed(`rollback current → ${previous}`, switchScript(spec, previous), () => undefined));
+          if (codeBack) done.push(`rolled back to ${previous}`);
+        } else if (switched) {
+          codeBack = await attempt('removing current (there was none before)', () => framed('rollback: remove current', unswitchScript(spec, target), () => undefined));
+          if (codeBack) done.push('current removed again (there was no release before)');
+        }
+      },
+      on_rollback: async () => {
+        if (!(switched && previous && codeBack) || hooksHere('on_rollback').length === 0) return;
+        if (await attempt('the on_rollback hooks', () => runHooks('on_rollback', previous, target))) done.push('on_rollback hooks ran');
+      },
+      reload: async () => {
+        if (switched && codeBack && (await attempt('reloading php-fpm onto it', () => reload(' (rollback)')))) done.push('php-fpm reloaded');
+      },
       // Workers may already run the failed release: stop every declared one (stopped ones are a no-op).
-      await attempt('stopping workers started on the failed release', () => workersStep('drain workers (rollback)', drainScript(spec)));
-    }
-    const restoreNames = workerNames(restore);
-    if (restoreNames) {
-      // Exactly the workers that ran before, on what is live again (nothing to prove when nothing is).
-      const ok = await attempt(`starting ${restoreNames} again`, () =>
-        workersStep('start workers (rollback)', undrainScript({ ...spec, workers: restore }, { releaseDir: previous ? `${spec.path}/current` : null, switchedAt: 0 })),
-      );
-      if (ok) done.push(`${restoreNames} running again`);
-    }
-    if (switched && previous && codeBack) {
+      'stop workers': async () => {
+        if (startedOnTarget) await attempt('stopping workers started on the failed release', () => workersStep('drain workers (rollback)', drainScript(spec)));
+      },
+      'start workers': async () => {
+        const restoreNames = workerNames(restore);
+        if (!restoreNames) return;
+        // Exactly the workers that ran before, on what is live again (nothing to prove when nothing is).
+        const ok = await attempt(`starting ${restoreNames} again`, () =>
+          workersStep('start workers (rollback)', undrainScript({ ...spec, workers: restore }, { releaseDir: previous ? `${spec.path}/current` : null, switchedAt: 0 })),
+        );
+        if (ok) done.push(`${restoreNames} running again`);
+      },
       // The rollback is a release too: the previous release must pass the gate again.
-      if (await attempt('health gate after the rollback', () => gate(' (rollback)', previous, withExpect(st.spec, expectRelease ? previous : undefined)))) done.push('health gate passed');
-    }
+      health: async () => {
+        if (switched && previous && codeBack) {
+          if (await attempt('health gate after the rollback', () => gate(' (rollback)', previous, withExpect(st.spec, o.expectRelease ? previous : undefined)))) done.push('health gate passed');
+        }
+      },
+    };
+    for (const step of ROLLBACK_STEPS.filter(applies({ rollback: o.rollback }))) await back[step.id]();
     const outcome = [...(switched ? [] : ['current was never switched']), ...done, ...(broken.length ? [`rollback incomplete: ${broken.join('; ')}`] : [])].join(', ');
     const message = `${failedStep}: ${why.replace(/^[a-z -]+ failed: /, '')} — ${outcome}`;
     await appendHistory(s, st, run, { release: target, event: 'failed', previous: previous ?? null, reason: message });

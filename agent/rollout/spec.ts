@@ -3,19 +3,16 @@ import { LanesError } from '../errors.js';
 import type { DesiredResource } from '../resources/types.js';
 import type { ReleaseBlock } from '../resources/release.js';
 import type { ReleasePool, ReleaseSpec } from './types.js';
+import { durationMs } from './duration.js';
+import { hooksOf } from './hooks.js';
+
+export { durationMs };
 
 interface PoolSpec {
   name: string;
   listen?: { path?: string; address?: string };
   ping?: { path: string; response?: string };
   pm?: { status_path?: string };
-}
-
-export function durationMs(d: string): number {
-  const m = /^(\d+)([smhd]?)$/.exec(d);
-  if (!m) throw new LanesError(`bad duration "${d}"`);
-  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit * 1000;
 }
 
 export function releaseSpecFor(host: string, desired: DesiredResource[]): ReleaseSpec {
@@ -59,6 +56,9 @@ export function releaseSpecFor(host: string, desired: DesiredResource[]): Releas
     serial: Array.isArray(r.serial) ? r.serial : [r.serial],
     maxFail: r.max_fail,
     lockTtlMs: durationMs(r.lock_ttl),
+    user: r.user ?? r.owner,
+    hooks: hooksOf(r),
+    ...(r.once_host !== undefined ? { onceHost: r.once_host } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * templating, and what each step reports. Remote work is done by shell scripts built by pure
  * functions here and run over the host's one SSH connection.
  */
+import type { Hooks } from './hooks.js';
 
 /** The play's `release:` block (see agent/playbook/sections.ts for the YAML form). */
 export interface ReleaseSpec {
@@ -33,6 +34,12 @@ export interface ReleaseSpec {
   maxFail: number;
   /** Lock lease length, ms. */
   lockTtlMs: number;
+  /** Who runs the hooks unless a hook names its own user (release.user, else owner). */
+  user: string;
+  /** Commands run at fixed points of the release (agent/rollout/hooks.ts, steps.ts). */
+  hooks: Hooks;
+  /** Pattern choosing the host of the once hooks (default: the first host of the first batch). */
+  onceHost?: string;
 }
 
 export interface ReleasePool {

@@ -1,13 +1,11 @@
 /**
  * `lanes run`: one ad-hoc shell command on the selected hosts, in parallel, its output and exit code
- * collected per host. The command is quoted once (`sh -c <quoted>`) and started by a small remote
- * wrapper in a process group of its own (`setsid`), while the wrapper watches the channel's stdin,
- * which the controller keeps open: when the channel closes — timeout, Ctrl-C, lost connection, dead
- * controller — stdin ends and the wrapper kills the whole group (TERM, then KILL 2 s later), so no
- * `sleep`, `php artisan …` or child of theirs outlives the run.
+ * collected per host. It is started by agent/remote/command.ts (the one remote command runner, also
+ * used by release hooks): in a process group of its own that is killed when the channel closes —
+ * timeout, Ctrl-C, lost connection, dead controller — so nothing it started outlives the run.
  */
 import { LanesError } from '../errors.js';
-import { shq } from '../transport/quote.js';
+import { REMOTE_COMMAND_LINE, remoteCommandInput } from '../remote/command.js';
 import { CancelledError, cancelledBy } from './cancel.js';
 import { runFleet, type FleetHost, type FleetOptions, type FleetResult } from './fleet.js';
 
@@ -42,34 +40,6 @@ export interface AdhocOptions extends FleetOptions {
   release?: Map<string, { path: string; user: string }>;
 }
 
-/**
- * The remote wrapper ($1 the command, $2 the directory, $3 the host name when it runs in a release). The watcher reads the channel's stdin
- * (an asynchronous list gets /dev/null unless redirected, hence fd 3); it is killed once the command
- * has ended, unless it is already killing (it then ignores TERM, so the KILL 2 s later still comes
- * for children that ignore TERM). `setsid` in a background job is not a group leader, so it does not fork: $! is the
- * new group's id.
- */
-export const WRAPPER = [
-  'if [ -n "$3" ] && [ ! -d "$2" ]; then echo "lanes: $2 does not exist: no release is live on this host" >&2; exit 1; fi',
-  'if [ -n "$2" ]; then cd -- "$2" || exit 1; fi',
-  // --release: the release environment, from the directory `current` points to.
-  'if [ -n "$3" ]; then LANES_HOST=$3; LANES_RELEASE_DIR=$(pwd -P); LANES_RELEASE_ID=${LANES_RELEASE_DIR##*/}; export LANES_HOST LANES_RELEASE_DIR LANES_RELEASE_ID; fi',
-  'exec 3<&0',
-  'setsid /bin/sh -c "$1" </dev/null 3<&- &',
-  'pid=$!',
-  '( while IFS= read -r _; do :; done; trap "" TERM; kill -TERM "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; sleep 2; kill -KILL "-$pid" 2>/dev/null ) <&3 >/dev/null 2>&1 &',
-  'watch=$!',
-  'exec 3<&-',
-  'wait "$pid"; rc=$?',
-  'kill "$watch" 2>/dev/null',
-  'exit "$rc"',
-].join('\n');
-
-/** The one command line sent to the host: the user's command is quoted exactly once, as an argument. */
-export function adhocCommand(shell: string, cwd?: string, releaseHost?: string): string {
-  return `/bin/sh -c ${shq(WRAPPER)} lanes-run ${shq(shell)} ${shq(cwd ?? '')} ${shq(releaseHost ?? '')}`;
-}
-
 /** A host whose command ran but failed: carries its result, so the output is shown with the failure. */
 export class AdhocFailed extends LanesError {
   constructor(
@@ -94,9 +64,9 @@ export async function runAdhoc(hosts: FleetHost[], opts: AdhocOptions): Promise<
     const user = asUser(h.name);
     return user === undefined ? h : { ...h, vars: { ...h.vars, ansible_become: true, ansible_become_user: user } };
   });
-  const commandFor = (host: string) => {
+  const inputFor = (host: string) => {
     const rel = opts.release?.get(host);
-    return rel ? adhocCommand(opts.shell, `${rel.path}/current`, host) : adhocCommand(opts.shell, opts.cwd);
+    return remoteCommandInput(rel ? { shell: opts.shell, cwd: `${rel.path}/current`, releaseHost: host } : { shell: opts.shell, cwd: opts.cwd });
   };
   return runFleet<AdhocResult>(
     selected,
@@ -107,7 +77,7 @@ export async function runAdhoc(hosts: FleetHost[], opts: AdhocOptions): Promise<
       try {
         const result = await step('exec', async () => {
           try {
-            return await conn.exec(commandFor(host), { timeoutMs: opts.timeoutMs, holdStdin: true });
+            return await conn.exec(REMOTE_COMMAND_LINE, { stdin: inputFor(host), timeoutMs: opts.timeoutMs, holdStdin: true });
           } catch (err) {
             if (err instanceof LanesError && err.kind === 'timeout') {
               throw new LanesError(`timed out after ${Math.round((opts.timeoutMs ?? 0) / 1000)}s: the command's process group was killed`, {

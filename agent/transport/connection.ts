@@ -35,6 +35,12 @@ export interface ExecOptions {
    * or is gone", which a remote wrapper can watch to kill what it started (`lanes run`).
    */
   holdStdin?: boolean;
+  /**
+   * Close the channel when this aborts (Ctrl-C): the command gets EOF on stdin and SIGPIPE on its
+   * next write; a wrapper watching stdin (agent/remote/command.ts) kills what it started. The call
+   * then resolves with what the command had written (exit code null).
+   */
+  signal?: AbortSignal;
 }
 
 export interface UploadOptions {
@@ -176,7 +182,13 @@ export class SshConnection {
           sendInput();
         }
       });
-      channel.on('close', () => finish());
+      const onAbort = () => channel.close();
+      if (opts.signal?.aborted) onAbort();
+      else opts.signal?.addEventListener('abort', onAbort, { once: true });
+      channel.on('close', () => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        finish();
+      });
       channel.on('error', (e: Error) => finish(connectionLost(this.target.name, e)));
       if (!wrap) sendInput();
     });

@@ -36,6 +36,7 @@ import { resolveTarget } from '../../agent/transport/target.js';
 import { fixturesDir } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
+import { noHooks } from '../../agent/rollout/hooks.js';
 
 const ROOT = '/var/www/lanes-e2e-blocks';
 /** A lease file of this test's own (hosts' real one is LEASE_FILE, /var/lib/lanes/lease). */
@@ -58,6 +59,8 @@ const spec: ReleaseSpec = {
   shared: ['storage', '.env'],
   owner: 'www-data',
   group: 'www-data',
+  user: 'root',
+  hooks: noHooks(),
   workers: { supervisor: [], systemd: [] },
   pools: [],
   reload: 'reload',

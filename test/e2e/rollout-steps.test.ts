@@ -17,6 +17,7 @@ import { runCli } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
+import { noHooks } from '../../agent/rollout/hooks.js';
 
 const APP = '/var/www/app';
 const COPY = 'lanes-e2e-steps-copy';
@@ -46,6 +47,8 @@ function spec(over: Partial<ReleaseSpec> = {}): ReleaseSpec {
     shared: [],
     owner: 'root',
     group: 'app',
+    user: 'root',
+    hooks: noHooks(),
     workers: { supervisor: ['app-queue'], systemd: ['app-scheduler'] },
     pools,
     reload: 'reload',

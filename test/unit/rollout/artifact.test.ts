@@ -42,6 +42,7 @@ import {
 import type { ReleaseSpec } from '../../../agent/rollout/types.js';
 import { fixturesDir } from '../../support/paths.js';
 import { systemTarListing } from '../../support/tar-listing.js';
+import { noHooks } from '../../../agent/rollout/hooks.js';
 
 const APP = path.join(fixturesDir, 'rollout', 'app');
 const isRoot = process.getuid?.() === 0;
@@ -69,6 +70,8 @@ function spec(root: string, over: Partial<ReleaseSpec> = {}): ReleaseSpec {
     shared: ['storage', '.env'],
     owner: isRoot ? 'nobody' : '',
     group: isRoot ? 'nogroup' : '',
+    user: 'root',
+    hooks: noHooks(),
     workers: { supervisor: [], systemd: [] },
     pools: [],
     reload: 'reload',
