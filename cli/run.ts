@@ -68,7 +68,8 @@ async function releaseRoots(args: Args, names: string[]): Promise<Map<string, { 
   return new Map(
     names.map((host) => {
       const spec = releaseSpecFor(host, prepared.desired.get(host) ?? []);
-      return [host, { path: spec.path, user: spec.owner }] as const;
+      // As the hooks run (release.user, else owner): a one-off migration writes shared files they can write again.
+      return [host, { path: spec.path, user: spec.user }] as const;
     }),
   );
 }

@@ -2,8 +2,9 @@
 // playbooks/site.yml, through the real CLI: a release whose build hook runs composer (offline) and
 // whose once hook runs the migration, under HTTP load — 0 failed requests, every host serves the new
 // release built by composer, the migration ran on exactly one host once, the after_switch hook ran on
-// every host, the release is sealed back to root:app without group/other write; then `lanes releases`
-// and a one-off `lanes run --release … php artisan about` on the 3 hosts.
+// every host, the release is sealed back to root:app without group/other write; then `lanes releases`,
+// a one-off `lanes run --release … php artisan about` on the 3 hosts (as the hook user), and what a
+// release without its build shows.
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -113,6 +114,22 @@ describe('releasing the sample app with hooks (composer, migration)', { concurre
       if (Number(m[1]) > 0) migrated++;
     }
     assert.equal(migrated, 1, 'one host holds the migrated database');
+  });
+
+  it('without its build (no vendor/), every page fails naming the release, and the health page still answers', async () => {
+    const id = (await readArtifact(v1)).id;
+    const copy = `/var/tmp/lanes-release-app-${process.pid}`;
+    const page = (uri: string) => `(cd ${copy}/public && REQUEST_URI=${uri} php index.php)`;
+    try {
+      const out = await onHost(lab, names[0]!, `rm -rf ${copy} && cp -a ${app}/releases/${id} ${copy} && rm -rf ${copy}/vendor && ${page('/checkout')}; echo; ${page('/up')}`);
+      const [failed, up] = out.split('\n').filter((l) => l !== '');
+      const base = path.basename(copy);
+      assert.deepEqual(JSON.parse(failed!), { release: base, error: 'vendor/autoload.php is missing: the build hook (composer install) did not run' });
+      assert.equal((JSON.parse(up!) as { release: string; built: boolean }).release, base);
+      assert.equal((JSON.parse(up!) as { built: boolean }).built, false);
+    } finally {
+      await onHost(lab, names[0]!, `rm -rf ${copy}`);
+    }
   });
 
   it('re-running the live release changes nothing and runs no hook again', async () => {

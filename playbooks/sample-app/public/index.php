@@ -18,10 +18,17 @@ if (is_file(__DIR__ . '/../BROKEN')) {
     exit;
 }
 header('Content-Type: application/json');
+$pool = getenv('LANES_POOL') ?: 'unknown';
 $autoload = dirname(__DIR__) . '/vendor/autoload.php';
-if (!is_file($autoload)) {
-    // Shipped without its build hook (composer install): every page fails, the health gate with it,
-    // and the answer still names the release.
+$built = is_file($autoload);
+if (parse_url($_SERVER['REQUEST_URI'] ?? '/', PHP_URL_PATH) === '/up') {
+    // The health page (the release's health gate asks it, as Laravel's /up): it needs nothing the
+    // build makes, so it always names the release that answered.
+    echo json_encode(['status' => 'up', 'pool' => $pool, 'release' => $release, 'host' => gethostname(), 'built' => $built]), "\n";
+    exit;
+}
+if (!$built) {
+    // Shipped without its build hook (composer install): every page fails, and still names the release.
     http_response_code(500);
     echo json_encode([
         'release' => $release,
@@ -32,7 +39,7 @@ if (!is_file($autoload)) {
 require $autoload;
 $app = SampleApp\Release::describe(dirname(__DIR__));
 echo json_encode([
-    'pool' => getenv('LANES_POOL') ?: 'unknown',
+    'pool' => $pool,
     'release' => $release,
     'uri' => $_SERVER['REQUEST_URI'] ?? '/',
     'host' => gethostname(),
