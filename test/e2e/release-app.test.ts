@@ -116,13 +116,21 @@ describe('releasing the sample app with hooks (composer, migration)', { concurre
     assert.equal(migrated, 1, 'one host holds the migrated database');
   });
 
-  it('without its build (no vendor/), every page fails naming the release, and the health page still answers', async () => {
+  it('without its build (no vendor/), every page fails naming the release, the health page still answers; artisan fails in one line', async () => {
     const id = (await readArtifact(v1)).id;
     const copy = `/var/tmp/lanes-release-app-${process.pid}`;
     const page = (uri: string) => `(cd ${copy}/public && REQUEST_URI=${uri} php index.php)`;
     try {
-      const out = await onHost(lab, names[0]!, `rm -rf ${copy} && cp -a ${app}/releases/${id} ${copy} && rm -rf ${copy}/vendor && ${page('/checkout')}; echo; ${page('/up')}`);
-      const [failed, up] = out.split('\n').filter((l) => l !== '');
+      // A copy whose storage link leads nowhere (not to the live shared/storage): a migration fails in one line, naming why.
+      const migrate = await onHost(
+        lab,
+        names[0]!,
+        `rm -rf ${copy} && cp -a ${app}/releases/${id} ${copy} && cd ${copy} && rm storage && ln -s ${copy}-no-storage storage && php artisan migrate --force 2>&1; echo "exit $?"`,
+      );
+      assert.match(migrate, /^artisan: migrate failed: cannot open storage\/database\.sqlite \(shared\/storage must be writable by the user running artisan\): .*\nexit 1\n$/);
+      const out = await onHost(lab, names[0]!, `rm -rf ${copy}/vendor && ${page('/checkout')}; echo; ${page('/up')}; echo; cd ${copy} && php artisan about 2>&1; echo "exit $?"`);
+      assert.match(out, new RegExp(`\\nartisan: vendor/autoload\\.php is missing in ${copy}: run composer install first\\nexit 1\\n$`));
+      const [failed, up] = out.split('\n').filter((l) => l.startsWith('{'));
       const base = path.basename(copy);
       assert.deepEqual(JSON.parse(failed!), { release: base, error: 'vendor/autoload.php is missing: the build hook (composer install) did not run' });
       assert.equal((JSON.parse(up!) as { release: string; built: boolean }).release, base);

@@ -18,6 +18,9 @@ after(() => h.teardown([`rm -rf ${FRESH} ${FAKES.map((f) => `${APP}/releases/${f
 describe('rollbacks on a lab host', { concurrency: false }, () => {
   it('a first release failing its gate leaves no current and starts nothing on the failed code', async () => {
     const before = await h.workers();
+    // Shared storage as site.yml's directories: declare it (never applied to this root): the once hook,
+    // the migration, writes there as the hook user before the health gate is reached.
+    await h.sh(`install -d -o queueuser -g app -m 2775 ${FRESH}/shared/storage`);
     const r = await h.cli(['release', h.fast, '-e', `app_root=${FRESH}`, '--artifact', h.variant('fresh-broken', { BROKEN: 'yes\n' })]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(h.failure(r.stdout + r.stderr), /health gate: .* — current removed again \(there was no release before\), php-fpm reloaded, app-queue, app-scheduler\.service running again/);

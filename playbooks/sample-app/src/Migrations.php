@@ -12,7 +12,11 @@ final class Migrations
 {
     public static function database(string $releaseDir): PDO
     {
-        $db = new PDO('sqlite:' . $releaseDir . '/storage/database.sqlite');
+        try {
+            $db = new PDO('sqlite:' . $releaseDir . '/storage/database.sqlite');
+        } catch (\PDOException $e) {
+            throw new \RuntimeException('cannot open storage/database.sqlite (shared/storage must be writable by the user running artisan): ' . $e->getMessage());
+        }
         $db->setAttribute(PDO::ATTR_ERRMODE, PDO::ERRMODE_EXCEPTION);
         // Two hosts never migrate at once (the `once` hook runs on one), but a one-off can overlap.
         $db->exec('PRAGMA busy_timeout = 5000');
