@@ -177,6 +177,16 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     await session.each((s) => fn(s, state.get(s.host)!));
     return session.failures.filter((s) => !before.has(s.host)).map((s) => s.host);
   };
+  // A build or once hook failed: the release this run unpacked goes again on every host (it never went
+  // live anywhere), so no half-built release is left to switch to later.
+  const discardUnpacked = () =>
+    session.each(async (s) => {
+      const st = state.get(s.host)!;
+      if (!st.unpackedNow || !st.target || st.current === st.target) return;
+      await s.ctx.step(`remove ${st.target}`, () => run(s, `rm -rf -- ${shq(releaseDir(st.spec, st.target!))}`));
+      st.releases = st.releases.filter((x) => x.id !== st.target);
+      st.unpackedNow = false;
+    });
   // Whether a host will switch in this run: its target is not live there already.
   const willSwitch = (st: HostState) => st.target !== undefined && st.target !== st.current;
 
@@ -251,6 +261,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       });
       if (failed.length > 0) {
         halted = true;
+        await discardUnpacked();
         leaveUntouched(`the build failed on ${failed.join(', ')}: no host was switched`);
       }
     },
@@ -275,6 +286,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       });
       if (failed.length > 0) {
         halted = true;
+        await discardUnpacked();
         leaveUntouched(`the once hooks failed on ${onceHost}: no host was switched`);
       }
     },

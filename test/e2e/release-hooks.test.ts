@@ -165,7 +165,7 @@ describe('release hooks on 3 lab hosts', { concurrency: false }, () => {
     assert.equal(r.code, 130, r.stderr);
     assert.deepEqual(await currents(), before);
     for (const h of names) {
-      const left = await sh(h, "for i in 1 2 3 4 5 6 7 8; do pgrep -f 'sleep 303' >/dev/null || break; sleep 0.5; done; pgrep -fa 'sleep 303' || echo none");
+      const left = await sh(h, "for i in 1 2 3 4 5 6 7 8; do pgrep -f 'sleep 30[3]' >/dev/null || break; sleep 0.5; done; pgrep -fa 'sleep 30[3]' || echo none");
       assert.equal(left.trim(), 'none', `${h}: the hook's process group was stopped`);
       assert.equal((await sh(h, `test -e ${APP}/releases/${id5} && echo there || echo absent`)).trim(), 'absent', `${h}: the half-built release is removed`);
       assert.equal(await leaseOn(lab, h), '', `${h}: no lease left`);
