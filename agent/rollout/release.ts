@@ -43,6 +43,7 @@ import { parseFrames } from '../remote/frame.js';
 import { framedScript, type FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
 import { appendScript, historyWho, parseAppend, sourceOf, type HistoryRecord } from './history.js';
+import { releaseEvent, runOutcome } from './notify.js'; // notify:
 
 export interface ReleaseOptions extends ConnectOptions {
   bus: EventBus;
@@ -177,6 +178,9 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
         s.data = { host: s.host, release: state.get(s.host)?.current ?? '', outcome: 'untouched' } satisfies HostRelease;
       }
     } else {
+    // notify: started — preflight passed everywhere, nothing uploaded or switched yet
+    const firstLive = state.get(session.live[0]?.host ?? '');
+    session.bus.emit(releaseEvent({ event: 'started', operation: artifact ? 'release' : 'rollback', release: artifact?.id ?? firstLive?.target ?? '', ...(firstLive?.current ? { previous: firstLive.current } : {}), hosts: session.live.map((s) => s.host) }));
     // 3. upload everywhere before any switch
     if (artifact) {
       await session.each(async (s) => {
@@ -235,6 +239,16 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     // Unlock (in a finally: also after a refused preflight, an error or a cancel).
     await leases.releaseAll();
   }
+  // notify: finished, or failed with the failing hosts (before run-end, so renderers still show it)
+  const firstSt = state.get(hosts[0]!.name);
+  session.bus.emit(releaseEvent(runOutcome({
+    operation: artifact ? 'release' : 'rollback',
+    release: artifact?.id ?? firstSt?.target ?? '',
+    ...(firstSt?.before ? { previous: firstSt.before } : {}),
+    hosts: session.sessions.map((s) => s.host),
+    failures: session.failures.map((s) => ({ host: s.host, message: errorLineForHost(s.failed, s.host) })),
+    cancelled: cancelled(),
+  })));
   const end = session.end();
   return {
     ok: end.ok,
@@ -453,6 +467,8 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, expectRele
     const outcome = [...(switched ? [] : ['current was never switched']), ...done, ...(broken.length ? [`rollback incomplete: ${broken.join('; ')}`] : [])].join(', ');
     const message = `${failedStep}: ${why.replace(/^[a-z -]+ failed: /, '')} — ${outcome}`;
     await appendHistory(s, st, run, { release: target, event: 'failed', previous: previous ?? null, reason: message });
+    // notify: an automatic rollback of this host
+    s.ctx.bus.emit(releaseEvent({ event: 'rolled-back', operation: st.record.liveEvent === 'live' ? 'release' : 'rollback', release: target, ...(previous ? { previous } : {}), host, step: failedStep, reason: message }));
     throw new LanesError(message, { kind: 'exec', host });
   }
 }

@@ -59,6 +59,7 @@ export function releaseSpecFor(host: string, desired: DesiredResource[]): Releas
     serial: Array.isArray(r.serial) ? r.serial : [r.serial],
     maxFail: r.max_fail,
     lockTtlMs: durationMs(r.lock_ttl),
+    notify: r.notify,
   };
 }
 

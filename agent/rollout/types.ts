@@ -33,6 +33,8 @@ export interface ReleaseSpec {
   maxFail: number;
   /** Lock lease length, ms. */
   lockTtlMs: number;
+  /** Webhook URLs told about the release (agent/rollout/notify.ts); may carry tokens: never printed. */
+  notify: string[];
 }
 
 export interface ReleasePool {
