@@ -16,6 +16,7 @@ import type { EventBus, EventOf, LanesEvent, ReleaseEventData } from '../report/
 import { secrets, type SecretMasker } from '../report/mask.js';
 
 export const NOTIFY_TIMEOUT_MS = 5000;
+const FLUSH_GRACE_MS = 250;
 
 export interface NotifierOptions {
   bus: EventBus;
@@ -100,14 +101,15 @@ export class Notifier {
     this.detach = bus.on((e) => this.onEvent(e));
   }
 
-  /** Wait for every POST queued or in flight; at most the timeout, then those left are given up (with a warning). */
+  /** Wait for every POST queued or in flight; at most about the timeout, then those left are given up (with a warning). */
   async flush(): Promise<void> {
     this.detach?.();
     this.detach = undefined;
     const all = Promise.all([...this.chains.values()]);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.timeoutMs);
+      // A little past the per-POST timeout, so that a POST already in flight ends by its own timeout.
+      timer = setTimeout(resolve, this.timeoutMs + FLUSH_GRACE_MS);
     });
     await Promise.race([all, deadline]);
     clearTimeout(timer);
