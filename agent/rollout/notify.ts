@@ -41,7 +41,8 @@ export function releaseEventText(d: ReleaseEventData): string {
     case 'finished':
       return `${what} finished: ${d.ok ?? d.hosts?.length ?? 0} host(s) ok`;
     case 'failed':
-      return `${what} failed${d.hosts?.length ? ` on ${d.hosts.join(', ')}` : ''}${d.reason ? `: ${d.reason}` : ''}`;
+      // Each failing host's reason has its own FAILED line; only a failure of no host (a cancel) says why here.
+      return d.hosts?.length ? `${what} failed on ${d.hosts.join(', ')}` : `${what} failed${d.reason ? `: ${d.reason}` : ''}`;
     case 'rolled-back':
       return `${what}: ${d.host ?? 'a host'} rolled back${d.previous ? ` to ${d.previous}` : ''} after ${d.step ?? 'a failure'}`;
   }
