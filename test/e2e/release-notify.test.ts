@@ -2,12 +2,13 @@
 // lab hosts never need to reach it: the controller POSTs). A release sends started + finished with
 // its id; a release failing its health gate sends rolled-back (host, step, reason) and failed, and the
 // host is back on the previous release; a webhook refusing connections is a warning and the release
-// still succeeds; a dry run sends nothing. The webhook URLs carry a token in their path, which must
+// still succeeds; a rollback is announced as one; a dry run sends nothing. The webhook URLs carry a token in their path, which must
 // never appear in the output. The host is left on a healthy release, workers running, no lock.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { jsonEvents } from '../support/cli.js';
 import { FaultHost } from './support/faults.js';
 
 const h = new FaultHost();
@@ -27,6 +28,8 @@ const server = http.createServer((req, res) => {
   });
 });
 let hookUrl = '';
+/** The release the first test made live: what the rollback goes back to. */
+let okId = '';
 let refusedUrl = '';
 
 before(async () => {
@@ -77,6 +80,7 @@ describe('release notifications on a lab host', { concurrency: false }, () => {
     assert.equal(f!.ok, 1);
     assert.equal(await h.current(), `releases/${id}`);
     h.v1 = id;
+    okId = id;
   });
 
   it('a release failing its health gate POSTs rolled-back (host, step, reason) and failed; the host is back', async () => {
@@ -120,6 +124,24 @@ describe('release notifications on a lab host', { concurrency: false }, () => {
     await h.assertWorkersOn(id);
     assert.equal(await h.locked(), false);
     h.v1 = id;
+  });
+
+  it('a rollback POSTs started and finished as a rollback to the release before; --json carries them as release-event messages', async () => {
+    received.length = 0;
+    const r = await h.cli(['rollback', h.fast, '--notify', hookUrl, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    noSecrets(r.stdout + r.stderr);
+    assert.deepEqual(events(), ['started', 'finished']);
+    for (const { body } of received) {
+      assert.equal(body.operation, 'rollback');
+      assert.equal(body.release, okId);
+      assert.equal(body.previous, h.v1);
+    }
+    const said = jsonEvents(r.stdout).filter((e) => e.type === 'message' && e.code === 'release-event').map((e) => (e.data as { event: string }).event);
+    assert.deepEqual(said, ['started', 'finished']);
+    assert.equal(await h.current(), `releases/${okId}`);
+    await h.assertWorkersOn(okId);
+    h.v1 = okId;
   });
 
   it('a dry run lists the webhooks by origin and sends nothing', async () => {
