@@ -102,6 +102,8 @@ export const releaseSchema = z.strictObject({
   // A dead controller's lease blocks the hosts this long; a live one renews it every third of it.
   lock_ttl: fpmDuration.default('2m'),
   php_version: z.string().optional(),
+  // notify: webhook URLs POSTed on started/finished/failed/rolled-back (agent/rollout/notify.ts); never printed.
+  notify: z.array(z.string().regex(/^https?:\/\/[^\s/?#]+(?:[/?#]\S*)?$/, 'must be an http:// or https:// URL')).default([]),
 });
 export type ReleaseBlock = z.output<typeof releaseSchema>;
 

@@ -47,6 +47,7 @@ import type { Inventory } from '../inventory/index.js';
 import { checkHooks, hostsOfHook, namesOnlyInventory, onceHostOf, runHook, type Hook, type HookContext, type HookHosts, type HookPoint } from './hooks.js';
 import { FLEET_STEPS, HOST_STEPS, ROLLBACK_STEPS, applies, type FleetStepId, type HostStepId, type RollbackStepId } from './steps.js';
 import { appendScript, historyWho, parseAppend, sourceOf, type HistoryRecord } from './history.js';
+import { releaseEvent, runOutcome } from './notify.js'; // notify:
 
 export interface ReleaseOptions extends ConnectOptions {
   bus: EventBus;
@@ -233,7 +234,11 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       if (refusedBy.length > 0) {
         halted = true;
         leaveUntouched(`preflight failed on ${refusedBy.join(', ')}`);
+        return;
       }
+      // notify: started — preflight passed everywhere, nothing uploaded or switched yet
+      const firstLive = state.get(session.live[0]?.host ?? '');
+      session.bus.emit(releaseEvent({ event: 'started', operation: artifact ? 'release' : 'rollback', release: artifact?.id ?? firstLive?.target ?? '', ...(firstLive?.current ? { previous: firstLive.current } : {}), hosts: session.live.map((s) => s.host) }));
     },
     upload: async () => {
       if (!artifact) return;
@@ -358,6 +363,16 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     // Unlock (in a finally: also after a refused preflight, an error or a cancel).
     await leases.releaseAll();
   }
+  // notify: finished, or failed with the failing hosts (before run-end, so renderers still show it)
+  const firstSt = state.get(hosts[0]!.name);
+  session.bus.emit(releaseEvent(runOutcome({
+    operation: artifact ? 'release' : 'rollback',
+    release: artifact?.id ?? firstSt?.target ?? '',
+    ...(firstSt?.before ? { previous: firstSt.before } : {}),
+    hosts: session.sessions.map((s) => s.host),
+    failures: session.failures.map((s) => ({ host: s.host, message: errorLineForHost(s.failed, s.host) })),
+    cancelled: cancelled(),
+  })));
   const end = session.end();
   return {
     ok: end.ok && !runProblem,
@@ -676,6 +691,8 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, o: SwitchO
     const outcome = [...(switched ? [] : ['current was never switched']), ...done, ...(broken.length ? [`rollback incomplete: ${broken.join('; ')}`] : [])].join(', ');
     const message = `${failedStep}: ${why.replace(/^[a-z -]+ failed: /, '')} — ${outcome}`;
     await appendHistory(s, st, run, { release: target, event: 'failed', previous: previous ?? null, reason: message });
+    // notify: an automatic rollback of this host
+    s.ctx.bus.emit(releaseEvent({ event: 'rolled-back', operation: st.record.liveEvent === 'live' ? 'release' : 'rollback', release: target, ...(previous ? { previous } : {}), host, step: failedStep, reason: message }));
     throw new LanesError(message, { kind: 'exec', host });
   }
 }

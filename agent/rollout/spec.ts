@@ -59,6 +59,7 @@ export function releaseSpecFor(host: string, desired: DesiredResource[]): Releas
     user: r.user ?? r.owner,
     hooks: hooksOf(r),
     ...(r.once_host !== undefined ? { onceHost: r.once_host } : {}),
+    notify: r.notify,
   };
 }
 

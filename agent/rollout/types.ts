@@ -40,6 +40,8 @@ export interface ReleaseSpec {
   hooks: Hooks;
   /** Pattern choosing the host of the once hooks (default: the first host of the first batch). */
   onceHost?: string;
+  /** Webhook URLs told about the release (agent/rollout/notify.ts); may carry tokens: never printed. */
+  notify: string[];
 }
 
 export interface ReleasePool {
