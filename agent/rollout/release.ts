@@ -180,14 +180,22 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
   };
   // A build or once hook failed: the release this run unpacked goes again on every host (it never went
   // live anywhere), so no half-built release is left to switch to later.
+  // Also on the host whose hook failed (its connection is fine); a removal that fails is a warning.
   const discardUnpacked = () =>
-    session.each(async (s) => {
-      const st = state.get(s.host)!;
-      if (!st.unpackedNow || !st.target || st.current === st.target) return;
-      await s.ctx.step(`remove ${st.target}`, () => run(s, `rm -rf -- ${shq(releaseDir(st.spec, st.target!))}`));
-      st.releases = st.releases.filter((x) => x.id !== st.target);
-      st.unpackedNow = false;
-    });
+    Promise.all(
+      session.sessions.map(async (s) => {
+        const st = state.get(s.host);
+        if (!s.ctx || !st?.unpackedNow || !st.target || st.current === st.target) return;
+        try {
+          const r = await s.ctx.step(`remove ${st.target}`, () => run(s, `rm -rf -- ${shq(releaseDir(st.spec, st.target!))}`));
+          if (r.code !== 0) throw new LanesError(humanLines(r.stderr) || `exit ${r.code}`, { host: s.host });
+          st.releases = st.releases.filter((x) => x.id !== st.target);
+          st.unpackedNow = false;
+        } catch (err) {
+          session.bus.emit({ type: 'message', level: 'warn', host: s.host, text: `release ${st.target} could not be removed: ${errorLineForHost(err, s.host)} (prune removes it later)` });
+        }
+      }),
+    );
   // Whether a host will switch in this run: its target is not live there already.
   const willSwitch = (st: HostState) => st.target !== undefined && st.target !== st.current;
 
@@ -470,8 +478,8 @@ interface SwitchOptions {
 /**
  * Build hooks on one host, in releases/<id>: the directory belongs to release.user while they run, then
  * is sealed (owner:group, not writable by group or others, no set-id bits) and marked built with a
- * digest of the hooks, so a release built before with the same hooks is not built again. A failure
- * removes a release this run unpacked (it never went live): no half-built release is left to switch to.
+ * digest of the hooks, so a release built before with the same hooks is not built again. After a
+ * failure the build phase removes the release wherever this run unpacked it (it never went live).
  */
 async function buildHost(s: HostSession, st: HostState, hooks: Hook[], run: Runner, ctx: HookContext, checkpoint: () => void): Promise<void> {
   const dir = ctx.releaseDir;
@@ -483,29 +491,21 @@ async function buildHost(s: HostSession, st: HostState, hooks: Hook[], run: Runn
     return;
   }
   const users = [...new Set(hooks.map((h) => h.user))].filter((u) => u !== st.spec.owner);
-  try {
-    if (users.length > 0) {
-      // One user may own the release while it builds (the first that is not the owner).
-      await s.ctx.step(`build: ${dir} to ${users[0]}`, async () => {
-        const r = await run(s, `chown -hR ${shq(users[0]!)} ${shq(dir)}`);
-        if (r.code !== 0) throw new LanesError(`cannot hand ${dir} to ${users[0]} for the build: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
-      });
-    }
-    for (const h of hooks) {
-      checkpoint();
-      await runHook(s, h, ctx);
-    }
-    await s.ctx.step(`seal ${st.target}`, async () => {
-      const r = await run(s, sealScript(st.spec, dir, digest));
-      if (r.code !== 0) throw new LanesError(`cannot seal ${dir}: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
+  if (users.length > 0) {
+    // One user may own the release while it builds (the first that is not the owner).
+    await s.ctx.step(`build: ${dir} to ${users[0]}`, async () => {
+      const r = await run(s, `chown -hR ${shq(users[0]!)} ${shq(dir)}`);
+      if (r.code !== 0) throw new LanesError(`cannot hand ${dir} to ${users[0]} for the build: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
     });
-  } catch (err) {
-    if (st.unpackedNow) {
-      const r = await run(s, `rm -rf -- ${shq(dir)}`).catch(() => undefined);
-      if (r?.code === 0) st.releases = st.releases.filter((x) => x.id !== st.target);
-    }
-    throw err;
   }
+  for (const h of hooks) {
+    checkpoint();
+    await runHook(s, h, ctx);
+  }
+  await s.ctx.step(`seal ${st.target}`, async () => {
+    const r = await run(s, sealScript(st.spec, dir, digest));
+    if (r.code !== 0) throw new LanesError(`cannot seal ${dir}: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
+  });
 }
 
 /** The marker of a built release: the digest of the build hooks it was built with. */
