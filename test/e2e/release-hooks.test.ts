@@ -35,7 +35,7 @@ function variant(name: string): string {
   return dir;
 }
 
-/** site.yml (with its templates) whose release block has these hooks, run as www-data, a 5 s gate. */
+/** site.yml (with its templates) whose release block also has these hooks, run as www-data, a 5 s gate. */
 function playbook(name: string, hooks: Record<string, unknown>): string {
   const dir = path.join(tmp, `pb-${name}`);
   cpSync(path.join(repoRoot, 'playbooks'), dir, { recursive: true, filter: (src) => !src.includes('sample-app') });
@@ -43,7 +43,11 @@ function playbook(name: string, hooks: Record<string, unknown>): string {
   const plays = doc.toJS() as Record<string, unknown>[];
   const i = plays.findIndex((p) => p.release !== undefined);
   doc.setIn([i, 'release', 'user'], 'www-data');
-  doc.setIn([i, 'release', 'hooks'], doc.createNode(hooks));
+  // The play's own hooks (composer install…: the sample app needs its build) run first, then these.
+  const own = (plays[i]!.release as { hooks?: Record<string, unknown[]> }).hooks ?? {};
+  const merged: Record<string, unknown[]> = { ...own };
+  for (const [point, list] of Object.entries(hooks)) merged[point] = [...(own[point] ?? []), ...(list as unknown[])];
+  doc.setIn([i, 'release', 'hooks'], doc.createNode(merged));
   doc.setIn([i, 'release', 'health', 'timeout'], '5s');
   const file = path.join(dir, 'site.yml');
   writeFileSync(file, doc.toString());
