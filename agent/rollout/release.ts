@@ -46,7 +46,7 @@ import { createHash } from 'node:crypto';
 import type { Inventory } from '../inventory/index.js';
 import { checkHooks, hostsOfHook, namesOnlyInventory, onceHostOf, runHook, type Hook, type HookContext, type HookHosts, type HookPoint } from './hooks.js';
 import { FLEET_STEPS, HOST_STEPS, ROLLBACK_STEPS, applies, type FleetStepId, type HostStepId, type RollbackStepId } from './steps.js';
-import { appendScript, historyWho, parseAppend, sourceOf, type HistoryRecord } from './history.js';
+import { appendScript, historyWho, parseAppend, parseSwitchHistory, sourceOf, switchHistoryScript, type HistoryRecord } from './history.js';
 import { releaseEvent, runOutcome } from './notify.js'; // notify:
 
 export interface ReleaseOptions extends ConnectOptions {
@@ -95,7 +95,7 @@ interface HostState {
   attempted?: boolean;
   current?: string;
   releases: { id: string; date: string }[];
-  /** Releases that went live, oldest first (from <path>/.lanes-history). */
+  /** Releases that went live, oldest first (from the host's release history). */
   history: string[];
   target?: string;
   /** This run unpacked the release (it was not on the host before): a failed build removes it. */
@@ -223,7 +223,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
         st.current = cur.current;
         st.before = cur.current;
         st.releases = cur.releases;
-        st.history = (await run(s, `cat ${shq(historyFile(spec))} 2>/dev/null || true`)).stdout.split('\n').map((l) => l.split(' ')[1] ?? '').filter(Boolean);
+        const hist = switchHistoryScript(spec);
+        st.history = parseSwitchHistory((await run(s, hist.text)).stdout, hist.nonce);
         if (artifact) st.target = artifact.id;
       });
       if (rollback) {
@@ -409,9 +410,6 @@ function previousRelease(st: HostState): string | undefined {
   return [...st.history].reverse().find((id) => id !== st.current && st.releases.some((r) => r.id === id));
 }
 
-function historyFile(spec: ReleaseSpec): string {
-  return `${spec.path}/.lanes-history`;
-}
 
 type Runner = (s: HostSession, script: string, input?: Buffer, timeoutMs?: number) => ReturnType<HostSession['ctx']['conn']['exec']>;
 
@@ -619,7 +617,6 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, o: SwitchO
       await workersStep('start workers', undrainScript(spec, { releaseDir: releaseDir(spec, target), switchedAt: 0 }));
     },
     record: async () => {
-      await run(s, `printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shq(target)} >> ${shq(historyFile(spec))}`);
       await appendHistory(s, st, run, { release: target, event: st.record.liveEvent, previous: previous ?? null });
     },
   };
