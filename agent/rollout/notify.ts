@@ -204,11 +204,14 @@ export function runOutcome(run: {
   hosts: string[];
   failures: { host: string; message: string }[];
   cancelled?: string;
+  /** What failed the run after every host was released (an after_release hook). */
+  problem?: string;
 }): ReleaseEventData {
   const base = { operation: run.operation, release: run.release, ...(run.previous ? { previous: run.previous } : {}) };
   const ok = run.hosts.length - run.failures.length;
-  if (run.failures.length === 0 && !run.cancelled) return { event: 'finished', ...base, hosts: run.hosts, ok, failed: 0 };
+  if (run.failures.length === 0 && !run.cancelled && !run.problem) return { event: 'finished', ...base, hosts: run.hosts, ok, failed: 0 };
   const reasons = run.failures.map((f) => `${f.host}: ${f.message}`);
   if (run.cancelled) reasons.unshift(`cancelled by ${run.cancelled}`);
+  if (run.problem) reasons.push(run.problem);
   return { event: 'failed', ...base, hosts: run.failures.map((f) => f.host), reason: reasons.join('; '), ok, failed: run.failures.length };
 }

@@ -381,6 +381,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     hosts: session.sessions.map((s) => s.host),
     failures: session.failures.map((s) => ({ host: s.host, message: errorLineForHost(s.failed, s.host) })),
     cancelled: cancelled(),
+    ...(runProblem ? { problem: runProblem } : {}),
   })));
   const end = session.end();
   return {
