@@ -43,7 +43,7 @@ export const releaseCommand: CommandModule<object, Args> = {
     if (args['dry-run']) {
       const artifact = await readArtifact(args.artifact, { repo: repoOf(args) });
       if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact(artifact)}\n`);
-      process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { id: artifact.id, serial: args.serial, maxFail: args['max-fail'] }));
+      process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { artifact, serial: args.serial, maxFail: args['max-fail'] }));
       const layout = new Map([...prepared.desired].map(([h, d]) => [h, d.filter((r) => r.type === 'release')]));
       const planned = await withProgress(args.json, (bus) => planFleet(layout, prepared.hosts, { ...opts, bus, command: 'plan', forks: args.forks, timeoutMs: timeoutMs(args) }));
       const hosts = planned.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostPlan[];

@@ -43,6 +43,7 @@ import { parseFrames } from '../remote/frame.js';
 import { framedScript, type FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
 import { appendScript, historyWho, parseAppend, sourceOf, type HistoryRecord } from './history.js';
+import { releaseIdWithConfig, writeReleaseConfig } from './release-config.js'; // config:
 
 export interface ReleaseOptions extends ConnectOptions {
   bus: EventBus;
@@ -117,6 +118,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     serial,
   );
   const artifact: Artifact | undefined = opts.artifact ? await readArtifact(opts.artifact, { repo: opts.repo }) : undefined;
+  // config: the release id covers every host's release.config (the artifact's own id when none has any).
+  if (artifact) artifact.id = releaseIdWithConfig(artifact, specs);
 
   const session = await FleetSession.open(hosts, { ...opts, command: opts.command ?? (artifact ? 'release' : 'rollback') });
   if (artifact) opts.bus.emit({ type: 'message', level: 'info', code: 'artifact', text: describeArtifact(artifact), data: artifactInfo(artifact) });
@@ -186,6 +189,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
         await s.ctx.step(`upload ${artifact.id}`, async () => {
           const r = await run(s, unpackScript(st.spec, artifact).text, artifact.bytes);
           if (r.code !== 0) throw new LanesError(`the upload of release ${artifact.id} failed: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
+          // config: the host's configuration files, before anything else runs in the release.
+          await writeReleaseConfig((cmd, input) => run(s, cmd, input), st.spec, artifact.id, s.host);
         });
         st.target = artifact.id;
       });
