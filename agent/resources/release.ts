@@ -48,7 +48,7 @@ const configEntry = z.strictObject({
     .optional(),
   mode: octalMode.default('0640'),
   sensitive: z.boolean().default(false),
-});
+}).refine((c) => c.content !== undefined, 'needs src (a template file) or content');
 
 const serialItem = z.union([
   z.number().int().positive(),
@@ -85,11 +85,10 @@ export const releaseSchema = z.strictObject({
 }).superRefine(checkConfig); // config:
 export type ReleaseBlock = z.output<typeof releaseSchema>;
 
-/** config: each file needs content; a dest is neither another file's, nor a shared path (or inside or above one). */
-function checkConfig(r: { shared: string[]; config: { dest: string; content?: unknown }[] }, ctx: z.RefinementCtx): void {
+/** config: a dest is neither another file's, nor a shared path (or inside or above one). */
+function checkConfig(r: { shared: string[]; config: { dest: string }[] }, ctx: z.RefinementCtx): void {
   const under = (a: string, b: string) => a === b || a.startsWith(`${b}/`);
   r.config.forEach((c, i) => {
-    if (c.content === undefined) ctx.addIssue({ code: 'custom', path: ['config', i], message: 'needs src (a template file) or content' });
     const shared = r.shared.find((s) => under(c.dest, s) || under(s, c.dest));
     if (shared !== undefined) {
       const how = c.dest === shared ? 'is also a shared path' : under(c.dest, shared) ? `is inside the shared path ${shared}` : `holds the shared path ${shared}`;
