@@ -36,6 +36,8 @@ export const MEASURED_SECONDS: Readonly<Record<string, number>> = {
   'run-command.test.js': 25,
   // Issue 9 (I): 165 s alone, 192 s beside other labs; ~55 s of it is the broken release's 30 s health gate.
   'releases-history.test.js': 165,
+  // Issue 9 (C): estimated before its first run.
+  'release-config.test.js': 90,
 };
 
 /** A file not in the table (a new one): assumed mid-sized, so it neither starts last nor delays the long ones. */
