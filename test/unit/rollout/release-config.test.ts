@@ -212,6 +212,26 @@ describe('writeConfigScript (real sh, as root)', () => {
     assert.equal(lstatSync(path.join(rel, CONFIG_MARKER), { throwIfNoEntry: false }), undefined, 'no marker: the next run tries again');
   });
 
+  it('without perl on the host: the same refusals and the same file (check then act)', async () => {
+    fresh();
+    // A PATH with the tools of a host that has no perl (nor python3).
+    const bin = path.join(root, 'bin');
+    mkdirSync(bin, { recursive: true });
+    for (const t of ['sh', 'base64', 'mktemp', 'cat', 'wc', 'tr', 'mv', 'rm', 'mkdir', 'chown', 'chmod', 'id', 'getent', 'grep', 'cut', 'date', 'sed']) {
+      const at = spawnSync('/bin/sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
+      symlinkSync(at, path.join(bin, t));
+    }
+    const noPerl = (command: string, stdin: Buffer) => {
+      const r = spawnSync('/bin/sh', ['-c', command], { input: stdin, encoding: 'utf8', env: { PATH: bin } });
+      return Promise.resolve({ code: r.status, stdout: r.stdout, stderr: r.stderr });
+    };
+    symlinkSync('public', path.join(rel, 'linked'));
+    await assert.rejects(writeReleaseConfig(noPerl, spec([file('linked/.env', 'A=1\n')]), id, 'h1'), /linked is a symbolic link in the release: lanes does not write linked\/\.env through it/);
+    assert.equal(await writeReleaseConfig(noPerl, spec([file('config/.env', 'A=1\n', '0600')]), id, 'h1'), 'written');
+    assert.equal(readFileSync(path.join(rel, 'config/.env'), 'utf8'), 'A=1\n');
+    assert.equal(lstatSync(path.join(rel, 'config/.env')).mode & 0o7777, 0o600);
+  });
+
   it('carries content only on stdin: the command is the fixed stdin runner; the script holds no plain content', async () => {
     fresh();
     const content = `TOKEN=${SECRET}\n`;
