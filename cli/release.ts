@@ -8,7 +8,7 @@ import { colorEnabled, painter } from '../agent/report/color.js';
 import { renderPlan } from '../agent/report/plan-text.js';
 import { readArtifact } from '../agent/rollout/artifact.js';
 import { describeArtifact } from '../agent/rollout/artifact-info.js';
-import { renderReleasePlan } from '../agent/rollout/dry-run.js';
+import { releaseIdFor, renderReleasePlan } from '../agent/rollout/dry-run.js';
 import { releaseFleet, type ReleaseRun } from '../agent/rollout/release.js';
 import { cancelExitCode, withProgress } from './render.js';
 import { connectOptions, hostOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
@@ -42,7 +42,8 @@ export const releaseCommand: CommandModule<object, Args> = {
     const opts = await connectOptions(args);
     if (args['dry-run']) {
       const artifact = await readArtifact(args.artifact, { repo: repoOf(args) });
-      if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact(artifact)}\n`);
+      // config: the id the release would use (with the hosts' release.config).
+      if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact({ ...artifact, id: releaseIdFor(prepared.desired, prepared.hosts.map((h) => h.name), artifact) })}\n`);
       process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { artifact, serial: args.serial, maxFail: args['max-fail'] }));
       const layout = new Map([...prepared.desired].map(([h, d]) => [h, d.filter((r) => r.type === 'release')]));
       const planned = await withProgress(args.json, (bus) => planFleet(layout, prepared.hosts, { ...opts, bus, command: 'plan', forks: args.forks, timeoutMs: timeoutMs(args) }));

@@ -25,6 +25,11 @@ export function releaseSteps(spec: ReleaseSpec, id: string): string[] {
   ];
 }
 
+/** The release id a run of `artifact` on these hosts uses: with their release.config (agent/rollout/release-config.ts). */
+export function releaseIdFor(desired: Map<string, DesiredResource[]>, hosts: string[], artifact: { id: string; sha256: string }): string {
+  return releaseIdWithConfig(artifact, new Map(hosts.map((h) => [h, releaseSpecFor(h, desired.get(h) ?? [])])));
+}
+
 /**
  * The dry-run text. `opts.artifact` (its id and sha256) gives the release id the run would use: with
  * any host's release.config in it (agent/rollout/release-config.ts); `opts.id` is taken as it is.
