@@ -97,7 +97,7 @@ function checkConfig(r: { shared: string[]; config: { dest: string }[] }, ctx: z
     const other = r.config.findIndex((o, j) => j < i && (under(c.dest, o.dest) || under(o.dest, c.dest)));
     if (other >= 0) {
       const o = r.config[other]!.dest;
-      ctx.addIssue({ code: 'custom', path: ['config', i, 'dest'], message: o === c.dest ? `is written twice (also release.config.${other})` : `overlaps release.config.${other} (${o})` });
+      ctx.addIssue({ code: 'custom', path: ['config', i, 'dest'], message: o === c.dest ? `is written twice (also release.config[${other}])` : `overlaps release.config[${other}] (${o})` });
     }
   });
 }

@@ -93,6 +93,12 @@ describe('release.config', { concurrency: false }, () => {
 
   it('writes the rendered .env into releases/<id> on every host: content, mode 0640, root:app; no secret printed', async () => {
     const artifactId = (await readArtifact(v1)).id;
+    // plan --json carries the compiled release block: its configuration as {sha256, size} only.
+    const plan = await cli(['plan', site, '--json']);
+    assert.equal(plan.code, 0, plan.stdout + plan.stderr);
+    assertNoSecret(plan);
+    assert.ok(!plan.stdout.includes('APP_COLOR'), 'no configuration content in the plan');
+    assert.match(plan.stdout, /"config":\[\{"dest":"\.env","src":"app\.env\.j2","content":\{"sha256":"[0-9a-f]{64}","size":\d+\},"mode":"0640","sensitive":false\}\]/);
     const dry = await cli(['release', site, '--artifact', v1, '--dry-run']);
     assert.equal(dry.code, 0, dry.stdout + dry.stderr);
     assertNoSecret(dry);

@@ -36,8 +36,8 @@ export const MEASURED_SECONDS: Readonly<Record<string, number>> = {
   'run-command.test.js': 25,
   // Issue 9 (I): 165 s alone, 192 s beside other labs; ~55 s of it is the broken release's 30 s health gate.
   'releases-history.test.js': 165,
-  // Issue 9 (C): 88 s alone on a loaded machine.
-  'release-config.test.js': 90,
+  // Issue 9 (C): 88-102 s alone on a loaded machine.
+  'release-config.test.js': 100,
 };
 
 /** A file not in the table (a new one): assumed mid-sized, so it neither starts last nor delays the long ones. */

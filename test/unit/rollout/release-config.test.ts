@@ -35,7 +35,7 @@ const releasePlay = (config: string, extra = '') => `- hosts: app
   sensitive_vars: [db_password]
   release:
     path: /var/www/app
-    shared: [storage, .env.shared]
+    shared: [storage, .env.shared, cache/views]
 ${extra}    config:
 ${config}`;
 
@@ -105,16 +105,18 @@ describe('release.config in a playbook', () => {
       - { dest: conf/x, content: c }
       - { dest: ../etc/passwd, content: a }
       - { dest: .lanes-release, content: a }
+      - { dest: cache, content: a }
 `)),
     );
     const all = ' (hosts lab1, lab2)';
     assert.deepEqual(lines, [
       at(8, 11, `release.config[0].dest: is also a shared path: a shared file is the same in every release; list it in shared or in config, not both${all}`),
       at(9, 11, `release.config[1].dest: is inside the shared path storage: a shared file is the same in every release; list it in shared or in config, not both${all}`),
-      at(11, 11, `release.config[3].dest: is written twice (also release.config.2)${all}`),
-      at(12, 11, `release.config[4].dest: overlaps release.config.2 (conf)${all}`),
+      at(11, 11, `release.config[3].dest: is written twice (also release.config[2])${all}`),
+      at(12, 11, `release.config[4].dest: overlaps release.config[2] (conf)${all}`),
       at(13, 11, `release.config[5].dest: must not contain ".." or end with "/"${all}`),
       at(14, 11, `release.config[6].dest: is a name lanes keeps for itself in every release${all}`),
+      at(15, 11, `release.config[7].dest: holds the shared path cache/views: a shared file is the same in every release; list it in shared or in config, not both${all}`),
     ]);
     for (const l of lines) assert.ok(l.startsWith(`${INLINE}:`), l);
   });
