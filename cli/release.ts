@@ -8,7 +8,7 @@ import { colorEnabled, painter } from '../agent/report/color.js';
 import { renderPlan } from '../agent/report/plan-text.js';
 import { readArtifact } from '../agent/rollout/artifact.js';
 import { describeArtifact } from '../agent/rollout/artifact-info.js';
-import { renderReleasePlan } from '../agent/rollout/dry-run.js';
+import { releaseIdFor, renderReleasePlan } from '../agent/rollout/dry-run.js';
 import { releaseFleet, type ReleaseRun } from '../agent/rollout/release.js';
 import { historyWho } from '../agent/rollout/history.js';
 import { Notifier, checkNotifyUrls, urlOrigin } from '../agent/rollout/notify.js';
@@ -50,9 +50,10 @@ export const releaseCommand: CommandModule<object, Args> = {
     const opts = await connectOptions(args);
     if (args['dry-run']) {
       const artifact = await readArtifact(args.artifact, { repo: repoOf(args) });
-      if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact(artifact)}\n`);
+      // config: the id the release would use (with the hosts' release.config).
+      if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact({ ...artifact, id: releaseIdFor(prepared.desired, prepared.hosts.map((h) => h.name), artifact) })}\n`);
       for (const url of notifyUrls(args, prepared)) process.stdout.write(`notify: ${urlOrigin(url)} (started, finished, failed, rolled-back; nothing is sent in a dry run)\n`);
-      process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { id: artifact.id, serial: args.serial, maxFail: args['max-fail'], inventory: prepared.inventory }));
+      process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { artifact, serial: args.serial, maxFail: args['max-fail'], inventory: prepared.inventory }));
       const layout = new Map([...prepared.desired].map(([h, d]) => [h, d.filter((r) => r.type === 'release')]));
       const planned = await withProgress(args.json, (bus) => planFleet(layout, prepared.hosts, { ...opts, bus, command: 'plan', forks: args.forks, timeoutMs: timeoutMs(args) }));
       const hosts = planned.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostPlan[];

@@ -48,6 +48,7 @@ import { checkHooks, hostsOfHook, namesOnlyInventory, onceHostOf, runHook, type 
 import { FLEET_STEPS, HOST_STEPS, ROLLBACK_STEPS, applies, type FleetStepId, type HostStepId, type RollbackStepId } from './steps.js';
 import { appendScript, historyWho, parseAppend, parseSwitchHistory, sourceOf, switchHistoryScript, type HistoryRecord } from './history.js';
 import { releaseEvent, runOutcome } from './notify.js'; // notify:
+import { releaseIdWithConfig, writeReleaseConfig } from './release-config.js'; // config:
 
 export interface ReleaseOptions extends ConnectOptions {
   bus: EventBus;
@@ -138,6 +139,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
   }
   const onceHost = onceHostOf(first.onceHost, where);
   const artifact: Artifact | undefined = opts.artifact ? await readArtifact(opts.artifact, { repo: opts.repo }) : undefined;
+  // config: the release id covers every host's release.config (the artifact's own id when none has any).
+  if (artifact) artifact.id = releaseIdWithConfig(artifact, specs);
   const rollback = !artifact;
 
   const session = await FleetSession.open(hosts, { ...opts, command: opts.command ?? (artifact ? 'release' : 'rollback') });
@@ -258,6 +261,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
           const r = await run(s, unpackScript(st.spec, artifact).text, artifact.bytes);
           if (r.code !== 0) throw new LanesError(`the upload of release ${artifact.id} failed: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
           st.unpackedNow = r.stdout.includes(' unpacked ');
+          // config: the host's configuration files, before anything else runs in the release.
+          await writeReleaseConfig((cmd, input) => run(s, cmd, input), st.spec, artifact.id, s.host);
         });
       });
       // Too many failed uploads: the batches stop before the first (below), and nothing is built.

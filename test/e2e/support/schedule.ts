@@ -40,6 +40,8 @@ export const MEASURED_SECONDS: Readonly<Record<string, number>> = {
   'release-notify.test.js': 69,
   // Issue 9 (hooks): 98 s beside another lab (four releases on 3 hosts, one with a 3 s hook timeout).
   'release-hooks.test.js': 100,
+  // Issue 9 (C): 88-102 s alone on a loaded machine.
+  'release-config.test.js': 100,
 };
 
 /** A file not in the table (a new one): assumed mid-sized, so it neither starts last nor delays the long ones. */
