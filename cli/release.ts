@@ -8,8 +8,12 @@ import { colorEnabled, painter } from '../agent/report/color.js';
 import { renderPlan } from '../agent/report/plan-text.js';
 import { readArtifact } from '../agent/rollout/artifact.js';
 import { describeArtifact } from '../agent/rollout/artifact-info.js';
-import { renderReleasePlan } from '../agent/rollout/dry-run.js';
+import { releaseIdFor, renderReleasePlan } from '../agent/rollout/dry-run.js';
 import { releaseFleet, type ReleaseRun } from '../agent/rollout/release.js';
+import { historyWho } from '../agent/rollout/history.js';
+import { Notifier, checkNotifyUrls, urlOrigin } from '../agent/rollout/notify.js';
+import { releaseSpecFor } from '../agent/rollout/spec.js';
+import type { DesiredResource } from '../agent/resources/types.js';
 import { cancelExitCode, withProgress } from './render.js';
 import { connectOptions, hostOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
@@ -19,6 +23,7 @@ export interface RolloutArgs extends HostArgs, PlaybookArgs, LeaseArgs {
   serial?: string;
   'max-fail'?: number;
   verbose?: boolean;
+  notify?: string[];
 }
 
 export function rolloutOptions<T>(y: import('yargs').Argv<T>) {
@@ -26,7 +31,8 @@ export function rolloutOptions<T>(y: import('yargs').Argv<T>) {
     .positional('playbook', { type: 'string', demandOption: true, describe: 'playbook with a release: block' })
     .option('serial', { type: 'string', describe: 'batches, as Ansible serial: 1, 25%, or 1,50%,100% (default: the play\'s release.serial)' })
     .option('max-fail', { type: 'number', describe: 'failed hosts tolerated before the rollout stops (default: release.max_fail, 0)' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show the output of every hook (a failing hook\'s output is always shown)' });
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show the output of every hook (a failing hook\'s output is always shown)' })
+    .option('notify', { type: 'string', array: true, describe: 'POST a JSON event to this URL on started, finished, failed and each rollback (repeatable; adds to release.notify)' });
 }
 
 type Args = RolloutArgs & { artifact: string; repo?: string; 'dry-run': boolean };
@@ -44,8 +50,10 @@ export const releaseCommand: CommandModule<object, Args> = {
     const opts = await connectOptions(args);
     if (args['dry-run']) {
       const artifact = await readArtifact(args.artifact, { repo: repoOf(args) });
-      if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact(artifact)}\n`);
-      process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { id: artifact.id, serial: args.serial, maxFail: args['max-fail'], inventory: prepared.inventory }));
+      // config: the id the release would use (with the hosts' release.config).
+      if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact({ ...artifact, id: releaseIdFor(prepared.desired, prepared.hosts.map((h) => h.name), artifact) })}\n`);
+      for (const url of notifyUrls(args, prepared)) process.stdout.write(`notify: ${urlOrigin(url)} (started, finished, failed, rolled-back; nothing is sent in a dry run)\n`);
+      process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { artifact, serial: args.serial, maxFail: args['max-fail'], inventory: prepared.inventory }));
       const layout = new Map([...prepared.desired].map(([h, d]) => [h, d.filter((r) => r.type === 'release')]));
       const planned = await withProgress(args.json, (bus) => planFleet(layout, prepared.hosts, { ...opts, bus, command: 'plan', forks: args.forks, timeoutMs: timeoutMs(args) }));
       const hosts = planned.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostPlan[];
@@ -73,26 +81,43 @@ export async function runRollout(
   opts: Awaited<ReturnType<typeof connectOptions>>,
   target: { artifact: string; repo?: string } | { rollbackTo: string | undefined; command: 'rollback' },
 ): Promise<void> {
+  const urls = notifyUrls(args, prepared);
   const result = await withProgress(
     args.json,
-    (bus, signal) =>
-      releaseFleet(prepared.desired, prepared.hosts, {
-        ...opts,
-        ...leaseSettings(args),
-        ...target,
-        bus,
-        signal,
-        forks: args.forks,
-        timeoutMs: timeoutMs(args),
-        serial: args.serial,
-        maxFail: args['max-fail'],
-        inventory: prepared.inventory,
-        verbose: args.verbose === true,
-      }),
+    async (bus, signal) => {
+      // Subscribed before the run; flushed while the renderer still shows its warnings.
+      const notifier = new Notifier(urls, { bus, who: historyWho() });
+      try {
+        return await releaseFleet(prepared.desired, prepared.hosts, {
+          ...opts,
+          ...leaseSettings(args),
+          ...target,
+          bus,
+          signal,
+          forks: args.forks,
+          timeoutMs: timeoutMs(args),
+          serial: args.serial,
+          maxFail: args['max-fail'],
+          inventory: prepared.inventory,
+          verbose: args.verbose === true,
+        });
+      } finally {
+        await notifier.flush();
+      }
+    },
     { cancellable: true },
   );
   if (!args.json) process.stdout.write(renderRun(result));
   process.exitCode = cancelExitCode() ?? (result.ok ? 0 : 1);
+}
+
+/** The webhooks told about this run: the play's release.notify (first host's) plus --notify. */
+function notifyUrls(args: RolloutArgs, prepared: { hosts: { name: string }[]; desired: Map<string, DesiredResource[]> }): string[] {
+  const fromCli = (args.notify ?? []).map(String);
+  checkNotifyUrls(fromCli, '--notify');
+  const first = prepared.hosts[0];
+  const fromPlay = first ? releaseSpecFor(first.name, prepared.desired.get(first.name) ?? []).notify : [];
+  return [...new Set([...fromPlay, ...fromCli])];
 }
 
 export function renderRun(r: ReleaseRun): string {

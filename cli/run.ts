@@ -28,7 +28,7 @@ export const runCommand: CommandModule<object, Args> = {
       .option('cwd', { type: 'string', describe: 'directory to run it in (default: the login home)' })
       .option('release', {
         type: 'string',
-        describe: "playbook with a release: block: run in its current release as release.owner, with LANES_RELEASE_ID, LANES_RELEASE_DIR, LANES_HOST",
+        describe: "playbook with a release: block: run in its current release as release.user (default release.owner), with LANES_RELEASE_ID, LANES_RELEASE_DIR, LANES_HOST",
       })
       .conflicts('release', 'as')
       .example('$0 run web -i inv.yml -- php -v', 'the PHP version on every web host')
@@ -68,7 +68,6 @@ async function releaseRoots(args: Args, names: string[]): Promise<Map<string, { 
   return new Map(
     names.map((host) => {
       const spec = releaseSpecFor(host, prepared.desired.get(host) ?? []);
-      // As the hooks run (release.user, else owner): a one-off migration writes shared files they can write again.
       return [host, { path: spec.path, user: spec.user }] as const;
     }),
   );

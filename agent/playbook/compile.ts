@@ -489,13 +489,34 @@ class Compiler {
       setVar(spec, field, p.value);
       fieldPos(pos, field, p.pos);
     }
-    if (s.template) return this.renderTemplate(s.template, item, scope, host);
+    if (s.template) return this.renderTemplate(s.template, item.spec, item.pos, scope, host);
+    if (s.listTemplates) return this.renderListTemplates(s.listTemplates, item, scope, host);
     return true;
   }
 
-  private renderTemplate(t: { src: string; into: string }, item: Item, scope: Scope, host: string): boolean {
-    const srcPos = child(item.pos, t.src);
-    const name = item.spec[t.src];
+  /** Each mapping of a list field that names a template file: exactly one of src / content, then rendered. */
+  private renderListTemplates(t: { list: string; src: string; into: string }, item: Item, scope: Scope, host: string): boolean {
+    const list = item.spec[t.list];
+    if (!Array.isArray(list)) return true; // the resource schema reports a wrong type
+    const listPos = child(item.pos, t.list);
+    let ok = true;
+    list.forEach((entry, i) => {
+      if (!isPlainObject(entry) || !Object.hasOwn(entry, t.src)) return;
+      const pos = child(listPos, i);
+      if (Object.hasOwn(entry, t.into)) {
+        const at = child(pos, t.into);
+        this.errors.add(`${at.path}: set either ${t.src} (a template file) or ${t.into}, not both`, { location: this.loc(at.key ?? at.node), host });
+        ok = false;
+        return;
+      }
+      ok = this.renderTemplate(t, entry, pos, scope, host) && ok;
+    });
+    return ok;
+  }
+
+  private renderTemplate(t: { src: string; into: string }, spec: Vars, itemPos: Pos, scope: Scope, host: string): boolean {
+    const srcPos = child(itemPos, t.src);
+    const name = spec[t.src];
     if (typeof name !== 'string' || name === '') {
       // The resource schema reports the missing or malformed src.
       if (name === undefined) return true;
@@ -516,8 +537,8 @@ class Compiler {
       return false;
     }
     try {
-      setVar(item.spec, t.into, this.engine.renderFile(file.path, scope));
-      fieldPos(item.pos, t.into, srcPos);
+      setVar(spec, t.into, this.engine.renderFile(file.path, scope));
+      fieldPos(itemPos, t.into, srcPos);
       return true;
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;

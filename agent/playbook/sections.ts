@@ -37,6 +37,8 @@ export interface Section {
   inherit?: Readonly<Record<string, string>>;
   /** The item names a template file (`src`, relative to the playbook) rendered per host into `into`. */
   template?: { src: string; into: string };
+  /** Each mapping of the list field `list` may name a template file (`src`) rendered per host into `into` (release.config). */
+  listTemplates?: { list: string; src: string; into: string };
   description: string;
 }
 
@@ -110,6 +112,7 @@ export const SECTIONS: readonly Section[] = [
     type: 'release',
     form: 'single',
     inherit: { php_version: 'fpm.version' },
+    listTemplates: { list: 'config', src: 'src', into: 'content' },
     description: 'Release layout and rollout: application path, shared paths, workers to drain, pools to reload and check, batches',
   },
 ];

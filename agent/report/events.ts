@@ -31,6 +31,9 @@ export type LanesEvent =
  *   lease-release   the unlock found the lease not ours, already absent, or could not run
  *   host-keys-unchecked  hosts whose SSH key is accepted without any check this run (`data`: {hosts})
  *   artifact        what a release ships (`data`: {id, sha256, source}; source.kind git has commit and ref)
+ *   release-event   a release or rollback started, finished, failed, or rolled a host back (`data`:
+ *                   {@link ReleaseEventData}); what `release.notify` / `--notify` POST (agent/rollout/notify.ts)
+ *   notify          a notification could not be delivered (`data`: {origin}; never the URL's path or query)
  */
 export type MessageCode =
   | 'cancel'
@@ -42,7 +45,28 @@ export type MessageCode =
   | 'lease-lost'
   | 'lease-release'
   | 'host-keys-unchecked'
-  | 'artifact';
+  | 'artifact'
+  | 'release-event'
+  | 'notify';
+
+/** The `data` of a `release-event` message: what a team's chat or APM is told about a release. */
+export interface ReleaseEventData {
+  event: 'started' | 'finished' | 'failed' | 'rolled-back';
+  operation: 'release' | 'rollback';
+  release: string;
+  /** The release live before (for rolled-back: the one the host returned to). */
+  previous?: string;
+  /** rolled-back: the host rolled back. */
+  host?: string;
+  /** rolled-back: the step that failed. */
+  step?: string;
+  /** rolled-back and failed: why, one line. */
+  reason?: string;
+  /** started: every host; finished: every host; failed: the failing hosts. */
+  hosts?: string[];
+  ok?: number;
+  failed?: number;
+}
 
 export interface RunSummary {
   ok: number;

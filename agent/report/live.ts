@@ -69,6 +69,8 @@ interface LiveRun {
   ended: Deferred<EventOf<'run-end'> | undefined>;
   /** Warnings and host-less messages: printed under the list once it closes, not lost with it. */
   notes: string[];
+  /** Its notes and summary are printed: later messages (a notification's warning) print at once. */
+  closed?: boolean;
 }
 
 export class LiveRenderer implements Renderer {
@@ -207,14 +209,15 @@ export class LiveRenderer implements Renderer {
     const end = await run.ended.promise;
     for (const note of run.notes) this.sink.line(note);
     if (end) for (const line of summaryLines(run.command, end, this.paint)) this.sink.line(line);
+    run.closed = true;
   }
 
   private message(e: EventOf<'message'>): void {
     const slot = e.host === undefined ? undefined : this.current?.hosts.get(e.host);
     const text = oneLine(e.text);
     const line = `${e.host === undefined ? '' : `${e.host}: `}${e.level === 'warn' ? `${this.paint('yellow', 'warn:')} ` : ''}${text}`;
-    if (!this.current) {
-      // Nothing is being drawn yet: print straight away.
+    if (!this.current || this.current.closed) {
+      // Nothing is being drawn (yet, or any more): print straight away.
       this.sink.line(line);
       return;
     }

@@ -27,7 +27,8 @@ import { fpmDuration } from './fpm-ini.js';
 import { fpmInstallFor } from './fpm-pool.js';
 import { fileChange } from './managed-file.js';
 import type { ActualState, Change, DesiredResource, PlanContext, Probe, ResourceType } from './types.js';
-import { absolutePath, safeName, unixName } from './values.js';
+import { absolutePath, octalMode, safeName, unixName } from './values.js';
+import { ConfigText } from './config-text.js';
 import { ENV_NAME } from '../remote/command.js';
 
 /** An environment value: any text (it travels on stdin, never on a command line). */
@@ -37,6 +38,21 @@ const relativeEntry = z
   .string()
   .regex(/^[A-Za-z0-9_.@-][A-Za-z0-9_.@/-]*$/, 'must be a relative path inside the release (letters, digits, ".", "_", "-", "/")')
   .refine((p) => !p.split('/').includes('..') && !p.endsWith('/'), 'must not contain ".." or end with "/"');
+
+// config: one per-release configuration file (issue 9), rendered per host at compile time. The
+// compiler renders `src` into `content` (agent/playbook/compile.ts refuses both given); the
+// content is held as a ConfigText so it never reaches an output.
+const configEntry = z.strictObject({
+  dest: relativeEntry.refine((d) => !['.lanes-release', '.lanes-config'].includes(d), 'is a name lanes keeps for itself in every release'),
+  src: z.string().min(1).optional(),
+  content: z
+    .string()
+    .refine((s) => !s.includes('\0'), 'must not contain a NUL byte')
+    .transform((s) => new ConfigText(s))
+    .optional(),
+  mode: octalMode.default('0640'),
+  sensitive: z.boolean().default(false),
+}).refine((c) => c.content !== undefined, 'needs src (a template file) or content');
 
 const serialItem = z.union([
   z.number().int().positive(),
@@ -102,8 +118,28 @@ export const releaseSchema = z.strictObject({
   // A dead controller's lease blocks the hosts this long; a live one renews it every third of it.
   lock_ttl: fpmDuration.default('2m'),
   php_version: z.string().optional(),
-});
+  // notify: webhook URLs POSTed on started/finished/failed/rolled-back (agent/rollout/notify.ts); never printed.
+  notify: z.array(z.string().regex(/^https?:\/\/[^\s/?#]+(?:[/?#]\S*)?$/, 'must be an http:// or https:// URL')).default([]),
+  config: z.array(configEntry).default([]), // config:
+}).superRefine(checkConfig); // config:
 export type ReleaseBlock = z.output<typeof releaseSchema>;
+
+/** config: a dest is neither another file's, nor a shared path (or inside or above one). */
+function checkConfig(r: { shared: string[]; config: { dest: string }[] }, ctx: z.RefinementCtx): void {
+  const under = (a: string, b: string) => a === b || a.startsWith(`${b}/`);
+  r.config.forEach((c, i) => {
+    const shared = r.shared.find((s) => under(c.dest, s) || under(s, c.dest));
+    if (shared !== undefined) {
+      const how = c.dest === shared ? 'is also a shared path' : under(c.dest, shared) ? `is inside the shared path ${shared}` : `holds the shared path ${shared}`;
+      ctx.addIssue({ code: 'custom', path: ['config', i, 'dest'], message: `${how}: a shared file is the same in every release; list it in shared or in config, not both` });
+    }
+    const other = r.config.findIndex((o, j) => j < i && (under(c.dest, o.dest) || under(o.dest, c.dest)));
+    if (other >= 0) {
+      const o = r.config[other]!.dest;
+      ctx.addIssue({ code: 'custom', path: ['config', i, 'dest'], message: o === c.dest ? `is written twice (also release.config[${other}])` : `overlaps release.config[${other}] (${o})` });
+    }
+  });
+}
 
 /** The value a release needs at least: in-flight requests get this long to finish on a reload. */
 export const RELEASE_PROCESS_CONTROL_TIMEOUT = '10s';

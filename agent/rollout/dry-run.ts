@@ -8,13 +8,25 @@ import { checkHooks, hostsOfHook, namesOnlyInventory, onceHostOf, type HookHosts
 import { batches, parseSerial } from './serial.js';
 import { expectsRelease, releaseSpecFor } from './spec.js';
 import { FLEET_STEPS, HOST_STEPS, ROLLBACK_STEPS, applies, describeSteps, type DescribeContext } from './steps.js';
+import { configLines, releaseIdWithConfig } from './release-config.js';
 
+/** The release id a run of `artifact` on these hosts uses: with their release.config (agent/rollout/release-config.ts). */
+export function releaseIdFor(desired: Map<string, DesiredResource[]>, hosts: string[], artifact: { id: string; sha256: string }): string {
+  return releaseIdWithConfig(artifact, new Map(hosts.map((h) => [h, releaseSpecFor(h, desired.get(h) ?? [])])));
+}
+
+/**
+ * The dry-run text. `given.artifact` (its id and sha256) gives the release id the run would use: with
+ * any host's release.config in it (agent/rollout/release-config.ts); `given.id` is taken as it is.
+ */
 export function renderReleasePlan(
   desired: Map<string, DesiredResource[]>,
   hosts: string[],
-  opts: { id: string; serial?: string; maxFail?: number; inventory?: Inventory; rollback?: boolean },
+  given: { id?: string; artifact?: { id: string; sha256: string }; serial?: string; maxFail?: number; inventory?: Inventory; rollback?: boolean },
 ): string {
-  const first = releaseSpecFor(hosts[0]!, desired.get(hosts[0]!) ?? []);
+  const specs = new Map(hosts.map((h) => [h, releaseSpecFor(h, desired.get(h) ?? [])]));
+  const opts = { ...given, id: given.artifact ? releaseIdWithConfig(given.artifact, specs) : (given.id ?? '') };
+  const first = specs.get(hosts[0]!)!;
   const serial = opts.serial ? parseSerial(opts.serial) : first.serial;
   const plan = batches(hosts, serial);
   const where: HookHosts = { order: plan.flat(), inventory: opts.inventory ?? namesOnlyInventory(hosts) };
@@ -22,12 +34,20 @@ export function renderReleasePlan(
     const block = (desired.get(h) ?? []).find((d) => d.type === 'release');
     if (block) checkHooks(block, where);
   }
+  // config: the release.config files per group of hosts with the same ones — dest, mode, size; never content.
+  const groups = new Map<string, string[]>();
+  for (const h of hosts) {
+    const files = configLines(specs.get(h)?.config ?? []).join('\n');
+    if (files !== '') groups.set(files, [...(groups.get(files) ?? []), h]);
+  }
+  const config = [...groups].map(([files, on]) => ({ on, files: files.split('\n') }));
   const http = first.health.http;
   const shown = http && expectsRelease(desired.get(hosts[0]!) ?? []) ? { ...first, health: { ...first.health, http: { ...http, expect: http.expect ?? opts.id } } } : first;
   const onceHost = onceHostOf(first.onceHost, where);
   const ctx: DescribeContext = {
     spec: shown,
     id: opts.id,
+    config,
     rollback: opts.rollback === true,
     ...(onceHost !== undefined ? { onceHost } : {}),
     hostsOf: (h) => hostsOfHook(h, where),
@@ -48,7 +68,8 @@ export function renderReleasePlan(
     const described = step.describe(ctx);
     if (described.length === 0) continue;
     lines.push(`${step.where === 'every host' ? 'every host' : 'once host'} — ${step.id}:`);
-    for (const l of described) lines.push(`  - ${l}`);
+    // A line indented by two spaces continues the one before (e.g. a file of a list).
+    for (const l of described) lines.push(l.startsWith('  ') ? `    ${l.slice(2)}` : `  - ${l}`);
   }
   return `${lines.join('\n')}\n`;
 }

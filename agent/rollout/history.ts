@@ -387,3 +387,39 @@ export async function readReleasesFleet(
   const failed = result.summary.failures;
   return { ok: result.ok, hosts: read, failed, summary: fleetSummary(read, failed.map((f) => f.host)) };
 }
+
+/** The history file of releases made before the JSON history existed: `<time> <id>` lines, read only. */
+export const LEGACY_HISTORY_FILE = '.lanes-history';
+
+/**
+ * One read of the releases that went live on a host, oldest first: the JSON history's `live` and
+ * `rolled-back` records (the last HISTORY_READ_LINES), or, on a host released only by an older
+ * lanes, its legacy `.lanes-history` — the rollback target and prune's keep list come from it.
+ */
+export function switchHistoryScript(spec: Pick<ReleaseSpec, 'path'>): FramedScript {
+  const nonce = newNonce();
+  const text = `set -u
+${frameShell(nonce)}
+f=${shq(historyPath(spec))}
+legacy=${shq(`${spec.path}/${LEGACY_HISTORY_FILE}`)}
+if [ -f "$f" ]; then lanes_say history "$(tail -n ${HISTORY_READ_LINES} "$f" | base64 | tr -d '\\n')"; fi
+if [ -f "$legacy" ]; then lanes_say legacy "$(tail -n ${HISTORY_READ_LINES} "$legacy" | base64 | tr -d '\\n')"; fi
+lanes_say read-done
+exit 0
+`;
+  return { text, nonce };
+}
+
+/** The release ids that went live, oldest first, from {@link switchHistoryScript}'s output. */
+export function parseSwitchHistory(out: string, nonce: string): string[] {
+  const frames = parseFrames(out, nonce);
+  const text = (kind: string) => unb64(frames.find((f) => f.kind === kind)?.fields[0]);
+  const live = parseHistory(text('history'))
+    .records.filter((r) => r.event === 'live' || r.event === 'rolled-back')
+    .map((r) => r.release);
+  if (live.length > 0) return live;
+  return text('legacy')
+    .split('\n')
+    .map((l) => l.trim().split(' ')[1] ?? '')
+    .filter((id) => /^[A-Za-z0-9._-]{1,100}$/.test(id));
+}

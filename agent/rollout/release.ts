@@ -46,7 +46,9 @@ import { createHash } from 'node:crypto';
 import type { Inventory } from '../inventory/index.js';
 import { checkHooks, hostsOfHook, namesOnlyInventory, onceHostOf, runHook, type Hook, type HookContext, type HookHosts, type HookPoint } from './hooks.js';
 import { FLEET_STEPS, HOST_STEPS, ROLLBACK_STEPS, applies, type FleetStepId, type HostStepId, type RollbackStepId } from './steps.js';
-import { appendScript, historyWho, parseAppend, sourceOf, type HistoryRecord } from './history.js';
+import { appendScript, historyWho, parseAppend, parseSwitchHistory, sourceOf, switchHistoryScript, type HistoryRecord } from './history.js';
+import { releaseEvent, runOutcome } from './notify.js'; // notify:
+import { releaseIdWithConfig, writeReleaseConfig } from './release-config.js'; // config:
 
 export interface ReleaseOptions extends ConnectOptions {
   bus: EventBus;
@@ -94,7 +96,7 @@ interface HostState {
   attempted?: boolean;
   current?: string;
   releases: { id: string; date: string }[];
-  /** Releases that went live, oldest first (from <path>/.lanes-history). */
+  /** Releases that went live, oldest first (from the host's release history). */
   history: string[];
   target?: string;
   /** This run unpacked the release (it was not on the host before): a failed build removes it. */
@@ -137,6 +139,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
   }
   const onceHost = onceHostOf(first.onceHost, where);
   const artifact: Artifact | undefined = opts.artifact ? await readArtifact(opts.artifact, { repo: opts.repo }) : undefined;
+  // config: the release id covers every host's release.config (the artifact's own id when none has any).
+  if (artifact) artifact.id = releaseIdWithConfig(artifact, specs);
   const rollback = !artifact;
 
   const session = await FleetSession.open(hosts, { ...opts, command: opts.command ?? (artifact ? 'release' : 'rollback') });
@@ -177,6 +181,24 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     await session.each((s) => fn(s, state.get(s.host)!));
     return session.failures.filter((s) => !before.has(s.host)).map((s) => s.host);
   };
+  // A build or once hook failed: the release this run unpacked goes again on every host (it never went
+  // live anywhere), so no half-built release is left to switch to later.
+  // Also on the host whose hook failed (its connection is fine); a removal that fails is a warning.
+  const discardUnpacked = () =>
+    Promise.all(
+      session.sessions.map(async (s) => {
+        const st = state.get(s.host);
+        if (!s.ctx || !st?.unpackedNow || !st.target || st.current === st.target) return;
+        try {
+          const r = await s.ctx.step(`remove ${st.target}`, () => run(s, `rm -rf -- ${shq(releaseDir(st.spec, st.target!))}`));
+          if (r.code !== 0) throw new LanesError(humanLines(r.stderr) || `exit ${r.code}`, { host: s.host });
+          st.releases = st.releases.filter((x) => x.id !== st.target);
+          st.unpackedNow = false;
+        } catch (err) {
+          session.bus.emit({ type: 'message', level: 'warn', host: s.host, text: `release ${st.target} could not be removed: ${errorLineForHost(err, s.host)} (prune removes it later)` });
+        }
+      }),
+    );
   // Whether a host will switch in this run: its target is not live there already.
   const willSwitch = (st: HostState) => st.target !== undefined && st.target !== st.current;
 
@@ -204,7 +226,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
         st.current = cur.current;
         st.before = cur.current;
         st.releases = cur.releases;
-        st.history = (await run(s, `cat ${shq(historyFile(spec))} 2>/dev/null || true`)).stdout.split('\n').map((l) => l.split(' ')[1] ?? '').filter(Boolean);
+        const hist = switchHistoryScript(spec);
+        st.history = parseSwitchHistory((await run(s, hist.text)).stdout, hist.nonce);
         if (artifact) st.target = artifact.id;
       });
       if (rollback) {
@@ -223,7 +246,11 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       if (refusedBy.length > 0) {
         halted = true;
         leaveUntouched(`preflight failed on ${refusedBy.join(', ')}`);
+        return;
       }
+      // notify: started — preflight passed everywhere, nothing uploaded or switched yet
+      const firstLive = state.get(session.live[0]?.host ?? '');
+      session.bus.emit(releaseEvent({ event: 'started', operation: artifact ? 'release' : 'rollback', release: artifact?.id ?? firstLive?.target ?? '', ...(firstLive?.current ? { previous: firstLive.current } : {}), hosts: session.live.map((s) => s.host) }));
     },
     upload: async () => {
       if (!artifact) return;
@@ -234,6 +261,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
           const r = await run(s, unpackScript(st.spec, artifact).text, artifact.bytes);
           if (r.code !== 0) throw new LanesError(`the upload of release ${artifact.id} failed: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
           st.unpackedNow = r.stdout.includes(' unpacked ');
+          // config: the host's configuration files, before anything else runs in the release.
+          await writeReleaseConfig((cmd, input) => run(s, cmd, input), st.spec, artifact.id, s.host);
         });
       });
       // Too many failed uploads: the batches stop before the first (below), and nothing is built.
@@ -251,6 +280,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       });
       if (failed.length > 0) {
         halted = true;
+        await discardUnpacked();
         leaveUntouched(`the build failed on ${failed.join(', ')}: no host was switched`);
       }
     },
@@ -275,6 +305,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       });
       if (failed.length > 0) {
         halted = true;
+        await discardUnpacked();
         leaveUntouched(`the once hooks failed on ${onceHost}: no host was switched`);
       }
     },
@@ -346,6 +377,17 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     // Unlock (in a finally: also after a refused preflight, an error or a cancel).
     await leases.releaseAll();
   }
+  // notify: finished, or failed with the failing hosts (before run-end, so renderers still show it)
+  const firstSt = state.get(hosts[0]!.name);
+  session.bus.emit(releaseEvent(runOutcome({
+    operation: artifact ? 'release' : 'rollback',
+    release: artifact?.id ?? firstSt?.target ?? '',
+    ...(firstSt?.before ? { previous: firstSt.before } : {}),
+    hosts: session.sessions.map((s) => s.host),
+    failures: session.failures.map((s) => ({ host: s.host, message: errorLineForHost(s.failed, s.host) })),
+    cancelled: cancelled(),
+    ...(runProblem ? { problem: runProblem } : {}),
+  })));
   const end = session.end();
   return {
     ok: end.ok && !runProblem,
@@ -374,9 +416,6 @@ function previousRelease(st: HostState): string | undefined {
   return [...st.history].reverse().find((id) => id !== st.current && st.releases.some((r) => r.id === id));
 }
 
-function historyFile(spec: ReleaseSpec): string {
-  return `${spec.path}/.lanes-history`;
-}
 
 type Runner = (s: HostSession, script: string, input?: Buffer, timeoutMs?: number) => ReturnType<HostSession['ctx']['conn']['exec']>;
 
@@ -443,8 +482,8 @@ interface SwitchOptions {
 /**
  * Build hooks on one host, in releases/<id>: the directory belongs to release.user while they run, then
  * is sealed (owner:group, not writable by group or others, no set-id bits) and marked built with a
- * digest of the hooks, so a release built before with the same hooks is not built again. A failure
- * removes a release this run unpacked (it never went live): no half-built release is left to switch to.
+ * digest of the hooks, so a release built before with the same hooks is not built again. After a
+ * failure the build phase removes the release wherever this run unpacked it (it never went live).
  */
 async function buildHost(s: HostSession, st: HostState, hooks: Hook[], run: Runner, ctx: HookContext, checkpoint: () => void): Promise<void> {
   const dir = ctx.releaseDir;
@@ -456,29 +495,21 @@ async function buildHost(s: HostSession, st: HostState, hooks: Hook[], run: Runn
     return;
   }
   const users = [...new Set(hooks.map((h) => h.user))].filter((u) => u !== st.spec.owner);
-  try {
-    if (users.length > 0) {
-      // One user may own the release while it builds (the first that is not the owner).
-      await s.ctx.step(`build: ${dir} to ${users[0]}`, async () => {
-        const r = await run(s, `chown -hR ${shq(users[0]!)} ${shq(dir)}`);
-        if (r.code !== 0) throw new LanesError(`cannot hand ${dir} to ${users[0]} for the build: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
-      });
-    }
-    for (const h of hooks) {
-      checkpoint();
-      await runHook(s, h, ctx);
-    }
-    await s.ctx.step(`seal ${st.target}`, async () => {
-      const r = await run(s, sealScript(st.spec, dir, digest));
-      if (r.code !== 0) throw new LanesError(`cannot seal ${dir}: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
+  if (users.length > 0) {
+    // One user may own the release while it builds (the first that is not the owner).
+    await s.ctx.step(`build: ${dir} to ${users[0]}`, async () => {
+      const r = await run(s, `chown -hR ${shq(users[0]!)} ${shq(dir)}`);
+      if (r.code !== 0) throw new LanesError(`cannot hand ${dir} to ${users[0]} for the build: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
     });
-  } catch (err) {
-    if (st.unpackedNow) {
-      const r = await run(s, `rm -rf -- ${shq(dir)}`).catch(() => undefined);
-      if (r?.code === 0) st.releases = st.releases.filter((x) => x.id !== st.target);
-    }
-    throw err;
   }
+  for (const h of hooks) {
+    checkpoint();
+    await runHook(s, h, ctx);
+  }
+  await s.ctx.step(`seal ${st.target}`, async () => {
+    const r = await run(s, sealScript(st.spec, dir, digest));
+    if (r.code !== 0) throw new LanesError(`cannot seal ${dir}: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
+  });
 }
 
 /** The marker of a built release: the digest of the build hooks it was built with. */
@@ -592,7 +623,6 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, o: SwitchO
       await workersStep('start workers', undrainScript(spec, { releaseDir: releaseDir(spec, target), switchedAt: 0 }));
     },
     record: async () => {
-      await run(s, `printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shq(target)} >> ${shq(historyFile(spec))}`);
       await appendHistory(s, st, run, { release: target, event: st.record.liveEvent, previous: previous ?? null });
     },
   };
@@ -664,6 +694,8 @@ async function switchHost(s: HostSession, st: HostState, run: Runner, o: SwitchO
     const outcome = [...(switched ? [] : ['current was never switched']), ...done, ...(broken.length ? [`rollback incomplete: ${broken.join('; ')}`] : [])].join(', ');
     const message = `${failedStep}: ${why.replace(/^[a-z -]+ failed: /, '')} — ${outcome}`;
     await appendHistory(s, st, run, { release: target, event: 'failed', previous: previous ?? null, reason: message });
+    // notify: an automatic rollback of this host
+    s.ctx.bus.emit(releaseEvent({ event: 'rolled-back', operation: st.record.liveEvent === 'live' ? 'release' : 'rollback', release: target, ...(previous ? { previous } : {}), host, step: failedStep, reason: message }));
     throw new LanesError(message, { kind: 'exec', host });
   }
 }

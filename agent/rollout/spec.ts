@@ -2,6 +2,7 @@
 import { LanesError } from '../errors.js';
 import type { DesiredResource } from '../resources/types.js';
 import type { ReleaseBlock } from '../resources/release.js';
+import { secrets } from '../report/mask.js';
 import type { ReleasePool, ReleaseSpec } from './types.js';
 import { durationMs } from './duration.js';
 import { hooksOf } from './hooks.js';
@@ -59,6 +60,12 @@ export function releaseSpecFor(host: string, desired: DesiredResource[]): Releas
     user: r.user ?? r.owner,
     hooks: hooksOf(r),
     ...(r.once_host !== undefined ? { onceHost: r.once_host } : {}),
+    notify: r.notify,
+    // config: a file carrying a registered secret (vault value, sensitive_vars) is sensitive by itself.
+    config: r.config.map((c) => {
+      const content = c.content?.text ?? '';
+      return { dest: c.dest, content, mode: c.mode, sensitive: c.sensitive || secrets.contains(content) };
+    }),
   };
 }
 

@@ -21,6 +21,8 @@ export interface DescribeContext {
   onceHost?: string;
   /** The hosts a hook runs on (its `hosts:` pattern against the run's hosts). */
   hostsOf(hook: Hook): string[];
+  /** release.config files per group of hosts with the same ones (dest, mode, size: never content). */
+  config?: { on: string[]; files: string[] }[];
 }
 
 export type FleetStepId = 'lock' | 'preflight' | 'upload' | 'build' | 'once' | 'per host' | 'after_release' | 'prune';
@@ -82,10 +84,13 @@ export const FLEET_STEPS: StepDoc<FleetStepId>[] = [
   {
     id: 'upload',
     where: 'every host',
-    does: 'upload and unpack the artifact to releases/<id> (checksum verified, links and devices refused), link the shared paths',
+    does: 'upload and unpack the artifact to releases/<id> (checksum verified, links and devices refused), link the shared paths, write the release.config files',
     undo: 'a release that is not live changes nothing; prune removes it later',
     in: 'release',
-    describe: (c) => [`upload and unpack to releases/${c.id} (checksum verified), shared links: ${c.spec.shared.join(', ') || '(none)'}`],
+    describe: (c) => [
+      `upload and unpack to releases/${c.id} (checksum verified), shared links: ${c.spec.shared.join(', ') || '(none)'}`,
+      ...(c.config ?? []).flatMap((g) => [`configuration files into releases/${c.id} on ${g.on.join(', ')}:`, ...g.files.map((f) => `  ${f}`)]),
+    ],
   },
   {
     id: 'build',

@@ -40,6 +40,21 @@ export interface ReleaseSpec {
   hooks: Hooks;
   /** Pattern choosing the host of the once hooks (default: the first host of the first batch). */
   onceHost?: string;
+  /** Webhook URLs told about the release (agent/rollout/notify.ts); may carry tokens: never printed. */
+  notify: string[];
+  /** config: files rendered for this host into every release (agent/rollout/release-config.ts); part of the release id. */
+  config?: ReleaseConfigFile[];
+}
+
+/** A `release.config` file as rendered for one host. Its content never goes to any output. */
+export interface ReleaseConfigFile {
+  /** Relative path inside the release. */
+  dest: string;
+  content: Buffer | string;
+  /** Octal, e.g. "0640"; owner root, group the release's group. */
+  mode: string;
+  /** Marked `sensitive: true`, or carrying a registered secret (vault value, sensitive_vars). */
+  sensitive: boolean;
 }
 
 export interface ReleasePool {

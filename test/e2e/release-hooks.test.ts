@@ -27,6 +27,7 @@ let lab: EnsuredLab;
 let names: string[];
 let limit: string;
 let id1 = '';
+let hookUser = '';
 
 function variant(name: string): string {
   const dir = path.join(tmp, name);
@@ -35,15 +36,21 @@ function variant(name: string): string {
   return dir;
 }
 
-/** site.yml (with its templates) whose release block has these hooks, run as www-data, a 5 s gate. */
+/** site.yml (with its templates) whose release block also has these hooks, a 5 s gate. */
 function playbook(name: string, hooks: Record<string, unknown>): string {
   const dir = path.join(tmp, `pb-${name}`);
   cpSync(path.join(repoRoot, 'playbooks'), dir, { recursive: true, filter: (src) => !src.includes('sample-app') });
   const doc = parseDocument(readFileSync(path.join(repoRoot, 'playbooks', 'site.yml'), 'utf8'));
   const plays = doc.toJS() as Record<string, unknown>[];
   const i = plays.findIndex((p) => p.release !== undefined);
-  doc.setIn([i, 'release', 'user'], 'www-data');
-  doc.setIn([i, 'release', 'hooks'], doc.createNode(hooks));
+  // The play's hook user (site.yml's own, else www-data).
+  hookUser = ((plays[i]!.release as { user?: string }).user ?? 'www-data');
+  doc.setIn([i, 'release', 'user'], hookUser);
+  // The play's own hooks (composer install…: the sample app needs its build) run first, then these.
+  const own = (plays[i]!.release as { hooks?: Record<string, unknown[]> }).hooks ?? {};
+  const merged: Record<string, unknown[]> = { ...own };
+  for (const [point, list] of Object.entries(hooks)) merged[point] = [...(own[point] ?? []), ...(list as unknown[])];
+  doc.setIn([i, 'release', 'hooks'], doc.createNode(merged));
   doc.setIn([i, 'release', 'health', 'timeout'], '5s');
   const file = path.join(dir, 'site.yml');
   writeFileSync(file, doc.toString());
@@ -85,13 +92,13 @@ describe('release hooks on 3 lab hosts', { concurrency: false }, () => {
     // The dry-run names the once host and the host of the after_switch hook.
     const dry = await cli(['release', pb, '--artifact', v2, '--dry-run']);
     assert.equal(dry.code, 0, dry.stdout + dry.stderr);
-    assert.match(dry.stdout, new RegExp(`hook once\\[0\\] .* as www-data \\(timeout 600s\\) — on ${h1} only`));
-    assert.match(dry.stdout, new RegExp(`hook after_switch\\[0\\] .* — on ${h2} \\(hosts: ${h2}\\)`));
+    assert.match(dry.stdout, new RegExp(`hook once\\[\\d\\] \`echo .* as ${hookUser} \\(timeout 600s\\) — on ${h1} only`));
+    assert.match(dry.stdout, new RegExp(`hook after_switch\\[\\d\\] .* — on ${h2} \\(hosts: ${h2}\\)`));
 
     const r = await cli(['release', pb, '--artifact', v2, '--serial', '1', '--max-fail', '1']);
     const out = r.stdout + r.stderr;
     assert.equal(r.code, 1, out);
-    assert.match(out, new RegExp(`FAILED ${h2}: after_switch hook: hook after_switch\\[0\\] \`echo "cache warm-up exploded" >&2; exit 4\` failed \\(exit 4\\): cache warm-up exploded — rolled back to ${id1}, on_rollback hooks ran, php-fpm reloaded`));
+    assert.match(out, new RegExp(`FAILED ${h2}: after_switch hook: hook after_switch\\[\\d\\] \`echo "cache warm-up exploded" >&2; exit 4\` failed \\(exit 4\\): cache warm-up exploded — rolled back to ${id1}, on_rollback hooks ran, php-fpm reloaded`));
     assert.match(out, new RegExp(`${h2}.*\\| cache warm-up exploded`), "the failing hook's output is shown");
     assert.deepEqual(await currents(), [id2, id1, id2]);
     assert.equal(await served(lab.hosts[1]!.address), id1);
@@ -106,7 +113,7 @@ describe('release hooks on 3 lab hosts', { concurrency: false }, () => {
     for (const h of names) {
       const built = await sh(h, `cat ${APP}/releases/${id2}/build.txt; stat -c '%U:%G %a' ${APP}/releases/${id2} ${APP}/releases/${id2}/build.txt; find ${APP}/releases/${id2} -perm /022 ! -type l | wc -l; cat ${APP}/releases/${id2}/.lanes-built`);
       const [line, dirStat, fileStat, writable, marker] = built.split('\n');
-      assert.equal(line, `www-data ${id2} ${h} ${APP}/releases/${id2} x`, `${h}: ${built}`);
+      assert.equal(line, `${hookUser} ${id2} ${h} ${APP}/releases/${id2} x`, `${h}: ${built}`);
       assert.equal(dirStat, 'root:app 755');
       assert.equal(fileStat, 'root:app 644');
       assert.equal(writable, '0');
@@ -127,7 +134,7 @@ describe('release hooks on 3 lab hosts', { concurrency: false }, () => {
     const r = await cli(['release', pb, '--artifact', v3]);
     const out = r.stdout + r.stderr;
     assert.equal(r.code, 1, out);
-    assert.match(out, new RegExp(`FAILED ${names[0]}: hook once\\[0\\] .* failed \\(exit 3\\): migration exploded: no such table: users`));
+    assert.match(out, new RegExp(`FAILED ${names[0]}: hook once\\[\\d\\] .* failed \\(exit 3\\): migration exploded: no such table: users`));
     assert.match(out, new RegExp(`ok +${names[1]}: untouched: the once hooks failed on ${names[0]}: no host was switched`));
     assert.deepEqual(await currents(), before);
     for (const h of names) {
@@ -142,7 +149,7 @@ describe('release hooks on 3 lab hosts', { concurrency: false }, () => {
     const r = await cli(['release', pb, '--artifact', variant('v4')]);
     const out = r.stdout + r.stderr;
     assert.equal(r.code, 1, out);
-    assert.match(out, /hook build\[0\] `sleep 301 & sleep 302` was killed at its timeout \(3s\) with its process group/);
+    assert.match(out, /hook build\[\d\] `sleep 301 & sleep 302` was killed at its timeout \(3s\) with its process group/);
     assert.deepEqual(await currents(), before);
     for (const h of names) {
       // TERM, then KILL 2 s later: give the group that long.
@@ -157,7 +164,7 @@ describe('release hooks on 3 lab hosts', { concurrency: false }, () => {
     const v5 = variant('v5');
     const id5 = await idOf(v5);
     const cliRun = startCli(['release', pb, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v5, '--json']);
-    await cliRun.waitFor((e) => e.type === 'step-start' && String(e.step).startsWith('hook build[0]'));
+    await cliRun.waitFor((e) => e.type === 'step-start' && /^hook build\[\d\]: touch/.test(String(e.step)));
     // The hook has started on a host (its marker exists) before the signal.
     for (let i = 0; i < 40 && (await sh(names[0]!, `test -e /var/tmp/lanes-build-started-${run} && echo y || echo n`)).trim() !== 'y'; i++) await new Promise((res) => setTimeout(res, 250));
     cliRun.kill('SIGINT');
@@ -165,7 +172,7 @@ describe('release hooks on 3 lab hosts', { concurrency: false }, () => {
     assert.equal(r.code, 130, r.stderr);
     assert.deepEqual(await currents(), before);
     for (const h of names) {
-      const left = await sh(h, "for i in 1 2 3 4 5 6 7 8; do pgrep -f 'sleep 303' >/dev/null || break; sleep 0.5; done; pgrep -fa 'sleep 303' || echo none");
+      const left = await sh(h, "for i in 1 2 3 4 5 6 7 8; do pgrep -f 'sleep 30[3]' >/dev/null || break; sleep 0.5; done; pgrep -fa 'sleep 30[3]' || echo none");
       assert.equal(left.trim(), 'none', `${h}: the hook's process group was stopped`);
       assert.equal((await sh(h, `test -e ${APP}/releases/${id5} && echo there || echo absent`)).trim(), 'absent', `${h}: the half-built release is removed`);
       assert.equal(await leaseOn(lab, h), '', `${h}: no lease left`);

@@ -68,6 +68,7 @@ const spec: ReleaseSpec = {
   serial: [1],
   maxFail: 0,
   lockTtlMs: HOUR,
+  notify: [],
 };
 
 /** A copy of the fixture app with a unique marker file, so each run makes fresh ids. */

@@ -56,6 +56,7 @@ function spec(over: Partial<ReleaseSpec> = {}): ReleaseSpec {
     serial: [1],
     maxFail: 0,
     lockTtlMs: 60_000,
+    notify: [],
     ...over,
   };
 }

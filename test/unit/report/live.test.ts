@@ -73,4 +73,16 @@ describe('LiveRenderer', () => {
       `${figures.cross} lab3: interrupted`,
     ]);
   });
+
+  it('prints a message that comes after the summary (a notification warning) instead of dropping it', async () => {
+    const term = capture(true);
+    const r = new LiveRenderer({ stream: term.stream, errStream: capture(true).stream, masker: masker(), env: { NO_COLOR: '1' }, lazy: true });
+    const { bus } = recordingBus();
+    r.attach(bus);
+    emitAll(bus, [...START, ...REST]);
+    await waitFor(() => stripVTControlCharacters(term.text()).includes('ping: 2 ok, 1 failed'));
+    bus.emit({ type: 'message', level: 'warn', code: 'notify', text: 'notify: the finished notification to http://127.0.0.1:1 failed: connection refused' });
+    await r.done();
+    assert.equal(finalState(term.text()).at(-1), 'warn: notify: the finished notification to http://127.0.0.1:1 failed: connection refused');
+  });
 });

@@ -79,6 +79,7 @@ function spec(root: string, over: Partial<ReleaseSpec> = {}): ReleaseSpec {
     serial: [1],
     maxFail: 0,
     lockTtlMs: 60_000,
+    notify: [],
     ...over,
   };
 }

@@ -16,6 +16,8 @@ import {
   parseAppend,
   parseHistory,
   parseHistoryRead,
+  parseSwitchHistory,
+  switchHistoryScript,
   readHistoryScript,
   recordParts,
   sourceOf,
@@ -88,6 +90,32 @@ describe('history records', () => {
     assert.deepEqual(sourceOf({ source: { kind: 'tarball', path: '/x/app.tar.gz' } }), { kind: 'tarball', path: '/x/app.tar.gz' });
     assert.deepEqual(sourceOf({ source: { kind: 'git', ref: 'HEAD', repo: '/repo', commit: 'abc123' } }), { kind: 'git', path: '/repo', commit: 'abc123' });
     assert.equal(sourceOf(undefined), undefined);
+  });
+});
+
+describe('the switch history (rollback target, prune)', () => {
+  it('is the live and rolled-back records of the JSON history, oldest first; failed ones are not switches', () => {
+    const root = appRoot('switches');
+    const lines = [
+      rec({ release: 'r1', event: 'live', time: '2026-11-01T00:00:00Z' }),
+      rec({ release: 'r2', event: 'failed', time: '2026-11-02T00:00:00Z' }),
+      rec({ release: 'r3', event: 'live', time: '2026-11-03T00:00:00Z' }),
+      rec({ release: 'r1', event: 'rolled-back', time: '2026-11-04T00:00:00Z' }),
+    ];
+    writeFileSync(path.join(root, 'releases', '.history.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    // An older lanes' file beside it is ignored once the JSON history has switches.
+    writeFileSync(path.join(root, '.lanes-history'), '2026-10-01T00:00:00Z r0\n');
+    const s = switchHistoryScript({ path: root });
+    assert.deepEqual(parseSwitchHistory(sh(s).stdout, s.nonce), ['r1', 'r3', 'r1']);
+  });
+
+  it('falls back to the legacy .lanes-history of a host released only by an older lanes; none is empty', () => {
+    const root = appRoot('legacy');
+    writeFileSync(path.join(root, '.lanes-history'), '2026-10-01T00:00:00Z r0\n2026-10-02T00:00:00Z r9\ngarbage\n');
+    const s = switchHistoryScript({ path: root });
+    assert.deepEqual(parseSwitchHistory(sh(s).stdout, s.nonce), ['r0', 'r9']);
+    const empty = switchHistoryScript({ path: appRoot('none') });
+    assert.deepEqual(parseSwitchHistory(sh(empty).stdout, empty.nonce), []);
   });
 });
 
