@@ -16,6 +16,7 @@ import { repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { startLoad } from './support/load.js';
 import { onHost } from './support/remote.js';
+import { provision } from './support/spawn.js';
 
 const site = path.join(repoRoot, 'playbooks', 'site.yml');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-release-app-'));
@@ -51,8 +52,7 @@ before(async () => {
   lab = await ensureLab(3);
   names = lab.hosts.slice(0, 3).map((h) => h.name);
   limit = names.join(':');
-  const r = await runCli(['apply', site, '-i', lab.inventoryFile, '--limit', limit, '--yes']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+  await provision(limit);
 });
 
 describe('releasing the sample app with hooks (composer, migration)', { concurrency: false }, () => {

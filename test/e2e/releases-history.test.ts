@@ -12,6 +12,7 @@ import { runCli } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
+import { provision } from './support/spawn.js';
 
 const site = path.join(repoRoot, 'playbooks', 'site.yml');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-history-'));
@@ -48,8 +49,7 @@ before(async () => {
   lab = await ensureLab(3);
   names = lab.hosts.slice(0, 3).map((h) => h.name);
   limit = names.join(':');
-  const r = await runCli(['apply', site, '-i', lab.inventoryFile, '--limit', limit, '--yes']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+  await provision(limit);
 });
 
 describe('lanes releases', { concurrency: false }, () => {
