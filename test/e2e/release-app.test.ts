@@ -107,13 +107,15 @@ describe('releasing the sample app with hooks (composer, migration)', { concurre
     const id = (await readArtifact(v1)).id;
     const r = await runCli(['run', limit, '-i', lab.inventoryFile, '--release', site, '--', 'php artisan about; id -un']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    let migrated = 0;
+    const migrations = new Map<string, number>();
     for (const n of names) {
       const m = new RegExp(`^${n}: exit 0\\n  release ${id} host ${n} migrations (\\d+)\\n  deploy$`, 'm').exec(r.stdout);
       assert.ok(m, `${n} answered from the live release as deploy:\n${r.stdout}`);
-      if (Number(m[1]) > 0) migrated++;
+      migrations.set(n, Number(m[1]));
     }
-    assert.equal(migrated, 1, 'one host holds the migrated database');
+    // The once host (the first of the first batch) holds the migrated database. (Other hosts may hold
+    // one too: an earlier test file on this lab may have released to one host alone.)
+    assert.ok((migrations.get(names[0]!) ?? 0) > 0, `the once host ${names[0]} holds the migrated database: ${JSON.stringify([...migrations])}`);
   });
 
   it('without its build (no vendor/), every page fails naming the release, the health page still answers; artisan fails in one line', async () => {
