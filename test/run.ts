@@ -2,7 +2,7 @@
  * The test entry (`npm test`, `npm run test:unit`, `npm run test:e2e`): sets up what the tests run
  * against, runs node's test runner, and removes it all afterwards — pass, fail or Ctrl-C.
  *
- *   - e2e: labs of their own, `t<random>a`, `t<random>b`, … (LANES_TEST_LABS, default 2; 3 hosts each),
+ *   - e2e: labs of their own, `t<random>a`, `t<random>b`, … (LANES_TEST_LABS, default 3; 3 hosts each),
  *     booted fresh for this run and torn down at the end. Each e2e file runs in a process of its own
  *     against one lab (LANES_TEST_LAB); as many files run at once as there are labs, longest first,
  *     each on whichever lab frees up. Nothing from an earlier run, another checkout or the default lab

@@ -12,6 +12,7 @@ import { repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { startLoad } from './support/load.js';
 import { onHost } from './support/remote.js';
+import { sitePlaybook } from './support/faults.js';
 
 const site = path.join(repoRoot, 'playbooks', 'site.yml');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-release-'));
@@ -109,7 +110,7 @@ describe('lanes release', { concurrency: false }, () => {
   it('a release failing the health gate on the first host is rolled back there; the others never switch', async () => {
     const live = (await readArtifact(v2)).id;
     const broken = variant('broken', { BROKEN: 'yes\n' });
-    const r = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', broken, '--serial', '1']);
+    const r = await runCli(['release', sitePlaybook(path.join(tmp, 'pb-fast')), '-i', lab.inventoryFile, '--limit', limit, '--artifact', broken, '--serial', '1']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const first = lab.hosts[0]!.name;
     assert.match(r.stdout, new RegExp(`FAILED ${first}: health gate: .*500.*rolled back to releases?/?${live}|FAILED ${first}: health gate: .*rolled back to ${live}`));

@@ -2,7 +2,7 @@
 // written by release / rollback under the lease, read back in order with events, who and source; the
 // fleet summary line, which names both releases of a mixed fleet; a garbage line skipped with a warning.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -13,20 +13,12 @@ import { repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
 import { provision } from './support/spawn.js';
+import { sitePlaybook } from './support/faults.js';
 
 const site = path.join(repoRoot, 'playbooks', 'site.yml');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-history-'));
 const HISTORY = '/var/www/app/releases/.history.jsonl';
 
-/** site.yml (with its templates) with a 5 s health gate: for the release that is meant to fail it. */
-function fastSite(): string {
-  const dir = path.join(tmp, 'pb-fast');
-  cpSync(path.join(repoRoot, 'playbooks'), dir, { recursive: true, filter: (src) => !src.includes('sample-app') });
-  const text = readFileSync(site, 'utf8');
-  assert.ok(text.includes('timeout: 30s'), 'site.yml has a 30 s health gate');
-  writeFileSync(path.join(dir, 'site.yml'), text.replace('timeout: 30s', 'timeout: 5s'));
-  return path.join(dir, 'site.yml');
-}
 let lab: EnsuredLab;
 let names: string[];
 let limit: string;
@@ -122,7 +114,7 @@ describe('lanes releases', { concurrency: false }, () => {
   it('a failed release is recorded as failed on the host it failed on', async () => {
     const broken = variant('broken', { BROKEN: 'yes\n' });
     const idBroken = (await readArtifact(broken)).id;
-    const r = await runCli(['release', fastSite(), '-i', lab.inventoryFile, '--limit', limit, '--artifact', broken, '--serial', '1']);
+    const r = await runCli(['release', sitePlaybook(path.join(tmp, 'pb-fast')), '-i', lab.inventoryFile, '--limit', limit, '--artifact', broken, '--serial', '1']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const first = names[0]!;
     const last = JSON.parse((await onHost(lab, first, `tail -n 1 ${HISTORY}`)).trim()) as { release: string; event: string; previous: string; reason: string };

@@ -17,6 +17,22 @@ import { onHost } from './remote.js';
 export const APP = '/var/www/app';
 export const site = path.join(repoRoot, 'playbooks', 'site.yml');
 
+/**
+ * A copy of site.yml (with its templates, without the sample app) in `dir`, with text replaced and a
+ * 5 s health gate: for releases meant to fail it, which then fail in 5 s instead of 30.
+ */
+export function sitePlaybook(dir: string, replace: [string, string][] = []): string {
+  cpSync(path.join(repoRoot, 'playbooks'), dir, { recursive: true, filter: (src) => !src.includes('sample-app') });
+  let text = readFileSync(site, 'utf8');
+  for (const [a, b] of [...replace, ['timeout: 30s', 'timeout: 5s'] as [string, string]]) {
+    assert.ok(text.includes(a), `site.yml has ${a}`);
+    text = text.replace(a, b);
+  }
+  const file = path.join(dir, 'site.yml');
+  writeFileSync(file, text);
+  return file;
+}
+
 export class FaultHost {
   readonly tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-faults-'));
   private readonly run = `${process.pid}-${Date.now()}`;
@@ -60,16 +76,7 @@ export class FaultHost {
 
   /** site.yml (with its templates) with text replaced and a 5 s health gate. */
   playbook(name: string, replace: [string, string][] = []): string {
-    const dir = path.join(this.tmp, `pb-${name}`);
-    cpSync(path.join(repoRoot, 'playbooks'), dir, { recursive: true, filter: (src) => !src.includes('sample-app') });
-    let text = readFileSync(site, 'utf8');
-    for (const [a, b] of [...replace, ['timeout: 30s', 'timeout: 5s'] as [string, string]]) {
-      assert.ok(text.includes(a), `site.yml has ${a}`);
-      text = text.replace(a, b);
-    }
-    const file = path.join(dir, 'site.yml');
-    writeFileSync(file, text);
-    return file;
+    return sitePlaybook(path.join(this.tmp, `pb-${name}`), replace);
   }
 
   sh(script: string): Promise<string> {

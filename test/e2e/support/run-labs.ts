@@ -1,5 +1,5 @@
 /**
- * The labs of one test run: `LANES_TEST_LABS` (default 2) labs of 3 hosts, named `t<random><letter>`
+ * The labs of one test run: `LANES_TEST_LABS` (default 3) labs of 3 hosts, named `t<random><letter>`
  * (`t1a2b3c4da`, `t1a2b3c4db`, …), so that that many e2e files can run at once, each against hosts of
  * its own. Each lab takes its own address block (127.0.<block>.N, allocated under a lock across labs)
  * and its own nspawn machine names, so two labs never collide; the lab lifecycle test's `<lab>-l` lab
@@ -11,7 +11,7 @@ import { labDown, labPaths, labUp } from '../../../agent/lab/index.js';
 /** Hosts per lab: what the e2e files ask `ensureLab()` for at most. */
 export const HOSTS_PER_LAB = 3;
 /** Default number of labs (see the README's testing section for the measurement behind it). */
-export const DEFAULT_LABS = 2;
+export const DEFAULT_LABS = 3;
 const MAX_LABS = 6;
 
 /** `LANES_TEST_LABS`: how many labs (and so e2e files at once); 1 runs the files one at a time on one lab. */

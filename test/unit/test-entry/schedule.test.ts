@@ -43,10 +43,10 @@ describe('test entry: e2e scheduling', () => {
     assert.deepEqual(r2.notRun, ['y', 'z']);
   });
 
-  it('LANES_TEST_LABS: default 2, 1 for one lab, anything else refused', () => {
-    assert.equal(labCount({}), 2);
+  it('LANES_TEST_LABS: default 3, 1 for one lab, anything else refused', () => {
+    assert.equal(labCount({}), 3);
     assert.equal(labCount({ LANES_TEST_LABS: '1' }), 1);
-    assert.equal(labCount({ LANES_TEST_LABS: '3' }), 3);
+    assert.equal(labCount({ LANES_TEST_LABS: '2' }), 2);
     for (const bad of ['0', '-1', '1.5', 'two', '99']) assert.throws(() => labCount({ LANES_TEST_LABS: bad }), /LANES_TEST_LABS/);
   });
 
