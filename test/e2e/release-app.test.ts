@@ -118,7 +118,7 @@ describe('releasing the sample app with hooks (composer, migration)', { concurre
     assert.ok((migrations.get(names[0]!) ?? 0) > 0, `the once host ${names[0]} holds the migrated database: ${JSON.stringify([...migrations])}`);
   });
 
-  it('without its build (no vendor/), every page fails naming the release, the health page still answers; artisan fails in one line', async () => {
+  it('without its build (no vendor/), every page fails naming the release, the health page says down; artisan fails in one line', async () => {
     const id = (await readArtifact(v1)).id;
     const copy = `/var/tmp/lanes-release-app-${process.pid}`;
     const page = (uri: string) => `(cd ${copy}/public && REQUEST_URI=${uri} php index.php)`;
@@ -137,6 +137,7 @@ describe('releasing the sample app with hooks (composer, migration)', { concurre
       assert.deepEqual(JSON.parse(failed!), { release: base, error: 'vendor/autoload.php is missing: the build hook (composer install) did not run' });
       assert.equal((JSON.parse(up!) as { release: string; built: boolean }).release, base);
       assert.equal((JSON.parse(up!) as { built: boolean }).built, false);
+      assert.equal((JSON.parse(up!) as { status: string }).status, 'down', 'the health gate would refuse it');
     } finally {
       await onHost(lab, names[0]!, `rm -rf ${copy}`);
     }

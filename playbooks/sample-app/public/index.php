@@ -22,9 +22,13 @@ $pool = getenv('LANES_POOL') ?: 'unknown';
 $autoload = dirname(__DIR__) . '/vendor/autoload.php';
 $built = is_file($autoload);
 if (parse_url($_SERVER['REQUEST_URI'] ?? '/', PHP_URL_PATH) === '/up') {
-    // The health page (the release's health gate asks it, as Laravel's /up): it needs nothing the
-    // build makes, so it always names the release that answered.
-    echo json_encode(['status' => 'up', 'pool' => $pool, 'release' => $release, 'host' => gethostname(), 'built' => $built]), "\n";
+    // The health page (the release's health gate asks it, as Laravel's /up): it names the release that
+    // answered, and is down (503) when the release was shipped without its build, as Laravel's would
+    // be without vendor/ — so the gate refuses such a release instead of letting it serve 500s.
+    if (!$built) {
+        http_response_code(503);
+    }
+    echo json_encode(['status' => $built ? 'up' : 'down', 'pool' => $pool, 'release' => $release, 'host' => gethostname(), 'built' => $built]), "\n";
     exit;
 }
 if (!$built) {
