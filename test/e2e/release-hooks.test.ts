@@ -74,7 +74,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (lab) await Promise.all(names.map((h) => sh(h, `rm -f ${ONCE_LOG} ${ROLLBACK_LOG} /var/tmp/lanes-build-started-${run}; pkill -f 'sleep 30[1-3]'; true`)));
+  if (lab) await Promise.all(names.map((h) => sh(h, `rm -f ${ONCE_LOG} ${ROLLBACK_LOG} /var/tmp/lanes-build-started-${run} /var/tmp/lanes-before-switch-${run}; pkill -f 'sleep 30[1-3]'; true`)));
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -176,6 +176,45 @@ describe('release hooks on 3 lab hosts', { concurrency: false }, () => {
       assert.equal(left.trim(), 'none', `${h}: the hook's process group was stopped`);
       assert.equal((await sh(h, `test -e ${APP}/releases/${id5} && echo there || echo absent`)).trim(), 'absent', `${h}: the half-built release is removed`);
       assert.equal(await leaseOn(lab, h), '', `${h}: no lease left`);
+    }
+  });
+  it('on one host: before_switch runs in the new release (-v shows its output); a failing (sensitive) after_release fails the run with the host live, showing nothing of it; lanes rollback runs on_rollback; a bad hosts: is refused before connecting', async () => {
+    const h3 = names[2]!;
+    const before = await currentOf(lab, h3);
+    const BS = `/var/tmp/lanes-before-switch-${run}`;
+    const pb = playbook('one-host', {
+      before_switch: [`echo "$LANES_RELEASE_ID $(pwd)" > ${BS}; echo "warming caches for $LANES_HOST"`],
+      after_release: [{ run: 'echo "webhook is down, token=$TOKEN" >&2; exit 7', env: { TOKEN: 's3cr3t-hook-token' }, sensitive: true }],
+      on_rollback: [`echo "$LANES_HOST $LANES_RELEASE_ID $LANES_PREVIOUS_RELEASE $(pwd -P)" >> ${ROLLBACK_LOG}`],
+    });
+    const v6 = variant('v6');
+    const id6 = await idOf(v6);
+    const r = await runCli(['release', pb, '-i', lab.inventoryFile, '--limit', h3, '--artifact', v6, '-v']);
+    const out = r.stdout + r.stderr;
+    assert.equal(r.code, 1, out);
+    assert.match(out, new RegExp(`${h3}.*\\| warming caches for ${h3}`), '-v shows the output of a hook that passed');
+    assert.match(out, new RegExp(`FAILED after the release: after_release on ${h3}: hook after_release\\[\\d\\] \`\\(sensitive command\\)\` failed \\(exit 7\\): \\(output hidden: the hook is sensitive\\) \\(every host stays on ${id6}\\)`));
+    assert.doesNotMatch(out, /s3cr3t|webhook is down/, 'a sensitive hook: neither its command, its env nor its output is shown');
+    assert.match(out, new RegExp(`ok +${h3}: ${id6} live \\(was ${before}\\)`));
+    assert.equal(await currentOf(lab, h3), id6, 'the host stays live on the release');
+    assert.equal(await sh(h3, `cat ${BS}; rm -f ${BS}`), `${id6} ${APP}/releases/${id6}\n`);
+
+    const rb = await runCli(['rollback', pb, '-i', lab.inventoryFile, '--limit', h3]);
+    assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+    assert.equal(await currentOf(lab, h3), before);
+    assert.match(await sh(h3, `tail -n 1 ${ROLLBACK_LOG}`), new RegExp(`^${h3} ${before} ${id6} ${APP}/releases/${before}\\n$`));
+    await assertHostSound(lab, h3, before);
+
+    // A hook for a host that --limit left out of the run, and one for a host the inventory does not have.
+    for (const [hosts, why] of [
+      [names[0]!, `"${names[0]}" matches none of the hosts of this run \\(${h3}\\)`],
+      ['no-such-host', 'host pattern "no-such-host" matches no host or group'],
+    ]) {
+      const bad = await runCli(['release', playbook(`bad-hosts-${hosts}`, { after_switch: [{ run: 'true', hosts }] }), '-i', lab.inventoryFile, '--limit', h3, '--artifact', v6]);
+      const badOut = bad.stdout + bad.stderr;
+      assert.equal(bad.code, 1, badOut);
+      assert.match(badOut, new RegExp(`site\\.yml:\\d+:\\d+: release\\.hooks\\.after_switch\\[\\d\\]\\.hosts: ${why}`));
+      assert.doesNotMatch(badOut, /connect/, 'refused before any connection');
     }
   });
 });
