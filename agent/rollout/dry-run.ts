@@ -4,7 +4,7 @@
  */
 import type { Inventory } from '../inventory/index.js';
 import type { DesiredResource } from '../resources/types.js';
-import { checkHooks, hostsOfHook, namesOnlyInventory, onceHostOf, type HookHosts } from './hooks.js';
+import { hookHostsFor, hostsOfHook, onceHostOf } from './hooks.js';
 import { batches, parseSerial } from './serial.js';
 import { expectsRelease, releaseSpecFor } from './spec.js';
 import { FLEET_STEPS, HOST_STEPS, ROLLBACK_STEPS, applies, describeSteps, type DescribeContext } from './steps.js';
@@ -29,11 +29,7 @@ export function renderReleasePlan(
   const first = specs.get(hosts[0]!)!;
   const serial = opts.serial ? parseSerial(opts.serial) : first.serial;
   const plan = batches(hosts, serial);
-  const where: HookHosts = { order: plan.flat(), inventory: opts.inventory ?? namesOnlyInventory(hosts) };
-  for (const h of hosts) {
-    const block = (desired.get(h) ?? []).find((d) => d.type === 'release');
-    if (block) checkHooks(block, where);
-  }
+  const where = hookHostsFor(desired, plan.flat(), opts.inventory);
   // config: the release.config files per group of hosts with the same ones — dest, mode, size; never content.
   const groups = new Map<string, string[]>();
   for (const h of hosts) {

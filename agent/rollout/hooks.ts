@@ -8,7 +8,9 @@
  * own `user`), with the release environment, killed at its timeout or when the run is cancelled.
  */
 import { LanesError, type SourceLocation } from '../errors.js';
+import { InventoryData } from '../inventory/data.js';
 import { selectHosts, type Inventory } from '../inventory/index.js';
+import { resolveInventory } from '../inventory/resolve.js';
 import { REMOTE_COMMAND_LINE, remoteCommandInput } from '../remote/command.js';
 import { secrets } from '../report/mask.js';
 import type { HookEntry, ReleaseBlock } from '../resources/release.js';
@@ -140,9 +142,8 @@ export function checkHooks(release: DesiredResource, where: HookHosts): void {
 /** Where and as what a hook runs on one host. */
 export interface HookContext {
   host: string;
-  /** The directory it runs in (a release directory). */
-  cwd: string;
   releaseId: string;
+  /** The release directory: the hook runs in it (LANES_RELEASE_DIR). */
   releaseDir: string;
   previous?: string;
   signal?: AbortSignal;
@@ -183,7 +184,7 @@ export async function runHook(s: HostSession, h: Hook, ctx: HookContext): Promis
     try {
       r = await s.ctx.conn.exec(REMOTE_COMMAND_LINE, {
         become: true,
-        stdin: remoteCommandInput({ shell: h.run, cwd: ctx.cwd, user: h.user, env }),
+        stdin: remoteCommandInput({ shell: h.run, cwd: ctx.releaseDir, user: h.user, env }),
         holdStdin: true,
         timeoutMs: h.timeoutMs,
         signal: ctx.signal,
@@ -221,14 +222,23 @@ export function noHooks(): Hooks {
   return { build: [], once: [], before_switch: [], after_switch: [], after_release: [], on_rollback: [] };
 }
 
-/** Host patterns without an inventory (a library caller that has only host names): names and `all`. */
+/** Host patterns without an inventory (a library caller that has only host names): names, `all`, `ungrouped`. */
 export function namesOnlyInventory(names: string[]): Inventory {
-  return {
-    sources: [],
-    hosts: new Map(names.map((name) => [name, { name, vars: {}, groups: ['all', 'ungrouped'] }])),
-    groups: new Map([
-      ['all', { name: 'all', vars: {}, children: ['ungrouped'], hosts: [] }],
-      ['ungrouped', { name: 'ungrouped', vars: {}, children: [], hosts: names }],
-    ]),
-  };
+  const data = new InventoryData();
+  for (const name of names) data.addHost(name, 'ungrouped', undefined);
+  return resolveInventory(data, [], []);
+}
+
+/**
+ * Where the hooks of a run go — its hosts in batch order and the inventory for patterns — after
+ * checking every host's release block against them (checkHooks): the one place the release and
+ * its dry-run get it from, before any connection.
+ */
+export function hookHostsFor(desired: Map<string, DesiredResource[]>, order: string[], inventory?: Inventory): HookHosts {
+  const where: HookHosts = { order, inventory: inventory ?? namesOnlyInventory(order) };
+  for (const host of order) {
+    const block = (desired.get(host) ?? []).find((d) => d.type === 'release');
+    if (block) checkHooks(block, where);
+  }
+  return where;
 }

@@ -27,7 +27,7 @@ import type { EventBus } from '../report/events.js';
 import type { FleetHost } from '../run/fleet.js';
 import { FleetSession, type HostSession } from '../run/session.js';
 import type { ConnectOptions } from '../transport/target.js';
-import { currentReleaseScript, parseCurrentRelease, pruneScript, readArtifact, sharedEntry, unpackScript, type Artifact } from './artifact.js';
+import { currentReleaseScript, parseCurrentRelease, parseUnpackOutput, pruneScript, readArtifact, sharedEntry, unpackScript, type Artifact } from './artifact.js';
 import { artifactInfo, describeArtifact, type ArtifactInfo } from './artifact-info.js';
 import { healthFailureMessage, healthScript, parseHealth } from './health.js';
 import { cancelledBy, isCancelled, throwIfCancelled } from '../run/cancel.js';
@@ -44,7 +44,7 @@ import { framedScript, type FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
 import { createHash } from 'node:crypto';
 import type { Inventory } from '../inventory/index.js';
-import { checkHooks, hostsOfHook, namesOnlyInventory, onceHostOf, runHook, type Hook, type HookContext, type HookHosts, type HookPoint } from './hooks.js';
+import { hookHostsFor, hostsOfHook, onceHostOf, runHook, type Hook, type HookContext, type HookHosts, type HookPoint } from './hooks.js';
 import { FLEET_STEPS, HOST_STEPS, ROLLBACK_STEPS, applies, type FleetStepId, type HostStepId, type RollbackStepId } from './steps.js';
 import { appendScript, historyWho, parseAppend, parseSwitchHistory, sourceOf, switchHistoryScript, type HistoryRecord } from './history.js';
 import { releaseEvent, runOutcome } from './notify.js'; // notify:
@@ -132,11 +132,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     hosts.map((h) => h.name),
     serial,
   );
-  const where: HookHosts = { order: plan.flat(), inventory: opts.inventory ?? namesOnlyInventory(hosts.map((h) => h.name)) };
-  for (const h of hosts) {
-    const block = (desired.get(h.name) ?? []).find((d) => d.type === 'release');
-    if (block) checkHooks(block, where);
-  }
+  const where = hookHostsFor(desired, plan.flat(), opts.inventory);
   const onceHost = onceHostOf(first.onceHost, where);
   const artifact: Artifact | undefined = opts.artifact ? await readArtifact(opts.artifact, { repo: opts.repo }) : undefined;
   // config: the release id covers every host's release.config (the artifact's own id when none has any).
@@ -161,7 +157,6 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
   };
   const hookCtx = (host: string, dir: string, releaseId: string, previous: string | undefined): HookContext => ({
     host,
-    cwd: dir,
     releaseDir: dir,
     releaseId,
     ...(previous !== undefined ? { previous } : {}),
@@ -258,9 +253,10 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
         if (cancelled()) return;
         leases.assertHeld(s.host);
         await s.ctx.step(`upload ${artifact.id}`, async () => {
-          const r = await run(s, unpackScript(st.spec, artifact).text, artifact.bytes);
+          const unpack = unpackScript(st.spec, artifact);
+          const r = await run(s, unpack.text, artifact.bytes);
           if (r.code !== 0) throw new LanesError(`the upload of release ${artifact.id} failed: ${humanLines(r.stderr) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
-          st.unpackedNow = r.stdout.includes(' unpacked ');
+          st.unpackedNow = parseUnpackOutput(r.stdout, unpack.nonce).status === 'unpacked';
           // config: the host's configuration files, before anything else runs in the release.
           await writeReleaseConfig((cmd, input) => run(s, cmd, input), st.spec, artifact.id, s.host);
         });
