@@ -1,8 +1,7 @@
 /** `lanes inventory --list|--graph`: show the inventory as lanes reads it (Ansible's own output formats). */
 import type { CommandModule } from 'yargs';
-import { inventoryGraph, inventoryListJson } from '../agent/inventory/index.js';
-import { secrets } from '../agent/report/mask.js';
-import { selectFromInventory } from '../agent/run/select.js';
+import { LanesError } from '../agent/errors.js';
+import { showInventory } from '../agent/inventory/index.js';
 import { vaultOptions, type VaultArgs } from './vault-options.js';
 
 interface Args extends VaultArgs {
@@ -34,10 +33,18 @@ export const inventoryCommand: CommandModule<object, Args> = {
         return true;
       }) as never,
   handler: async (args) => {
-    const { inventory, hosts } = await selectFromInventory(args.inventory, 'all', args.limit);
-    // Values decrypted from a vault are shown masked, like in every other output.
-    if (args.list) process.stdout.write(`${JSON.stringify(secrets.maskValue(inventoryListJson(inventory)), null, 2)}\n`);
-    if (args.graph) process.stdout.write(`${inventoryGraph(inventory, args.group).trimEnd()}\n`);
-    if (!args.list && !args.graph) process.stdout.write(`${hosts.map((h) => h.name).join('\n')}\n`);
+    if (args.inventory.length === 0) {
+      throw new LanesError('no inventory given', { hint: 'pass -i INVENTORY (a YAML or INI inventory file, or a directory), or set LANES_INVENTORY' });
+    }
+    const views = args.list ? (['list'] as const) : [];
+    const out: string[] = [];
+    const warnings: string[] = [];
+    for (const view of [...views, ...(args.graph ? (['graph'] as const) : []), ...(!args.list && !args.graph ? (['limit'] as const) : [])]) {
+      const shown = await showInventory({ inventory: args.inventory, view, group: args.group, limit: args.limit });
+      out.push(shown.stdout);
+      for (const w of shown.warnings) if (!warnings.includes(w)) warnings.push(w);
+    }
+    for (const w of warnings) process.stderr.write(`[WARNING]: ${w}\n`);
+    process.stdout.write(out.join(''));
   },
 };

@@ -31,6 +31,12 @@ export class InventoryData {
   readonly hosts = new Map<string, HostData>();
   /** group -> its direct hosts, to keep membership checks constant-time for big ranges. */
   private readonly members = new Map<string, Set<string>>();
+  /** Warnings in the order they arose, each once (Ansible shows a repeated warning once too). */
+  readonly warnings: string[] = [];
+
+  warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
 
   constructor() {
     // Ansible's two implicit groups exist in every inventory, even an empty one.

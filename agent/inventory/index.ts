@@ -8,3 +8,5 @@ export { detectFormat, type InventoryFormat } from './detect.js';
 export { selectHosts, splitHostPattern } from './pattern.js';
 export { inventoryListJson, inventoryGraph, type InventoryListJson, type ListGroup } from './render.js';
 export { expandHostPattern, expandHostnameRange } from './address.js';
+export type { InventoryOptions } from './options.js';
+export { showInventory, type ShowInventoryOptions, type InventoryView } from './show.js';

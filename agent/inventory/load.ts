@@ -14,6 +14,7 @@ import { parseIniInventory } from './ini-format.js';
 import type { Inventory } from './model.js';
 import { resolveInventory, type SourceVars } from './resolve.js';
 import { isVaultText, parseDecrypted, registerSecretLeaves, vault } from '../vault/index.js';
+import type { InventoryOptions } from './options.js';
 import { loadVarsDir, type VarsFileCache } from './vars-files.js';
 import { byCodePoint } from './vars.js';
 import { parseYamlInventory } from './yaml-format.js';
@@ -33,7 +34,8 @@ export const IGNORED_IN_DIRECTORY: readonly RegExp[] = [
   ),
 ];
 
-export async function loadInventory(paths: string[]): Promise<Inventory> {
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- options are read by the parts of issue 10 in progress
+export async function loadInventory(paths: string[], options: InventoryOptions = {}): Promise<Inventory> {
   if (paths.length === 0) {
     throw new LanesError('no inventory given', { hint: 'pass an inventory file or directory with -i' });
   }

@@ -31,4 +31,9 @@ export interface Inventory {
   hosts: Map<string, InventoryHost>;
   /** Every group, in the order in which groups first appeared ('all' and 'ungrouped' first). */
   groups: Map<string, InventoryGroup>;
+  /**
+   * Ansible's warnings about what was read (each once, in the order they arose), without the
+   * "[WARNING]: " prefix. A command shows them on stderr; a library caller decides.
+   */
+  warnings: string[];
 }

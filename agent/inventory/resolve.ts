@@ -56,5 +56,5 @@ export function resolveInventory(data: InventoryData, sources: string[], layers:
     groups.set(g.name, { name: g.name, vars, children: [...g.children], hosts: [...g.hosts] });
   }
 
-  return { sources: [...sources], hosts, groups };
+  return { sources: [...sources], hosts, groups, warnings: [...data.warnings] };
 }

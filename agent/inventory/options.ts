@@ -1,0 +1,15 @@
+/**
+ * How an inventory is read: the Ansible settings that change the result (from ansible.cfg, ANSIBLE_*
+ * environment or the command line; see agent/config/). Every field is optional and defaults to
+ * Ansible's own default, so `loadInventory(paths)` reads an inventory as a stock Ansible does.
+ */
+export interface InventoryOptions {
+  /** hash_behaviour (DEFAULT_HASH_BEHAVIOUR): 'replace' (default) or 'merge' (dicts merged recursively). */
+  hashBehaviour?: 'replace' | 'merge';
+  /** force_valid_group_names (TRANSFORM_INVALID_GROUP_CHARS): 'never' (default), 'always', 'silently', 'ignore'. */
+  invalidGroupChars?: 'never' | 'always' | 'silently' | 'ignore';
+  /** Seconds an executable inventory script may run before it is stopped (a located error). */
+  scriptTimeout?: number;
+  /** Directory relative paths and scripts run from (default: process.cwd()). */
+  cwd?: string;
+}
