@@ -1,22 +1,33 @@
-/** `lanes inventory --list|--graph`: show the inventory as lanes reads it (Ansible's own output formats). */
+/**
+ * `lanes inventory --list | --graph [GROUP] | --host HOST`: the inventory as lanes reads it, printed
+ * exactly as `ansible-inventory` prints it; `--limit PATTERN` alone lists the hosts a pattern selects.
+ */
 import type { CommandModule } from 'yargs';
 import { LanesError } from '../agent/errors.js';
-import { showInventory } from '../agent/inventory/index.js';
+import { showInventory, type InventoryView } from '../agent/inventory/index.js';
 import { vaultOptions, type VaultArgs } from './vault-options.js';
 
 interface Args extends VaultArgs {
   inventory: string[];
   list: boolean;
   graph: boolean;
-  group: string;
+  host?: string;
+  pattern?: string;
+  group?: string;
+  vars: boolean;
+  yaml: boolean;
+  toml: boolean;
+  export: boolean;
+  output?: string;
   limit?: string;
 }
 
 export const inventoryCommand: CommandModule<object, Args> = {
-  command: 'inventory',
-  describe: 'Show the inventory: --list (JSON, as ansible-inventory) or --graph',
+  command: 'inventory [pattern]',
+  describe: 'Show the inventory as ansible-inventory does: --list, --graph [GROUP] or --host HOST',
   builder: (y) =>
     vaultOptions(y)
+      .positional('pattern', { type: 'string', describe: 'host|group: with --graph the group to start from (ignored otherwise, as by ansible-inventory)' })
       .option('inventory', {
         alias: 'i',
         type: 'string',
@@ -24,27 +35,40 @@ export const inventoryCommand: CommandModule<object, Args> = {
         default: process.env.LANES_INVENTORY ? [process.env.LANES_INVENTORY] : [],
         describe: 'inventory file or directory; repeatable',
       })
-      .option('list', { type: 'boolean', default: false, describe: 'all groups and hosts with their effective variables, as JSON' })
-      .option('graph', { type: 'boolean', default: false, describe: 'the group tree' })
-      .option('group', { type: 'string', default: 'all', describe: 'with --graph: the group to start from' })
-      .option('limit', { alias: 'l', type: 'string', describe: 'only check that this pattern matches (prints the hosts)' })
+      .option('list', { type: 'boolean', default: false, describe: 'all groups and hosts with their variables (JSON)' })
+      .option('graph', { type: 'boolean', default: false, describe: 'the group tree, from GROUP (default all)' })
+      .option('host', { type: 'string', describe: "one host's variables (JSON)" })
+      .option('group', { type: 'string', describe: 'with --graph: the group to start from (same as the positional GROUP)' })
+      .option('vars', { type: 'boolean', default: false, describe: 'with --graph: show variables' })
+      .option('yaml', { alias: 'y', type: 'boolean', default: false, describe: 'YAML instead of JSON (--list, --host)' })
+      .option('toml', { type: 'boolean', default: false, describe: 'TOML: not offered (an error)' })
+      .option('export', { type: 'boolean', default: false, describe: 'with --list: group variables on groups, hosts with their own only' })
+      .option('output', { type: 'string', describe: 'write the result to this file instead of stdout' })
+      .option('limit', { alias: 'l', type: 'string', describe: 'alone: print the hosts this pattern selects' })
       .check((a) => {
-        if (!a.list && !a.graph && !a.limit) throw new Error('give --list, --graph or --limit PATTERN');
+        const actions = [a.list, a.graph, a.host !== undefined].filter(Boolean).length;
+        if (actions > 1) throw new Error('Conflicting options used, only one of --host, --graph or --list can be used at the same time.');
+        if (actions === 0 && a.limit === undefined) throw new Error('give --list, --graph [GROUP], --host HOST or --limit PATTERN');
+        if (actions === 1 && a.limit !== undefined) throw new Error('--limit only goes alone: ansible-inventory takes no --limit with --list, --graph or --host');
         return true;
       }) as never,
   handler: async (args) => {
     if (args.inventory.length === 0) {
       throw new LanesError('no inventory given', { hint: 'pass -i INVENTORY (a YAML or INI inventory file, or a directory), or set LANES_INVENTORY' });
     }
-    const views = args.list ? (['list'] as const) : [];
-    const out: string[] = [];
-    const warnings: string[] = [];
-    for (const view of [...views, ...(args.graph ? (['graph'] as const) : []), ...(!args.list && !args.graph ? (['limit'] as const) : [])]) {
-      const shown = await showInventory({ inventory: args.inventory, view, group: args.group, limit: args.limit });
-      out.push(shown.stdout);
-      for (const w of shown.warnings) if (!warnings.includes(w)) warnings.push(w);
-    }
-    for (const w of warnings) process.stderr.write(`[WARNING]: ${w}\n`);
-    process.stdout.write(out.join(''));
+    const view: InventoryView = args.list ? 'list' : args.graph ? 'graph' : args.host !== undefined ? 'host' : 'limit';
+    const shown = await showInventory({
+      inventory: args.inventory,
+      view,
+      group: args.pattern ?? args.group ?? 'all',
+      host: args.host,
+      vars: args.vars,
+      format: args.toml ? 'toml' : args.yaml ? 'yaml' : 'json',
+      export: args.export,
+      output: args.output,
+      limit: args.limit,
+    });
+    for (const w of shown.warnings) process.stderr.write(`[WARNING]: ${w}\n`);
+    process.stdout.write(shown.stdout);
   },
 };

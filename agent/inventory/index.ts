@@ -6,7 +6,19 @@ export type { Inventory, InventoryGroup, InventoryHost } from './model.js';
 export { loadInventory, parseInventoryText, IGNORED_IN_DIRECTORY } from './load.js';
 export { detectFormat, type InventoryFormat } from './detect.js';
 export { selectHosts, splitHostPattern } from './pattern.js';
-export { inventoryListJson, inventoryGraph, type InventoryListJson, type ListGroup } from './render.js';
+export {
+  inventoryListJson,
+  inventoryYamlTree,
+  inventoryGraph,
+  hostVariables,
+  groupVariables,
+  type InventoryListJson,
+  type ListGroup,
+  type RenderOptions,
+  type GraphOptions,
+} from './render.js';
+export { pyYamlDump } from './pyyaml-emit.js';
+export { pyStr, pyRepr } from './py-str.js';
 export { expandHostPattern, expandHostnameRange } from './address.js';
 export type { InventoryOptions } from './options.js';
 export { showInventory, type ShowInventoryOptions, type InventoryView } from './show.js';

@@ -9,6 +9,11 @@ export interface InventoryHost {
   vars: Record<string, unknown>;
   /** Every group the host belongs to, including ancestors and 'all', sorted by name. */
   groups: string[];
+  /**
+   * The host's own variables: those set on it in the inventory sources, then host_vars/ files on top
+   * (what `ansible-inventory --export` shows for the host). Undefined means the same as `vars`.
+   */
+  ownVars?: Record<string, unknown>;
 }
 
 export interface InventoryGroup {
@@ -22,6 +27,8 @@ export interface InventoryGroup {
   children: string[];
   /** Direct member hosts, in the order they were declared. */
   hosts: string[];
+  /** ansible_group_priority (default 1); --export shows it among the group's vars when not 1. */
+  priority?: number;
 }
 
 export interface Inventory {

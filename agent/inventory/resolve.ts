@@ -45,7 +45,11 @@ export function resolveInventory(data: InventoryData, sources: string[], layers:
     mergeVars(vars, h.vars);
     for (const l of layers) mergeVars(vars, l.hostVars.get(h.name));
 
-    hosts.set(h.name, { name: h.name, vars, groups: [...member].sort(byCodePoint) });
+    const ownVars: Vars = {};
+    mergeVars(ownVars, h.vars);
+    for (const l of layers) mergeVars(ownVars, l.hostVars.get(h.name));
+
+    hosts.set(h.name, { name: h.name, vars, groups: [...member].sort(byCodePoint), ownVars });
   }
 
   const groups = new Map<string, InventoryGroup>();
@@ -53,7 +57,7 @@ export function resolveInventory(data: InventoryData, sources: string[], layers:
     const vars: Vars = {};
     mergeVars(vars, g.vars);
     for (const l of layers) mergeVars(vars, l.groupVars.get(g.name));
-    groups.set(g.name, { name: g.name, vars, children: [...g.children], hosts: [...g.hosts] });
+    groups.set(g.name, { name: g.name, vars, children: [...g.children], hosts: [...g.hosts], priority: g.priority });
   }
 
   return { sources: [...sources], hosts, groups, warnings: [...data.warnings] };

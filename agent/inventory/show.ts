@@ -1,14 +1,23 @@
 /**
- * What `lanes inventory` prints, as a library function: the views `ansible-inventory` gives, so a team
- * can diff lanes' reading of an inventory against Ansible's. The CLI only parses arguments, calls this
- * and writes the result; the conformance suite (test/conformance/) calls it the same way.
+ * What `lanes inventory` prints, as a library function: the views `ansible-inventory` gives, byte for
+ * byte, so a team can diff lanes' reading of an inventory against Ansible's. The CLI only parses
+ * arguments, calls this and writes the result; the conformance suite (test/conformance/) calls it the
+ * same way.
+ *
+ * One deliberate difference: values decrypted from a vault are shown masked, where ansible-inventory
+ * shows the vault ciphertext.
  */
+import { writeFile } from 'node:fs/promises';
 import { LanesError } from '../errors.js';
 import { secrets } from '../report/mask.js';
+import { pyJsonDumps } from '../values/python.js';
 import { loadInventory } from './load.js';
+import type { Inventory, InventoryGroup, InventoryHost } from './model.js';
 import type { InventoryOptions } from './options.js';
 import { selectHosts } from './pattern.js';
-import { inventoryGraph, inventoryListJson } from './render.js';
+import { pyYamlDump } from './pyyaml-emit.js';
+import { hostVariables, inventoryGraph, inventoryListJson, inventoryYamlTree } from './render.js';
+import { setVar } from './vars.js';
 
 export type InventoryView = 'list' | 'graph' | 'host' | 'limit';
 
@@ -17,36 +26,112 @@ export interface ShowInventoryOptions extends InventoryOptions {
   view: InventoryView;
   /** --graph [GROUP]: the group to start from (default all). */
   group?: string;
-  /** --host HOST */
+  /** --host HOST: a pattern that must match exactly one host. */
   host?: string;
   /** --graph --vars: show variables in the graph. */
   vars?: boolean;
-  /** --yaml / --toml instead of JSON (list and host views). */
+  /** --yaml / --toml instead of JSON (list and host views; ignored for --graph, as by Ansible). */
   format?: 'json' | 'yaml' | 'toml';
-  /** --export: group variables on groups rather than flattened into hosts. */
+  /** --export: group variables on groups, hosts with only their own. */
   export?: boolean;
   /** the 'limit' view: the hosts this pattern selects, one per line. */
   limit?: string;
+  /** --output FILE: write the result there (exactly the text, as Ansible does) and print nothing. */
+  output?: string;
 }
 
 export interface ShownInventory {
-  /** Exactly what goes to stdout (ends with a newline). */
+  /** Exactly what goes to stdout (ends with a newline, or is empty with `output`). */
   stdout: string;
   /** Ansible's warnings, each once, for stderr (without the "[WARNING]: " prefix). */
   warnings: string[];
 }
 
 export async function showInventory(o: ShowInventoryOptions): Promise<ShownInventory> {
-  const inventory = await loadInventory(o.inventory, o);
-  let stdout = '';
-  // Values decrypted from a vault are shown masked, like in every other output.
-  if (o.view === 'list') stdout = `${JSON.stringify(secrets.maskValue(inventoryListJson(inventory)), null, 2)}\n`;
-  else if (o.view === 'graph') stdout = `${inventoryGraph(inventory, o.group ?? 'all').trimEnd()}\n`;
-  else if (o.view === 'limit') {
-    const names = selectHosts(inventory, o.limit ?? 'all');
-    if (names.length === 0) throw new LanesError(`no hosts selected by "${o.limit ?? 'all'}"`, { kind: 'pattern' });
-    stdout = `${names.join('\n')}\n`;
+  if (o.format === 'toml' && o.view !== 'graph') {
+    throw new LanesError('--toml is not offered: lanes writes JSON and YAML only', {
+      hint: 'like ansible-inventory on a system without the Python toml library; use --yaml or the default JSON',
+    });
   }
-  else throw new Error(`inventory view ${o.view} is not built yet`);
+  const inventory = masked(await loadInventory(o.inventory, o));
+  const results = render(inventory, o);
+  let stdout = '';
+  if (o.output !== undefined) {
+    try {
+      await writeFile(o.output, results);
+    } catch (e) {
+      throw new LanesError(`cannot write ${o.output}: ${(e as Error).message}`, { cause: e, hint: '--output FILE needs a writable path' });
+    }
+  } else {
+    // Ansible's display() ends what it prints with one newline (YAML already has it).
+    stdout = results.endsWith('\n') ? results : `${results}\n`;
+  }
   return { stdout, warnings: inventory.warnings };
+}
+
+/** The text ansible-inventory would produce, before display() or --output. */
+function render(inv: Inventory, o: ShowInventoryOptions): string {
+  const dump = (value: unknown): string =>
+    o.format === 'yaml' ? pyYamlDump(value) : pyJsonDumps(value, { indent: 4, sortKeys: true, ensureAscii: false });
+  const opts = { export: o.export ?? false };
+  switch (o.view) {
+    case 'list':
+      return dump(o.format === 'yaml' ? inventoryYamlTree(inv, opts) : inventoryListJson(inv, opts));
+    case 'graph':
+      return inventoryGraph(inv, o.group ?? 'all', { ...opts, vars: o.vars ?? false });
+    case 'host':
+      return dump(hostVariables(inv, oneHost(inv, o.host ?? ''), opts));
+    case 'limit': {
+      const names = selectHosts(inv, o.limit ?? 'all');
+      if (names.length === 0) throw new LanesError(`no hosts selected by "${o.limit ?? 'all'}"`, { kind: 'pattern' });
+      return `${names.join('\n')}\n`;
+    }
+  }
+}
+
+/** --host takes a pattern, as Ansible does, but it must select exactly one host. */
+function oneHost(inv: Inventory, pattern: string): string {
+  let names: string[] = [];
+  try {
+    names = selectHosts(inv, pattern);
+  } catch (e) {
+    if (!(e instanceof LanesError)) throw e;
+  }
+  const [only] = names;
+  if (names.length !== 1 || only === undefined) {
+    throw new LanesError(`--host needs a single valid host, and "${pattern}" matches ${names.length} hosts`, {
+      kind: 'pattern',
+      hint: 'give one inventory host name, e.g. --host web1.example.com',
+    });
+  }
+  return only;
+}
+
+/**
+ * The inventory with every string value that holds a vault-decrypted secret masked. Only strings are
+ * touched: floats, big integers and dates keep their Python types so they print as Ansible prints them.
+ */
+function masked(inv: Inventory): Inventory {
+  const hosts = new Map<string, InventoryHost>();
+  for (const [name, h] of inv.hosts) {
+    hosts.set(name, { ...h, vars: maskVars(h.vars), ownVars: h.ownVars === undefined ? undefined : maskVars(h.ownVars) });
+  }
+  const groups = new Map<string, InventoryGroup>();
+  for (const [name, g] of inv.groups) groups.set(name, { ...g, vars: maskVars(g.vars) });
+  return { ...inv, hosts, groups };
+}
+
+function maskVars(vars: Record<string, unknown>): Record<string, unknown> {
+  return maskStrings(vars) as Record<string, unknown>;
+}
+
+function maskStrings(v: unknown): unknown {
+  if (typeof v === 'string') return secrets.maskValue(v);
+  if (Array.isArray(v)) return v.map(maskStrings);
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) setVar(out, k, maskStrings((v as Record<string, unknown>)[k]));
+    return out;
+  }
+  return v;
 }

@@ -1,0 +1,428 @@
+/**
+ * YAML text exactly as `ansible-inventory --yaml` writes it: PyYAML's
+ * `yaml.dump(value, Dumper=AnsibleDumper, default_flow_style=False, allow_unicode=True)`. Ansible's
+ * dumper sits on libyaml's C emitter when PyYAML has it (as Debian's python3-yaml does), so this
+ * follows libyaml's rules, which differ from pure-Python PyYAML's in places (astral characters are
+ * escaped, long double-quoted strings fold only at spaces):
+ *
+ *   - mappings in block style with keys sorted, sequences in a mapping not indented ("key:\n- a"),
+ *     empty mappings and sequences in flow style ({} and []);
+ *   - a string is plain when it reads back as the same string and has no indicator, leading or
+ *     trailing space or line break; otherwise single-quoted when it can be; otherwise double-quoted
+ *     with escapes; lines fold past column 80 at single spaces;
+ *   - None, bools, ints, floats and dates in PyYAML's own spelling (null, true, 8.0, .inf, 1.0e+16).
+ *
+ * Only the value types lanes holds are written: plain JSON values, PyFloat, bigint and PyDate.
+ */
+import { PyDate, PyFloat, pyFloatRepr } from '../values/python.js';
+
+const BEST_INDENT = 2;
+const BEST_WIDTH = 80;
+/** libyaml writes a key as `? key` when it is longer than this (in UTF-8 bytes) or spans lines. */
+const MAX_SIMPLE_KEY = 128;
+
+type Style = 'plain' | 'single' | 'double';
+
+interface Scalar {
+  text: string;
+  /** Only strings can need quotes; the other types are always written plain. */
+  isString: boolean;
+}
+
+export function pyYamlDump(value: unknown): string {
+  const e = new Emitter();
+  e.emitNode(value, { sequence: false, mapping: false, simpleKey: false });
+  e.endDocument();
+  return e.out;
+}
+
+interface Context {
+  sequence: boolean;
+  mapping: boolean;
+  simpleKey: boolean;
+}
+
+class Emitter {
+  out = '';
+  private column = 0;
+  private whitespace = true;
+  private indention = true;
+  private indent = -1;
+  private readonly indents: number[] = [];
+  private flowLevel = 0;
+
+  emitNode(value: unknown, ctx: Context): void {
+    if (Array.isArray(value)) {
+      if (value.length === 0) this.emitFlowEmpty('[', ']');
+      else this.emitBlockSequence(value, ctx);
+      return;
+    }
+    if (isMapping(value)) {
+      const keys = Object.keys(value);
+      if (keys.length === 0) this.emitFlowEmpty('{', '}');
+      else this.emitBlockMapping(value, keys);
+      return;
+    }
+    this.emitScalar(scalarOf(value), ctx);
+  }
+
+  /** The document ends with a line break (ansible-inventory only dumps mappings, so no "..."). */
+  endDocument(): void {
+    this.putBreak();
+  }
+
+  private increaseIndent(flow: boolean, indentless: boolean): void {
+    this.indents.push(this.indent);
+    if (this.indent < 0) this.indent = flow ? BEST_INDENT : 0;
+    else if (!indentless) this.indent += BEST_INDENT;
+  }
+
+  private popIndent(): void {
+    this.indent = this.indents.pop() ?? -1;
+  }
+
+  private emitFlowEmpty(open: string, close: string): void {
+    this.writeIndicator(open, true, true, false);
+    this.flowLevel++;
+    this.increaseIndent(true, false);
+    this.flowLevel--;
+    this.popIndent();
+    this.writeIndicator(close, false, false, false);
+  }
+
+  private emitBlockSequence(items: unknown[], ctx: Context): void {
+    this.increaseIndent(false, ctx.mapping && !this.indention);
+    for (const item of items) {
+      this.writeIndent();
+      this.writeIndicator('-', true, false, true);
+      this.emitNode(item, { sequence: true, mapping: false, simpleKey: false });
+    }
+    this.popIndent();
+  }
+
+  private emitBlockMapping(map: Record<string, unknown>, keys: string[]): void {
+    this.increaseIndent(false, false);
+    for (const key of [...keys].sort(byCodePoint)) {
+      this.writeIndent();
+      const k = scalarOf(key);
+      if (isSimpleKey(k.text)) {
+        this.emitScalar(k, { sequence: false, mapping: true, simpleKey: true });
+        this.writeIndicator(':', false, false, false);
+      } else {
+        this.writeIndicator('?', true, false, true);
+        this.emitScalar(k, { sequence: false, mapping: true, simpleKey: false });
+        this.writeIndent();
+        this.writeIndicator(':', true, false, true);
+      }
+      this.emitNode(map[key], { sequence: false, mapping: true, simpleKey: false });
+    }
+    this.popIndent();
+  }
+
+  private emitScalar(s: Scalar, ctx: Context): void {
+    const style = s.isString ? chooseStyle(s.text, ctx.simpleKey) : 'plain';
+    const breaks = !ctx.simpleKey;
+    // A scalar's continuation lines are indented one step deeper than its parent.
+    this.increaseIndent(true, false);
+    if (style === 'plain') this.writePlain(s.text, breaks);
+    else if (style === 'single') this.writeSingleQuoted(s.text, breaks);
+    else this.writeDoubleQuoted(s.text, breaks);
+    this.popIndent();
+  }
+
+  // --- low-level writers, with libyaml's column / whitespace / indention bookkeeping
+
+  private put(ch: string): void {
+    this.out += ch;
+    this.column++;
+  }
+
+  private putBreak(): void {
+    this.out += '\n';
+    this.column = 0;
+  }
+
+  /** A line break character inside a scalar: LF as "\n", the Unicode breaks as themselves. */
+  private writeBreak(ch: string): void {
+    this.out += ch === '\r' ? '\n' : ch;
+    this.column = 0;
+  }
+
+  private writeIndent(): void {
+    const indent = this.indent >= 0 ? this.indent : 0;
+    if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.putBreak();
+    while (this.column < indent) this.put(' ');
+    this.whitespace = true;
+    this.indention = true;
+  }
+
+  private writeIndicator(indicator: string, needWhitespace: boolean, isWhitespace: boolean, isIndention: boolean): void {
+    if (needWhitespace && !this.whitespace) this.put(' ');
+    for (const ch of indicator) this.put(ch);
+    this.whitespace = isWhitespace;
+    this.indention = this.indention && isIndention;
+  }
+
+  private writePlain(text: string, allowBreaks: boolean): void {
+    const chars = [...text];
+    if (!this.whitespace && chars.length > 0) this.put(' ');
+    let spaces = false;
+    let breaks = false;
+    for (let i = 0; i < chars.length; i++) {
+      const ch = chars[i] as string;
+      if (ch === ' ') {
+        if (allowBreaks && !spaces && this.column > BEST_WIDTH && chars[i + 1] !== ' ') this.writeIndent();
+        else this.put(ch);
+        spaces = true;
+      } else if (isBreak(ch)) {
+        if (!breaks && ch === '\n') this.putBreak();
+        this.writeBreak(ch);
+        this.indention = true;
+        breaks = true;
+      } else {
+        if (breaks) this.writeIndent();
+        this.put(ch);
+        this.indention = false;
+        spaces = false;
+        breaks = false;
+      }
+    }
+    this.whitespace = false;
+    this.indention = false;
+  }
+
+  private writeSingleQuoted(text: string, allowBreaks: boolean): void {
+    const chars = [...text];
+    this.writeIndicator("'", true, false, false);
+    let spaces = false;
+    let breaks = false;
+    for (let i = 0; i < chars.length; i++) {
+      const ch = chars[i] as string;
+      if (ch === ' ') {
+        const fold = allowBreaks && !spaces && this.column > BEST_WIDTH && i !== 0 && i !== chars.length - 1 && chars[i + 1] !== ' ';
+        if (fold) this.writeIndent();
+        else this.put(ch);
+        spaces = true;
+      } else if (isBreak(ch)) {
+        if (!breaks && ch === '\n') this.putBreak();
+        this.writeBreak(ch);
+        this.indention = true;
+        breaks = true;
+      } else {
+        if (breaks) this.writeIndent();
+        if (ch === "'") this.put("'");
+        this.put(ch);
+        this.indention = false;
+        spaces = false;
+        breaks = false;
+      }
+    }
+    if (breaks) this.writeIndent();
+    this.writeIndicator("'", false, false, false);
+    this.whitespace = false;
+    this.indention = false;
+  }
+
+  private writeDoubleQuoted(text: string, allowBreaks: boolean): void {
+    const chars = [...text];
+    this.writeIndicator('"', true, false, false);
+    let spaces = false;
+    for (let i = 0; i < chars.length; i++) {
+      const ch = chars[i] as string;
+      if (!isPrintable(ch) || ch === '\uFEFF' || isBreak(ch) || ch === '"' || ch === '\\') {
+        for (const c of escape(ch)) this.put(c);
+        spaces = false;
+      } else if (ch === ' ') {
+        if (allowBreaks && !spaces && this.column > BEST_WIDTH && i !== 0 && i !== chars.length - 1) {
+          this.writeIndent();
+          if (chars[i + 1] === ' ') this.put('\\');
+        } else this.put(ch);
+        spaces = true;
+      } else {
+        this.put(ch);
+        spaces = false;
+      }
+    }
+    this.writeIndicator('"', false, false, false);
+    this.whitespace = false;
+    this.indention = false;
+  }
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof PyFloat) && !(v instanceof PyDate);
+}
+
+/** PyYAML's SafeRepresenter spelling of each value type (strings as they are). */
+function scalarOf(v: unknown): Scalar {
+  if (typeof v === 'string') return { text: v, isString: true };
+  if (v === null || v === undefined) return { text: 'null', isString: false };
+  if (v === true) return { text: 'true', isString: false };
+  if (v === false) return { text: 'false', isString: false };
+  if (typeof v === 'bigint') return { text: v.toString(), isString: false };
+  if (typeof v === 'number') {
+    return { text: Number.isInteger(v) && !Object.is(v, -0) ? String(v) : floatText(v), isString: false };
+  }
+  if (v instanceof PyFloat) return { text: floatText(v.value), isString: false };
+  // PyYAML writes date.isoformat() and datetime.isoformat(' ').
+  if (v instanceof PyDate) return { text: v.toString(), isString: false };
+  return { text: String(v), isString: true };
+}
+
+/** represent_float: .nan / .inf / -.inf, else repr() lower-cased with ".0" put before a bare exponent. */
+function floatText(n: number): string {
+  if (Number.isNaN(n)) return '.nan';
+  if (n === Infinity) return '.inf';
+  if (n === -Infinity) return '-.inf';
+  const r = pyFloatRepr(n).toLowerCase();
+  return !r.includes('.') && r.includes('e') ? r.replace('e', '.0e') : r;
+}
+
+function byCodePoint(a: string, b: string): number {
+  const ca = [...a];
+  const cb = [...b];
+  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
+    const x = (ca[i] as string).codePointAt(0) as number;
+    const y = (cb[i] as string).codePointAt(0) as number;
+    if (x !== y) return x - y;
+  }
+  return ca.length - cb.length;
+}
+
+function isSimpleKey(text: string): boolean {
+  return !analyze(text).multiline && Buffer.byteLength(text, 'utf8') <= MAX_SIMPLE_KEY;
+}
+
+// --- scalar analysis (which styles a string allows)
+
+interface Analysis {
+  empty: boolean;
+  multiline: boolean;
+  blockPlain: boolean;
+  singleQuoted: boolean;
+}
+
+const BREAKS = new Set(['\r', '\n', '\u0085', '\u2028', '\u2029']);
+
+function isBreak(ch: string): boolean {
+  return BREAKS.has(ch);
+}
+
+function isBlankOrEnd(ch: string | undefined): boolean {
+  return ch === undefined || ch === ' ' || ch === '\t' || ch === '\0' || isBreak(ch);
+}
+
+/**
+ * libyaml's printable set: LF, ASCII 0x20-0x7E, U+00A0-U+D7FF and U+E000-U+FFFD except the BOM.
+ * Characters beyond the BMP are not in it, so libyaml escapes them (PyYAML's Python emitter would not).
+ */
+function isPrintable(ch: string): boolean {
+  const c = ch.codePointAt(0) as number;
+  if (c === 0x0a || (c >= 0x20 && c <= 0x7e)) return true;
+  if (c >= 0xa0 && c <= 0xd7ff) return true;
+  return c >= 0xe000 && c <= 0xfffd && c !== 0xfeff;
+}
+
+function analyze(text: string): Analysis {
+  const chars = [...text];
+  if (chars.length === 0) return { empty: true, multiline: false, blockPlain: true, singleQuoted: true };
+  let blockIndicators = text.startsWith('---') || text.startsWith('...');
+  let lineBreaks = false;
+  let special = false;
+  let leadingSpace = false;
+  let leadingBreak = false;
+  let trailingSpace = false;
+  let trailingBreak = false;
+  let breakSpace = false;
+  let spaceBreak = false;
+  let precededByWhitespace = true;
+  let previousSpace = false;
+  let previousBreak = false;
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i] as string;
+    const followedByWhitespace = isBlankOrEnd(chars[i + 1]);
+    if (i === 0) {
+      if ('#,[]{}&*!|>\'"%@`'.includes(ch)) blockIndicators = true;
+      if ((ch === '?' || ch === ':') && followedByWhitespace) blockIndicators = true;
+      if (ch === '-' && followedByWhitespace) blockIndicators = true;
+    } else {
+      if (ch === ':' && followedByWhitespace) blockIndicators = true;
+      if (ch === '#' && precededByWhitespace) blockIndicators = true;
+    }
+    if (!isPrintable(ch)) special = true;
+    if (isBreak(ch)) lineBreaks = true;
+    if (ch === ' ') {
+      if (i === 0) leadingSpace = true;
+      if (i === chars.length - 1) trailingSpace = true;
+      if (previousBreak) breakSpace = true;
+      previousSpace = true;
+      previousBreak = false;
+    } else if (isBreak(ch)) {
+      if (i === 0) leadingBreak = true;
+      if (i === chars.length - 1) trailingBreak = true;
+      if (previousSpace) spaceBreak = true;
+      previousSpace = false;
+      previousBreak = true;
+    } else {
+      previousSpace = false;
+      previousBreak = false;
+    }
+    precededByWhitespace = isBlankOrEnd(ch);
+  }
+  let blockPlain = !(leadingSpace || leadingBreak || trailingSpace || trailingBreak);
+  let singleQuoted = true;
+  if (breakSpace) blockPlain = singleQuoted = false;
+  if (spaceBreak || special) blockPlain = singleQuoted = false;
+  if (lineBreaks || blockIndicators) blockPlain = false;
+  return { empty: false, multiline: lineBreaks, blockPlain, singleQuoted };
+}
+
+/** libyaml's choice for a string (always block context here: flow collections are only ever empty). */
+function chooseStyle(text: string, simpleKey: boolean): Style {
+  const a = analyze(text);
+  if (simpleKey && a.multiline) return 'double';
+  let style: Style = 'plain';
+  if (!a.blockPlain || (a.empty && simpleKey) || !resolvesToString(text)) style = 'single';
+  if (style === 'single' && !a.singleQuoted) style = 'double';
+  return style;
+}
+
+// --- PyYAML's implicit resolvers (YAML 1.1): a plain scalar that matches one is not a string.
+// Python's `$` also matches before a final newline, hence the optional \n.
+
+const IMPLICIT: [string, RegExp][] = [
+  ['yYnNtTfFoO', /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)\n?$/],
+  [
+    '-+0123456789.',
+    /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\n?$/,
+  ],
+  ['-+0123456789', /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)\n?$/],
+  ['<', /^<<\n?$/],
+  ['~nN', /^(?:~|null|Null|NULL)\n?$/],
+  [
+    '0123456789',
+    /^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)\n?$/,
+  ],
+  ['=', /^=\n?$/],
+];
+
+function resolvesToString(text: string): boolean {
+  if (text === '') return false; // the empty plain scalar is null
+  const first = text[0] as string;
+  return !IMPLICIT.some(([firsts, re]) => firsts.includes(first) && re.test(text));
+}
+
+/** A double-quoted escape: YAML's short forms, else \xXX, \uXXXX or \UXXXXXXXX (upper-case hex). */
+function escape(ch: string): string {
+  const c = ch.codePointAt(0) as number;
+  const short: Record<number, string> = {
+    0x00: '0', 0x07: 'a', 0x08: 'b', 0x09: 't', 0x0a: 'n', 0x0b: 'v', 0x0c: 'f', 0x0d: 'r', 0x1b: 'e',
+    0x22: '"', 0x5c: '\\', 0x85: 'N', 0xa0: '_', 0x2028: 'L', 0x2029: 'P',
+  };
+  const s = short[c];
+  if (s !== undefined) return `\\${s}`;
+  const hex = c.toString(16).toUpperCase();
+  if (c <= 0xff) return `\\x${hex.padStart(2, '0')}`;
+  if (c <= 0xffff) return `\\u${hex.padStart(4, '0')}`;
+  return `\\U${hex.padStart(8, '0')}`;
+}
