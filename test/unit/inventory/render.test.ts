@@ -1,9 +1,11 @@
-// `ansible-inventory --list` and `--graph` output. The expected/*.list.json files were printed by
-// ansible-inventory 2.14 on the same fixtures, and must be reproduced byte for byte.
+// `ansible-inventory --list` and `--graph` output on the shared fixtures. The expected texts were
+// printed by ansible-inventory 2.14 on the same fixtures (see test/fixtures/inventory/expected/README.md)
+// and must be reproduced byte for byte.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { inventoryGraph, inventoryListJson, loadInventory, parseInventoryText } from '../../../agent/inventory/index.js';
+import { pyJsonDumps } from '../../../agent/values/python.js';
 import { expectLanesError, fixture } from './helpers.js';
 
 describe('inventoryListJson', () => {
@@ -14,11 +16,11 @@ describe('inventoryListJson', () => {
     it(`prints what ansible-inventory --list prints for ${source}`, async () => {
       const inv = await loadInventory([fixture(source)]);
       const expected = readFileSync(fixture(`expected/${name}.list.json`), 'utf8');
-      assert.equal(JSON.stringify(inventoryListJson(inv), null, 4) + '\n', expected);
+      assert.equal(`${pyJsonDumps(inventoryListJson(inv), { indent: 4, sortKeys: true, ensureAscii: false })}\n`, expected);
     });
   }
 
-  it('has the --list shape: all.children, group hosts/children, _meta.hostvars', () => {
+  it('has the --list shape: all.children, group hosts/children, _meta.hostvars, empty groups only as children', () => {
     const inv = parseInventoryText(
       'all:\n  vars: {u: deploy}\n  children:\n    web:\n      hosts:\n        w1:\n          p: 1\n    empty:\n    php:\n      children:\n        web:\n  hosts:\n    solo:\n',
       'x.yml',
@@ -31,28 +33,37 @@ describe('inventoryListJson', () => {
       web: { hosts: ['w1'] },
     });
   });
+
+  it('with export, puts group vars on groups and leaves hosts only their own', () => {
+    const inv = parseInventoryText('[web]\nw1 p=1\nw2\n[web:vars]\nx=hello\n', 'hosts.ini');
+    assert.deepEqual(inventoryListJson(inv, { export: true }), {
+      _meta: { hostvars: { w1: { p: 1 } } },
+      all: { children: ['ungrouped', 'web'] },
+      web: { hosts: ['w1', 'w2'], vars: { x: 'hello' } },
+    });
+  });
 });
 
 describe('inventoryGraph', () => {
-  it('prints the --graph tree with groups and hosts sorted', async () => {
+  it('prints the --graph tree in declaration order, ungrouped first (as ansible-inventory)', async () => {
     const inv = await loadInventory([fixture('legacy/hosts.ini')]);
     assert.equal(
       inventoryGraph(inv),
       [
         '@all:',
+        '  |--@ungrouped:',
+        '  |  |--bastion.legacy.example.com',
         '  |--@db:',
         '  |  |--db1.legacy.example.com',
         '  |  |--db2.legacy.example.com',
         '  |--@php:',
-        '  |  |--@db_clients:',
-        '  |  |  |--web4.legacy.example.com',
         '  |  |--@web:',
         '  |  |  |--web1.legacy.example.com',
         '  |  |  |--web2.legacy.example.com',
         '  |  |  |--web3.legacy.example.com',
         '  |  |  |--web4.legacy.example.com',
-        '  |--@ungrouped:',
-        '  |  |--bastion.legacy.example.com',
+        '  |  |--@db_clients:',
+        '  |  |  |--web4.legacy.example.com',
       ].join('\n'),
     );
   });
@@ -72,7 +83,7 @@ describe('inventoryGraph', () => {
         '  |  |--web-us-b.example.com',
       ].join('\n'),
     );
-    assert.match(inventoryGraph(inv), /\n {2}\|--@staging_only:\n/);
+    assert.match(inventoryGraph(inv), /\n {2}\|--@staging_only:(\n|$)/);
   });
 
   it('rejects an unknown group', async () => {
