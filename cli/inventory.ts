@@ -46,10 +46,12 @@ export const inventoryCommand: CommandModule<object, Args> = {
       .option('output', { type: 'string', describe: 'write the result to this file instead of stdout' })
       .option('limit', { alias: 'l', type: 'string', describe: 'alone: print the hosts this pattern selects' })
       .check((a) => {
+        // LanesError, not Error: yargs hands a check's error to main as it is, and only LanesError is a user error.
         const actions = [a.list, a.graph, a.host !== undefined].filter(Boolean).length;
-        if (actions > 1) throw new Error('Conflicting options used, only one of --host, --graph or --list can be used at the same time.');
-        if (actions === 0 && a.limit === undefined) throw new Error('give --list, --graph [GROUP], --host HOST or --limit PATTERN');
-        if (actions === 1 && a.limit !== undefined) throw new Error('--limit only goes alone: ansible-inventory takes no --limit with --list, --graph or --host');
+        const form = 'lanes inventory -i INV --list | --graph [GROUP] | --host HOST, or --limit PATTERN alone';
+        if (actions > 1) throw new LanesError('only one of --list, --graph or --host can be used at a time (as in ansible-inventory)', { hint: form });
+        if (actions === 0 && a.limit === undefined) throw new LanesError('no action: give --list, --graph, --host HOST or --limit PATTERN', { hint: form });
+        if (actions === 1 && a.limit !== undefined) throw new LanesError('--limit goes alone: ansible-inventory takes no --limit with --list, --graph or --host', { hint: form });
         return true;
       }) as never,
   handler: async (args) => {
