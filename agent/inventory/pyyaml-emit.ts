@@ -10,7 +10,10 @@
  *   - a string is plain when it reads back as the same string and has no indicator, leading or
  *     trailing space or line break; otherwise single-quoted when it can be; otherwise double-quoted
  *     with escapes; lines fold past column 80 at single spaces;
- *   - None, bools, ints, floats and dates in PyYAML's own spelling (null, true, 8.0, .inf, 1.0e+16).
+ *   - None, bools, ints, floats and dates in PyYAML's own spelling (null, true, 8.0, .inf, 1.0e+16);
+ *   - a list or mapping met a second time (the same object: Ansible shares a group's list among its
+ *     hosts' variables, and so does lanes) is written once with an anchor (&id001) and then as an
+ *     alias (*id001), numbered in the order the second meetings come, as PyYAML's serializer does.
  *
  * Only the value types lanes holds are written: plain JSON values, PyFloat, bigint and PyDate.
  */
@@ -30,7 +33,7 @@ interface Scalar {
 }
 
 export function pyYamlDump(value: unknown): string {
-  const e = new Emitter();
+  const e = new Emitter(anchorsOf(value));
   e.emitNode(value, { sequence: false, mapping: false, simpleKey: false });
   e.endDocument();
   return e.out;
@@ -42,8 +45,30 @@ interface Context {
   simpleKey: boolean;
 }
 
+/** The collections that occur more than once, with their anchor names (PyYAML's anchor_node walk). */
+function anchorsOf(root: unknown): Map<object, string> {
+  const seen = new Set<object>();
+  const anchors = new Map<object, string>();
+  const walk = (v: unknown): void => {
+    if (!Array.isArray(v) && !isMapping(v)) return;
+    if (seen.has(v)) {
+      if (!anchors.has(v)) anchors.set(v, `id${String(anchors.size + 1).padStart(3, '0')}`);
+      return;
+    }
+    seen.add(v);
+    if (Array.isArray(v)) for (const item of v) walk(item);
+    else for (const k of Object.keys(v).sort(byCodePoint)) walk(v[k]);
+  };
+  walk(root);
+  return anchors;
+}
+
 class Emitter {
   out = '';
+  private readonly emitted = new Set<object>();
+
+  constructor(private readonly anchors: Map<object, string>) {}
+
   private column = 0;
   private whitespace = true;
   private indention = true;
@@ -52,6 +77,19 @@ class Emitter {
   private flowLevel = 0;
 
   emitNode(value: unknown, ctx: Context): void {
+    const anchor = typeof value === 'object' && value !== null ? this.anchors.get(value) : undefined;
+    if (anchor !== undefined && value !== null && typeof value === 'object') {
+      const alias = this.emitted.has(value);
+      this.emitted.add(value);
+      this.writeIndicator(alias ? '*' : '&', true, false, false);
+      for (const ch of anchor) this.put(ch);
+      this.whitespace = false;
+      this.indention = false;
+      if (alias) {
+        if (ctx.simpleKey) this.put(' ');
+        return;
+      }
+    }
     if (Array.isArray(value)) {
       if (value.length === 0) this.emitFlowEmpty('[', ']');
       else this.emitBlockSequence(value, ctx);

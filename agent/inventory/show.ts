@@ -112,25 +112,39 @@ function oneHost(inv: Inventory, pattern: string): string {
  * touched: floats, big integers and dates keep their Python types so they print as Ansible prints them.
  */
 function masked(inv: Inventory): Inventory {
+  const done = new Map<object, unknown>();
   const hosts = new Map<string, InventoryHost>();
   for (const [name, h] of inv.hosts) {
-    hosts.set(name, { ...h, vars: maskVars(h.vars), ownVars: h.ownVars === undefined ? undefined : maskVars(h.ownVars) });
+    hosts.set(name, { ...h, vars: maskVars(h.vars, done), ownVars: h.ownVars === undefined ? undefined : maskVars(h.ownVars, done) });
   }
   const groups = new Map<string, InventoryGroup>();
-  for (const [name, g] of inv.groups) groups.set(name, { ...g, vars: maskVars(g.vars) });
+  for (const [name, g] of inv.groups) groups.set(name, { ...g, vars: maskVars(g.vars, done) });
   return { ...inv, hosts, groups };
 }
 
-function maskVars(vars: Record<string, unknown>): Record<string, unknown> {
-  return maskStrings(vars) as Record<string, unknown>;
+function maskVars(vars: Record<string, unknown>, done: Map<object, unknown>): Record<string, unknown> {
+  return maskStrings(vars, done) as Record<string, unknown>;
 }
 
-function maskStrings(v: unknown): unknown {
+/**
+ * A copy with strings masked. A list or mapping shared by several hosts stays shared (one copy for
+ * all), because --yaml writes a shared one as an anchor and aliases, as Ansible's dumper does.
+ */
+function maskStrings(v: unknown, done: Map<object, unknown>): unknown {
   if (typeof v === 'string') return secrets.maskValue(v);
-  if (Array.isArray(v)) return v.map(maskStrings);
-  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+  if (v === null || typeof v !== 'object') return v;
+  const known = done.get(v);
+  if (known !== undefined) return known;
+  if (Array.isArray(v)) {
+    const out: unknown[] = [];
+    done.set(v, out);
+    for (const item of v) out.push(maskStrings(item, done));
+    return out;
+  }
+  if (Object.getPrototypeOf(v) === Object.prototype) {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) setVar(out, k, maskStrings((v as Record<string, unknown>)[k]));
+    done.set(v, out);
+    for (const k of Object.keys(v)) setVar(out, k, maskStrings((v as Record<string, unknown>)[k], done));
     return out;
   }
   return v;
