@@ -82,6 +82,22 @@ describe('showInventory options', () => {
     assert.equal(shown.stdout, readFileSync(dir('expected/views_repeat.ini_graph.txt'), 'utf8'));
   });
 
+  it('shows vault-decrypted values masked in every view, where Ansible shows the ciphertext', async () => {
+    const prod = fixture('prod/hosts.yml');
+    const views: ShowInventoryOptions[] = [
+      { inventory: [prod], view: 'list' },
+      { inventory: [prod], view: 'list', format: 'yaml' },
+      { inventory: [prod], view: 'host', host: 'db1.example.com' },
+      { inventory: [prod], view: 'graph', vars: true },
+    ];
+    const lines = [/"mysql_root_password": "\*{8}"/, /mysql_root_password: '\*{8}'/, /"mysql_root_password": "\*{8}"/, /\{mysql_root_password = \*{8}\}/];
+    for (const [i, o] of views.entries()) {
+      const { stdout } = await showInventory(o);
+      assert.match(stdout, lines[i] as RegExp, o.view);
+      assert.doesNotMatch(stdout, /prod-mysql-root-pw/, o.view);
+    }
+  });
+
   it('the limit view lists the selected hosts in inventory order', async () => {
     const shown = await showInventory({ inventory: [dir('views/repeat.ini')], view: 'limit', limit: 'b:!u1' });
     assert.equal(shown.stdout, 'c1\nb1\n');
