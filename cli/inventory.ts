@@ -65,7 +65,8 @@ export const inventoryCommand: CommandModule<object, Args> = {
       group: args.pattern ?? args.group ?? 'all',
       host: args.host,
       vars: args.vars,
-      format: args.toml ? 'toml' : args.yaml ? 'yaml' : 'json',
+      // As in ansible-inventory, --yaml wins over --toml.
+      format: args.yaml ? 'yaml' : args.toml ? 'toml' : 'json',
       export: args.export,
       output: args.output,
       limit: args.limit,
