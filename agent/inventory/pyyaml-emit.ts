@@ -34,13 +34,13 @@ interface Scalar {
 
 export function pyYamlDump(value: unknown): string {
   const e = new Emitter(anchorsOf(value));
-  e.emitNode(value, { sequence: false, mapping: false, simpleKey: false });
+  e.emitNode(value, { mapping: false, simpleKey: false });
   e.endDocument();
   return e.out;
 }
 
+/** Where a node is written: as a mapping's key or value (for indentless sequences), and as a simple key. */
 interface Context {
-  sequence: boolean;
   mapping: boolean;
   simpleKey: boolean;
 }
@@ -74,7 +74,6 @@ class Emitter {
   private indention = true;
   private indent = -1;
   private readonly indents: number[] = [];
-  private flowLevel = 0;
 
   emitNode(value: unknown, ctx: Context): void {
     const anchor = typeof value === 'object' && value !== null ? this.anchors.get(value) : undefined;
@@ -119,12 +118,9 @@ class Emitter {
     this.indent = this.indents.pop() ?? -1;
   }
 
+  /** An empty list or mapping: libyaml always writes these in flow style, [] and {}. */
   private emitFlowEmpty(open: string, close: string): void {
     this.writeIndicator(open, true, true, false);
-    this.flowLevel++;
-    this.increaseIndent(true, false);
-    this.flowLevel--;
-    this.popIndent();
     this.writeIndicator(close, false, false, false);
   }
 
@@ -133,7 +129,7 @@ class Emitter {
     for (const item of items) {
       this.writeIndent();
       this.writeIndicator('-', true, false, true);
-      this.emitNode(item, { sequence: true, mapping: false, simpleKey: false });
+      this.emitNode(item, { mapping: false, simpleKey: false });
     }
     this.popIndent();
   }
@@ -144,15 +140,15 @@ class Emitter {
       this.writeIndent();
       const k = scalarOf(key);
       if (isSimpleKey(k.text)) {
-        this.emitScalar(k, { sequence: false, mapping: true, simpleKey: true });
+        this.emitScalar(k, { mapping: true, simpleKey: true });
         this.writeIndicator(':', false, false, false);
       } else {
         this.writeIndicator('?', true, false, true);
-        this.emitScalar(k, { sequence: false, mapping: true, simpleKey: false });
+        this.emitScalar(k, { mapping: true, simpleKey: false });
         this.writeIndent();
         this.writeIndicator(':', true, false, true);
       }
-      this.emitNode(map[key], { sequence: false, mapping: true, simpleKey: false });
+      this.emitNode(map[key], { mapping: true, simpleKey: false });
     }
     this.popIndent();
   }
