@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { LanesError } from '../agent/errors.js';
 import { showInventory } from '../agent/inventory/index.js';
+import { inventoryDefault, inventoryOptions } from './options.js';
 import { vaultOptions, type VaultArgs } from './vault-options.js';
 
 interface Args extends VaultArgs {
@@ -21,7 +22,7 @@ export const inventoryCommand: CommandModule<object, Args> = {
         alias: 'i',
         type: 'string',
         array: true,
-        default: process.env.LANES_INVENTORY ? [process.env.LANES_INVENTORY] : [],
+        ...inventoryDefault(),
         describe: 'inventory file or directory; repeatable',
       })
       .option('list', { type: 'boolean', default: false, describe: 'all groups and hosts with their effective variables, as JSON' })
@@ -40,7 +41,7 @@ export const inventoryCommand: CommandModule<object, Args> = {
     const out: string[] = [];
     const warnings: string[] = [];
     for (const view of [...views, ...(args.graph ? (['graph'] as const) : []), ...(!args.list && !args.graph ? (['limit'] as const) : [])]) {
-      const shown = await showInventory({ inventory: args.inventory, view, group: args.group, limit: args.limit });
+      const shown = await showInventory({ ...inventoryOptions(), inventory: args.inventory, view, group: args.group, limit: args.limit });
       out.push(shown.stdout);
       for (const w of shown.warnings) if (!warnings.includes(w)) warnings.push(w);
     }
