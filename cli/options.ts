@@ -105,7 +105,7 @@ export function inventoryDefault(): { default: string[]; defaultDescription?: st
 function acceptNewDefault(): { default: boolean; defaultDescription?: string } {
   const d = settingDefault<boolean>('HOST_KEY_CHECKING');
   if (d.defaultDescription === undefined || d.default !== false) return { default: false };
-  return { default: true, defaultDescription: `true (${d.defaultDescription.replace(/^\S+ /, '')})` };
+  return { default: true, defaultDescription: d.defaultDescription.replace(/^false \(HOST_KEY_CHECKING /, 'true (HOST_KEY_CHECKING=False ') };
 }
 
 /** --ssh-config: the `-F FILE` of ssh_args / ssh_common_args / ssh_extra_args, if any. */

@@ -50,7 +50,7 @@ export function findConfigFile(o: FindConfigOptions = {}): FoundConfig {
 
   const file = candidates.find(readable);
   const warnings: string[] = [];
-  if (skippedCwd && file !== fromEnv) {
+  if (skippedCwd && (fromEnv === undefined || file !== fromEnv)) {
     warnings.push(
       `Ansible is being run in a world writable directory (${cwd}), ignoring it as an ansible.cfg source. ` +
         'For more information see https://docs.ansible.com/ansible/devel/reference_appendices/config.html#cfg-in-world-writable-dir',
