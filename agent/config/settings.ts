@@ -72,9 +72,11 @@ export function loadSettings(o: LoadSettingsOptions = {}): Settings {
     let raw: string | undefined;
     let origin = 'default';
     let location: SourceLocation | undefined;
-    // Ansible: env wins over the file; within each, the last listed name that is set wins.
+    // Ansible: env wins over the file; within each, the last listed name that is set wins. An empty
+    // variable counts as unset (`ANSIBLE_X= lanes …` is how a pipeline unsets one; Ansible would
+    // read '' as a value: the working directory as a path, an error as a number).
     for (const name of def.env) {
-      if (env[name] !== undefined) {
+      if (env[name] !== undefined && env[name] !== '') {
         raw = env[name];
         origin = `env: ${name}`;
         location = { file: `$${name}` };

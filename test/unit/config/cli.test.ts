@@ -2,7 +2,7 @@
 // ansible.cfg, with a clean environment (so the machine's own ANSIBLE_* cannot leak in).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -158,6 +158,24 @@ describe('settings taking effect in commands', () => {
     const parsed = JSON.parse(other.stdout) as { ungrouped: { hosts: string[] }; web?: unknown };
     assert.deepEqual(parsed.ungrouped.hosts, ['db1']);
     assert.equal(parsed.web, undefined);
+  });
+
+  it('opens vaults with vault_password_file (relative to ansible.cfg) and vault_identity_list', async () => {
+    const dir = tempDir();
+    const cfgDir = join(dir, 'conf');
+    mkdirSync(join(cfgDir, 'secrets'), { recursive: true });
+    copyFileSync(fixture('vault', 'password-default.txt'), join(cfgDir, 'secrets', 'pw.txt'));
+    writeFileSync(
+      join(cfgDir, 'ansible.cfg'),
+      `[defaults]\nvault_password_file = secrets/pw.txt\nvault_identity_list = prod@${fixture('vault', 'password-prod.txt')}, dev@${fixture('vault', 'password-dev.txt')}\n`,
+    );
+    const inventory = fixture('vault', 'inventory');
+    // Run from elsewhere: the relative vault_password_file is found beside ansible.cfg, as in Ansible.
+    const r = await lanes(['inventory', '--list', '-i', inventory], dir, { ANSIBLE_CONFIG: join(cfgDir, 'ansible.cfg') });
+    assert.equal(r.code, 0, r.stderr);
+    const without = await lanes(['inventory', '--list', '-i', inventory], dir);
+    assert.equal(without.code, 1);
+    assert.match(without.stderr, /is vault-encrypted and no vault password was given/);
   });
 
   it('hash_behaviour = merge in ansible.cfg changes lanes inventory --list', async () => {

@@ -152,6 +152,12 @@ describe('values, types and precedence', () => {
     assert.deepEqual(value(s, 'DEFAULT_HOST_LIST'), [join(dir, 'a.ini')]);
   });
 
+  it('takes an empty ANSIBLE_* variable as unset', () => {
+    const { s, file } = settingsOf('[defaults]\nforks = 20\n', { ANSIBLE_FORKS: '', ANSIBLE_VAULT_PASSWORD_FILE: '' });
+    assert.deepEqual([value(s, 'DEFAULT_FORKS'), origin(s, 'DEFAULT_FORKS')], [20, file]);
+    assert.deepEqual([value(s, 'DEFAULT_VAULT_PASSWORD_FILE'), origin(s, 'DEFAULT_VAULT_PASSWORD_FILE')], [undefined, 'default']);
+  });
+
   it('resolves a relative path from the environment against the working directory', () => {
     const { s, dir } = settingsOf('[defaults]\n', { ANSIBLE_INVENTORY: 'inv/hosts.yml,other' });
     assert.deepEqual(value(s, 'DEFAULT_HOST_LIST'), [join(dir, 'inv/hosts.yml'), join(dir, 'other')]);
