@@ -22,7 +22,8 @@ export function settings(): Settings {
  */
 export function settingDefault<T>(name: string, lanesDefault?: T): { default?: T; defaultDescription?: string } {
   const s = settings().byName.get(name);
-  if (!s || s.origin === 'default') return lanesDefault === undefined ? {} : { default: lanesDefault };
+  // An empty value (`remote_user =`) sets nothing, as for Ansible's ssh connection.
+  if (!s || s.origin === 'default' || s.value === '' || s.value === undefined) return lanesDefault === undefined ? {} : { default: lanesDefault };
   const v = s.value as T;
   const where = s.origin.startsWith('env: ') ? `$${s.origin.slice(5)}` : s.origin;
   return { default: v, defaultDescription: `${Array.isArray(v) ? v.join(',') : String(v)} (${s.def.name} from ${where})` };

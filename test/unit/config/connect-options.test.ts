@@ -54,4 +54,13 @@ describe('connect options from ansible.cfg', () => {
     const cli = await hostOptions(yargs(['-f', '3', '-u', 'me', '--connect-timeout', '5', '--no-accept-new-host-keys'])).parseAsync();
     assert.deepEqual([cli.forks, cli.user, cli['connect-timeout'], cli['accept-new-host-keys']], [3, 'me', 5, false]);
   });
+
+  it('takes an empty remote_user or private_key_file as unset', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lanes-config-conn-'));
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\nremote_user =\n[privilege_escalation]\nbecome_user =\n');
+    useSettings(loadSettings({ cwd: dir, env: {}, home: dir, systemFile: join(dir, 'none.cfg') }));
+    const args = await hostOptions(yargs([])).parseAsync();
+    assert.deepEqual([args.user, args['become-user'], args.forks], [undefined, undefined, 50]);
+  });
 });
