@@ -105,7 +105,9 @@ export function loadSettings(o: LoadSettingsOptions = {}): Settings {
     const report = (section: string, key: string, line: number): void => {
       if (!known.has(`${section}\u0000${key}`)) unsupported.push({ name: `[${section}] ${key}`, where: `${ini.file}:${line}` });
     };
-    for (const [key, e] of ini.defaults) report('DEFAULT', key, e.line);
+    // A [DEFAULT] key reaches every section: it is used when one of the keys lanes reads has its name.
+    const knownKeys = new Set(SETTINGS.flatMap((s) => s.ini.map((k) => k.key)));
+    for (const [key, e] of ini.defaults) if (!knownKeys.has(key)) report('DEFAULT', key, e.line);
     for (const [section, keys] of ini.sections) for (const [key, e] of keys) report(section, key, e.line);
   }
   unsupported.push(...sshParts);

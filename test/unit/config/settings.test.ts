@@ -169,6 +169,21 @@ describe('values, types and precedence', () => {
     // There is no [privilege_escalation] section: the DEFAULT value does not reach it.
     assert.deepEqual([value(s, 'DEFAULT_BECOME'), origin(s, 'DEFAULT_BECOME')], [false, 'default']);
     assert.deepEqual([value(s, 'DEFAULT_TIMEOUT'), value(s, 'DEFAULT_HOST_LIST'), value(s, 'DEFAULT_HASH_BEHAVIOUR')], [10, [], 'replace']);
+    // [DEFAULT] keys lanes reads somewhere are not reported as unsupported.
+    assert.deepEqual(s.unsupported, []);
+  });
+
+  it('reads timeout and host_key_checking of [ssh_connection] too, the last one winning, as the ssh connection does', () => {
+    // ansible-config dump prints 15/True for DEFAULT_TIMEOUT/HOST_KEY_CHECKING, its ssh plugin section 44/False:
+    // lanes follows the ssh connection, which is what connects.
+    const { s } = settingsOf('[defaults]\ntimeout = 15\nhost_key_checking = TRUE\n[ssh_connection]\ntimeout = 44\nhost_key_checking = off\n');
+    assert.deepEqual([value(s, 'DEFAULT_TIMEOUT'), value(s, 'HOST_KEY_CHECKING')], [44, false]);
+  });
+
+  it('keeps quotes around a path as Ansible does (only strings and list items are unquoted)', () => {
+    const { s, dir } = settingsOf('[defaults]\nprivate_key_file = "~/k"\ninventory = a.ini,\n  "c.ini"\n');
+    assert.equal(value(s, 'DEFAULT_PRIVATE_KEY_FILE'), join(dir, '"~/k"'));
+    assert.deepEqual(value(s, 'DEFAULT_HOST_LIST'), [join(dir, 'a.ini'), join(dir, '"c.ini"')]);
   });
 
   it('refuses a value of the wrong type or outside the choices, where it was set', async () => {
