@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import yargs from 'yargs';
 import { loadSettings } from '../../../agent/config/index.js';
+import { hostKeyPreflight } from '../../../agent/transport/host-key-policy.js';
 import { resolveTarget } from '../../../agent/transport/target.js';
 import { connectOptions, hostOptions } from '../../../cli/options.js';
 import { useSettings } from '../../../cli/settings.js';
@@ -62,5 +63,28 @@ describe('connect options from ansible.cfg', () => {
     useSettings(loadSettings({ cwd: dir, env: {}, home: dir, systemFile: join(dir, 'none.cfg') }));
     const args = await hostOptions(yargs([])).parseAsync();
     assert.deepEqual([args.user, args['become-user'], args.forks], [undefined, undefined, 50]);
+  });
+
+  it('host_key_checking = False warns of unchecked keys as StrictHostKeyChecking no does, and --strict-host-keys still refuses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lanes-config-conn-'));
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\nhost_key_checking = False\n');
+    writeFileSync(join(dir, 'empty_ssh_config'), '');
+    useSettings(loadSettings({ cwd: dir, env: {}, home: dir, systemFile: join(dir, 'none.cfg') }));
+    const target = async (argv: string[]) => {
+      const args = await hostOptions(yargs([...argv, '--ssh-config', join(dir, 'empty_ssh_config')])).parseAsync();
+      const opts = await connectOptions(args);
+      return { t: resolveTarget('web1', { ansible_host: '192.0.2.10' }, { ...opts, env: { HOME: dir } }), strict: opts.strictHostKeys === true };
+    };
+    const lax = await target([]);
+    assert.equal(lax.t.acceptNewHostKeys, true);
+    assert.deepEqual((await hostKeyPreflight([lax.t], lax.strict))?.hosts, ['web1']);
+    const strict = await target(['--strict-host-keys']);
+    await assert.rejects(hostKeyPreflight([strict.t], strict.strict), /refusing to connect: the host keys of web1 would be accepted without being checked/);
+    // Without the setting an unknown key is refused at connect time, and nothing goes unchecked.
+    useSettings(loadSettings({ cwd: dir, env: { ANSIBLE_HOST_KEY_CHECKING: 'True' }, home: dir, systemFile: join(dir, 'none.cfg') }));
+    const checked = await target([]);
+    assert.equal(checked.t.acceptNewHostKeys, false);
+    assert.equal(await hostKeyPreflight([checked.t], false), undefined);
   });
 });
