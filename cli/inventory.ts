@@ -35,7 +35,7 @@ export const inventoryCommand: CommandModule<object, Args> = {
       }) as never,
   handler: async (args) => {
     if (args.inventory.length === 0) {
-      throw new LanesError('no inventory given', { hint: 'pass -i INVENTORY (a YAML or INI inventory file, or a directory), or set LANES_INVENTORY' });
+      throw new LanesError('no inventory given', { hint: 'pass -i INVENTORY (a YAML or INI inventory file, or a directory), set LANES_INVENTORY, or set inventory in ansible.cfg' });
     }
     const views = args.list ? (['list'] as const) : [];
     const out: string[] = [];

@@ -21,7 +21,7 @@ export async function preparePlaybookRun(opts: {
   inventoryOptions?: InventoryOptions;
 }): Promise<PreparedRun> {
   if (opts.inventory.length === 0) {
-    throw new LanesError('no inventory given', { hint: 'pass -i INVENTORY (a YAML or INI inventory file, or a directory), or set LANES_INVENTORY' });
+    throw new LanesError('no inventory given', { hint: 'pass -i INVENTORY (a YAML or INI inventory file, or a directory), set LANES_INVENTORY, or set inventory in ansible.cfg' });
   }
   // Everything that can be wrong in the input is found here, before any connection.
   const inventory = await loadInventory(opts.inventory, opts.inventoryOptions);

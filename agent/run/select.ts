@@ -15,7 +15,7 @@ export interface Selection {
  */
 export async function selectFromInventory(paths: string[], pattern = 'all', limit?: string, inventoryOptions?: InventoryOptions): Promise<Selection> {
   if (paths.length === 0) {
-    throw new LanesError('no inventory given', { hint: 'pass -i INVENTORY (a YAML or INI inventory file, or a directory), or set LANES_INVENTORY' });
+    throw new LanesError('no inventory given', { hint: 'pass -i INVENTORY (a YAML or INI inventory file, or a directory), set LANES_INVENTORY, or set inventory in ansible.cfg' });
   }
   const inventory = await loadInventory(paths, inventoryOptions);
   let names = selectHosts(inventory, pattern);
