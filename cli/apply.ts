@@ -20,7 +20,7 @@ import { durationMs } from '../agent/rollout/spec.js';
 import { renderPlan } from '../agent/report/plan-text.js';
 import type { FleetResult } from '../agent/run/fleet.js';
 import { confirm } from './confirm.js';
-import { connectOptions, hostOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
+import { connectOptions, hostOptions, inventoryOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { cancelExitCode, withProgress } from './render.js';
 
@@ -52,12 +52,12 @@ export const applyCommand: CommandModule<object, Args> = {
       const inventory = args.inventory.length ? args.inventory : plan.inventory;
       // -e is not recorded in a plan: given again, it templates connection variables as in a plain apply.
       const extra = await extraVars(args);
-      const hosts = await hostsOfSavedPlan(inventory, plan.hosts.map((h) => h.host), extra);
+      const hosts = await hostsOfSavedPlan(inventory, plan.hosts.map((h) => h.host), extra, inventoryOptions());
       const saved = new Map(plan.hosts.map((h) => [h.host, h]));
       const desired = plan.hosts.some(isSealed) ? await recompileSealed(plan, inventory, extra) : new Map<string, DesiredResource[]>();
       result = await withProgress(args.json, (bus, signal) => applyFleet(desired, hosts, { ...common, bus, signal, saved }), cancellable);
     } else {
-      const prepared = await preparePlaybookRun({ playbook: args.target, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
+      const prepared = await preparePlaybookRun({ playbook: args.target, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
       if (args.yes) {
         result = await withProgress(args.json, (bus, signal) => applyFleet(prepared.desired, prepared.hosts, { ...common, bus, signal }), cancellable);
       } else {
@@ -111,7 +111,7 @@ function maxAgeMs(v: string | undefined): number | undefined {
  * compiled again (with -e given again) and must give exactly the saved resources on every host.
  */
 async function recompileSealed(plan: PlanFile, inventory: string[], extra: Record<string, unknown> | undefined): Promise<Map<string, DesiredResource[]>> {
-  const prepared = await preparePlaybookRun({ playbook: plan.playbook, inventory, limit: plan.limit, extraVars: extra });
+  const prepared = await preparePlaybookRun({ playbook: plan.playbook, inventory, limit: plan.limit, extraVars: extra, inventoryOptions: inventoryOptions() });
   for (const h of plan.hosts) checkRecompiled(h.host, h.desired, prepared.desired.get(h.host) ?? []);
   return prepared.desired;
 }

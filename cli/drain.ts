@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { preparePlaybookRun } from '../agent/plan/prepare.js';
 import { workersFleet } from '../agent/rollout/maintenance.js';
-import { connectOptions, hostOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
+import { connectOptions, hostOptions, inventoryOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { withRenderer } from './render.js';
 
@@ -14,7 +14,7 @@ function workersCommand(action: 'drain' | 'undrain', describe: string): CommandM
     describe,
     builder: (y) => leaseOptions(playbookOptions(hostOptions(y))).positional('playbook', { type: 'string', demandOption: true, describe: 'playbook with a release: block' }) as never,
     handler: async (args) => {
-      const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
+      const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
       const opts = await connectOptions(args);
       // --timeout bounds the lease scripts only: a drain is bounded by the workers' own stop timeouts.
       process.exitCode = await withRenderer(

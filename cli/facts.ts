@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { readFacts } from '../agent/run/facts.js';
 import { selectFromInventory } from '../agent/run/select.js';
-import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { connectOptions, hostOptions, inventoryOptions, timeoutMs, type HostArgs } from './options.js';
 import { withRenderer } from './render.js';
 
 type Args = HostArgs & { pattern: string[] };
@@ -13,7 +13,7 @@ export const factsCommand: CommandModule<object, Args> = {
   builder: (y) =>
     hostOptions(y).positional('pattern', { type: 'string', array: true, default: ['all'], describe: 'hosts or patterns' }) as never,
   handler: async (args) => {
-    const { hosts } = await selectFromInventory(args.inventory, args.pattern.join(':'), args.limit);
+    const { hosts } = await selectFromInventory(args.inventory, args.pattern.join(':'), args.limit, inventoryOptions());
     const opts = await connectOptions(args);
     process.exitCode = await withRenderer(args.json, (bus) =>
       readFacts(hosts, { ...opts, bus, command: 'facts', forks: args.forks, timeoutMs: timeoutMs(args) }),

@@ -5,6 +5,7 @@
 import type { CommandModule } from 'yargs';
 import { LanesError } from '../agent/errors.js';
 import { showInventory, type InventoryView } from '../agent/inventory/index.js';
+import { inventoryDefault, inventoryOptions } from './options.js';
 import { vaultOptions, type VaultArgs } from './vault-options.js';
 
 interface Args extends VaultArgs {
@@ -32,7 +33,7 @@ export const inventoryCommand: CommandModule<object, Args> = {
         alias: 'i',
         type: 'string',
         array: true,
-        default: process.env.LANES_INVENTORY ? [process.env.LANES_INVENTORY] : [],
+        ...inventoryDefault(),
         describe: 'inventory file or directory; repeatable',
       })
       .option('list', { type: 'boolean', default: false, describe: 'all groups and hosts with their variables (JSON)' })
@@ -56,10 +57,11 @@ export const inventoryCommand: CommandModule<object, Args> = {
       }) as never,
   handler: async (args) => {
     if (args.inventory.length === 0) {
-      throw new LanesError('no inventory given', { hint: 'pass -i INVENTORY (a YAML or INI inventory file, or a directory), or set LANES_INVENTORY' });
+      throw new LanesError('no inventory given', { hint: 'pass -i INVENTORY (a YAML or INI inventory file, or a directory), set LANES_INVENTORY, or set inventory in ansible.cfg' });
     }
     const view: InventoryView = args.list ? 'list' : args.graph ? 'graph' : args.host !== undefined ? 'host' : 'limit';
     const shown = await showInventory({
+      ...inventoryOptions(),
       inventory: args.inventory,
       view,
       group: args.pattern ?? args.group ?? 'all',

@@ -1,10 +1,17 @@
-/** Options shared by every command that talks to hosts, and their translation to agent options. */
+/**
+ * Options shared by every command that talks to hosts, and their translation to agent options.
+ * Defaults come from Ansible's settings where one applies (ansible.cfg, ANSIBLE_*: see
+ * cli/settings.ts), so the precedence is command line > environment > ansible.cfg > lanes' default.
+ */
 import type { Argv } from 'yargs';
+import { checkBecomeMethod, inventoryOptionsOf, sshArgsOf } from '../agent/config/index.js';
 import { LanesError } from '../agent/errors.js';
+import type { InventoryOptions } from '../agent/inventory/index.js';
 import { durationMs } from '../agent/rollout/spec.js';
-import { loadSshConfig } from '../agent/transport/ssh-config.js';
+import { loadSshConfig, parseSshArgs, type SshConfigLookup, type SshConfigResult } from '../agent/transport/ssh-config.js';
 import type { ConnectOptions } from '../agent/transport/target.js';
 import { promptHidden } from './prompt.js';
+import { settingDefault, settings } from './settings.js';
 import { vaultOptions, type VaultArgs } from './vault-options.js';
 
 export interface HostArgs extends VaultArgs {
@@ -31,18 +38,17 @@ export function hostOptions<T>(y: Argv<T>): Argv<T & HostArgs> {
       alias: 'i',
       type: 'string',
       array: true,
-      default: process.env.LANES_INVENTORY ? [process.env.LANES_INVENTORY] : [],
-      defaultDescription: '$LANES_INVENTORY',
+      ...inventoryDefault(),
       describe: 'inventory file or directory (Ansible YAML or INI); repeatable',
     })
     .option('limit', { alias: 'l', type: 'string', describe: 'narrow the hosts with a pattern: group, host, glob, a:b, a:&b, a:!b' })
-    .option('forks', { alias: 'f', type: 'number', default: 50, describe: 'how many hosts at once' })
-    .option('user', { alias: 'u', type: 'string', describe: 'remote user when the inventory names none' })
-    .option('private-key', { alias: 'key-file', type: 'string', describe: 'private key file to authenticate with' })
+    .option('forks', { alias: 'f', type: 'number', ...settingDefault('DEFAULT_FORKS', 50), describe: 'how many hosts at once' })
+    .option('user', { alias: 'u', type: 'string', ...settingDefault<string>('DEFAULT_REMOTE_USER'), describe: 'remote user when the inventory names none' })
+    .option('private-key', { alias: 'key-file', type: 'string', ...settingDefault<string>('DEFAULT_PRIVATE_KEY_FILE'), describe: 'private key file to authenticate with' })
     .option('known-hosts', { type: 'string', array: true, describe: 'extra known_hosts file, checked before ~/.ssh/known_hosts' })
     .option('accept-new-host-keys', {
       type: 'boolean',
-      default: false,
+      ...acceptNewDefault(),
       describe: 'record the keys of hosts never seen before (like OpenSSH accept-new); changed keys are always refused',
     })
     .option('strict-host-keys', {
@@ -51,21 +57,22 @@ export function hostOptions<T>(y: Argv<T>): Argv<T & HostArgs> {
       defaultDescription: '$LANES_STRICT_HOST_KEYS=1',
       describe: 'refuse to run when a host key would be accepted unchecked (StrictHostKeyChecking no/accept-new with no known_hosts entry)',
     })
-    .option('connect-timeout', { type: 'number', default: 10, describe: 'seconds to wait for the SSH handshake' })
+    .option('connect-timeout', { type: 'number', ...settingDefault('DEFAULT_TIMEOUT', 10), describe: 'seconds to wait for the SSH handshake' })
     .option('timeout', { type: 'number', default: 120, describe: 'seconds a remote command may run' })
-    .option('become', { alias: 'b', type: 'boolean', default: false, describe: 'run commands with sudo' })
-    .option('become-user', { type: 'string', describe: 'user to become (default root)' })
+    .option('become', { alias: 'b', type: 'boolean', ...settingDefault('DEFAULT_BECOME', false), describe: 'run commands with sudo' })
+    .option('become-user', { type: 'string', ...settingDefault<string>('DEFAULT_BECOME_USER'), describe: 'user to become (default root)' })
     .option('ask-become-pass', {
       alias: 'K',
       type: 'boolean',
-      default: false,
+      ...settingDefault('DEFAULT_BECOME_ASK_PASS', false),
       describe: 'ask once for the sudo password ($LANES_BECOME_PASSWORD is used when set)',
     })
-    .option('ssh-config', { type: 'string', describe: 'OpenSSH client config to read (default ~/.ssh/config)' })
+    .option('ssh-config', { type: 'string', ...sshConfigDefault(), describe: 'OpenSSH client config to read (default ~/.ssh/config)' })
     .option('json', { type: 'boolean', default: false, describe: 'print events as JSON lines' }) as unknown as Argv<T & HostArgs>;
 }
 
 export async function connectOptions(args: HostArgs): Promise<ConnectOptions> {
+  checkBecomeMethod(settings());
   let becomePassword = process.env.LANES_BECOME_PASSWORD || undefined;
   if (args['ask-become-pass'] && becomePassword === undefined) becomePassword = await promptHidden('BECOME password: ');
   return {
@@ -78,7 +85,52 @@ export async function connectOptions(args: HostArgs): Promise<ConnectOptions> {
     become: args.become || undefined,
     becomeUser: args['become-user'],
     becomePassword,
-    sshConfig: await loadSshConfig(args['ssh-config']),
+    sshConfig: withSettingsSshArgs(await loadSshConfig(args['ssh-config'])),
+  };
+}
+
+/** How ansible.cfg / ANSIBLE_* shape the inventory: hash_behaviour, force_valid_group_names. */
+export function inventoryOptions(): InventoryOptions {
+  return inventoryOptionsOf(settings());
+}
+
+/** -i: $LANES_INVENTORY (lanes' own, the more specific), else ANSIBLE_INVENTORY / ansible.cfg inventory. */
+export function inventoryDefault(): { default: string[]; defaultDescription?: string } {
+  if (process.env.LANES_INVENTORY) return { default: [process.env.LANES_INVENTORY], defaultDescription: `${process.env.LANES_INVENTORY} ($LANES_INVENTORY)` };
+  const fromSettings = settingDefault<string[]>('DEFAULT_HOST_LIST');
+  return fromSettings.defaultDescription !== undefined ? { default: fromSettings.default ?? [], defaultDescription: fromSettings.defaultDescription } : { default: [], defaultDescription: '$LANES_INVENTORY' };
+}
+
+/** host_key_checking = False accepts unknown hosts' keys, as `StrictHostKeyChecking no` does (a changed key is still refused). */
+function acceptNewDefault(): { default: boolean; defaultDescription?: string } {
+  const d = settingDefault<boolean>('HOST_KEY_CHECKING');
+  if (d.defaultDescription === undefined || d.default !== false) return { default: false };
+  return { default: true, defaultDescription: d.defaultDescription.replace(/^false \(HOST_KEY_CHECKING /, 'true (HOST_KEY_CHECKING=False ') };
+}
+
+/** --ssh-config: the `-F FILE` of ssh_args / ssh_common_args / ssh_extra_args, if any. */
+function sshConfigDefault(): { default?: string; defaultDescription?: string } {
+  const a = sshArgsOf(settings());
+  return a.configFile !== undefined ? { default: a.configFile, defaultDescription: `${a.configFile} (-F in ${a.where})` } : {};
+}
+
+/**
+ * ssh_args / ssh_common_args / ssh_extra_args (the options lanes understands of them) apply to every
+ * host like command-line ssh options: over the ssh config file, under the host's own
+ * ansible_ssh_common_args / ansible_ssh_extra_args and inventory connection variables.
+ */
+function withSettingsSshArgs(lookup: SshConfigLookup): SshConfigLookup {
+  const a = sshArgsOf(settings());
+  if (a.args === '') return lookup;
+  const fromSettings = parseSshArgs(a.args, a.where);
+  return {
+    resolve: (host: string, overrides?: Partial<SshConfigResult>) =>
+      lookup.resolve(host, {
+        ...fromSettings,
+        ...Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined)),
+        identityFiles: [...(overrides?.identityFiles ?? []), ...(fromSettings.identityFiles ?? [])],
+        ...(overrides?.userKnownHostsFiles?.length ? {} : fromSettings.userKnownHostsFiles ? { userKnownHostsFiles: fromSettings.userKnownHostsFiles } : {}),
+      }),
   };
 }
 

@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { ping } from '../agent/run/ping.js';
 import { selectFromInventory } from '../agent/run/select.js';
-import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { connectOptions, hostOptions, inventoryOptions, timeoutMs, type HostArgs } from './options.js';
 import { withRenderer } from './render.js';
 
 type Args = HostArgs & { pattern: string };
@@ -13,7 +13,7 @@ export const pingCommand: CommandModule<object, Args> = {
   builder: (y) =>
     hostOptions(y).positional('pattern', { type: 'string', default: 'all', describe: 'host pattern' }) as never,
   handler: async (args) => {
-    const { hosts } = await selectFromInventory(args.inventory, args.pattern, args.limit);
+    const { hosts } = await selectFromInventory(args.inventory, args.pattern, args.limit, inventoryOptions());
     const opts = await connectOptions(args);
     process.exitCode = await withRenderer(args.json, (bus) =>
       ping(hosts, { ...opts, bus, command: 'ping', forks: args.forks, timeoutMs: timeoutMs(args) }),

@@ -8,7 +8,7 @@ import { colorEnabled, painter } from '../agent/report/color.js';
 import { renderPlan } from '../agent/report/plan-text.js';
 import { secrets } from '../agent/report/mask.js';
 import { errorLineForHost } from '../agent/errors.js';
-import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { connectOptions, hostOptions, inventoryOptions, timeoutMs, type HostArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { withProgress } from './render.js';
 
@@ -23,7 +23,7 @@ export const planCommand: CommandModule<object, Args> = {
       .option('detailed-exitcode', { type: 'boolean', default: false, describe: 'exit 0 when nothing would change, 2 when something would, 1 on error' })
       .option('out', { type: 'string', describe: 'save the plan to apply it later exactly as reviewed (lanes apply FILE)' }) as never,
   handler: async (args) => {
-    const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
+    const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
     const opts = await connectOptions(args);
     const result = await withProgress(args.json, (bus) =>
       planFleet(prepared.desired, prepared.hosts, { ...opts, bus, command: 'plan', forks: args.forks, timeoutMs: timeoutMs(args) }),

@@ -1,6 +1,7 @@
 /** Options of the commands that take a playbook (plan, apply). */
 import type { Argv } from 'yargs';
 import { parseExtraVars } from '../agent/playbook/index.js';
+import { inventoryOptions } from './options.js';
 
 export interface PlaybookArgs {
   'extra-vars'?: string[];
@@ -16,5 +17,6 @@ export function playbookOptions<T>(y: Argv<T>): Argv<T & PlaybookArgs> {
 }
 
 export async function extraVars(args: PlaybookArgs): Promise<Record<string, unknown>> {
-  return parseExtraVars(args['extra-vars'] ?? []);
+  // Several -e are combined as Ansible does, honouring hash_behaviour.
+  return parseExtraVars(args['extra-vars'] ?? [], process.cwd(), inventoryOptions().hashBehaviour);
 }

@@ -15,7 +15,7 @@ import { Notifier, checkNotifyUrls, urlOrigin } from '../agent/rollout/notify.js
 import { releaseSpecFor } from '../agent/rollout/spec.js';
 import type { DesiredResource } from '../agent/resources/types.js';
 import { cancelExitCode, withProgress } from './render.js';
-import { connectOptions, hostOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
+import { connectOptions, hostOptions, inventoryOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 
 export interface RolloutArgs extends HostArgs, PlaybookArgs, LeaseArgs {
@@ -46,7 +46,7 @@ export const releaseCommand: CommandModule<object, Args> = {
       .option('repo', { type: 'string', describe: 'for --artifact git:REF: a directory of the git repository (default: the playbook\'s)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the batch plan, the steps per host and the layout diffs; touch nothing' }) as never,
   handler: async (args) => {
-    const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
+    const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
     const opts = await connectOptions(args);
     if (args['dry-run']) {
       const artifact = await readArtifact(args.artifact, { repo: repoOf(args) });

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { preparePlaybookRun } from '../agent/plan/prepare.js';
 import { EventBus } from '../agent/report/events.js';
 import { describeHost, readReleasesFleet } from '../agent/rollout/history.js';
-import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { connectOptions, hostOptions, inventoryOptions, timeoutMs, type HostArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { withProgress } from './render.js';
 
@@ -14,7 +14,7 @@ export const releasesCommand: CommandModule<object, Args> = {
   describe: 'Show per host the live release, the previous one and the others kept: when, who, source, outcome',
   builder: (y) => playbookOptions(hostOptions(y)).positional('playbook', { type: 'string', demandOption: true, describe: 'playbook with a release: block' }) as never,
   handler: async (args) => {
-    const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
+    const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
     const opts = await connectOptions(args);
     // Read-only: no lease. With --json, stdout is one JSON document (no event stream).
     const work = (bus: EventBus) => readReleasesFleet(prepared.desired, prepared.hosts, { ...opts, bus, command: 'releases', forks: args.forks, timeoutMs: timeoutMs(args) });

@@ -8,7 +8,7 @@ import { releaseSpecFor } from '../agent/rollout/spec.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
 import { secrets } from '../agent/report/mask.js';
 import { renderRunOutput, type RunHostOutput } from '../agent/report/run-text.js';
-import { connectOptions, hostOptions, timeoutMs, type HostArgs } from './options.js';
+import { connectOptions, hostOptions, inventoryOptions, timeoutMs, type HostArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { cancelExitCode, withProgress } from './render.js';
 
@@ -42,7 +42,7 @@ export const runCommand: CommandModule<object, Args> = {
     if (args.release && args.cwd !== undefined && args.cwd !== 'current') {
       throw new LanesError(`--release runs in the release's current directory: --cwd ${args.cwd} cannot be given with it`);
     }
-    const { hosts } = await selectFromInventory(args.inventory, args.pattern, args.limit);
+    const { hosts } = await selectFromInventory(args.inventory, args.pattern, args.limit, inventoryOptions());
     const release = args.release ? await releaseRoots(args, hosts.map((h) => h.name)) : undefined;
     const opts = await connectOptions(args);
     const result = await withProgress(
@@ -64,7 +64,7 @@ export const runCommand: CommandModule<object, Args> = {
 
 /** --release PLAYBOOK: each selected host's release root and user, from the play's `release:` block. */
 async function releaseRoots(args: Args, names: string[]): Promise<Map<string, { path: string; user: string }>> {
-  const prepared = await preparePlaybookRun({ playbook: args.release!, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args) });
+  const prepared = await preparePlaybookRun({ playbook: args.release!, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
   return new Map(
     names.map((host) => {
       const spec = releaseSpecFor(host, prepared.desired.get(host) ?? []);

@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { LanesError } from '../agent/errors.js';
 import { loadVaultSecrets, vault, vaultIdSpecs } from '../agent/vault/index.js';
 import { promptHidden } from './prompt.js';
+import { settingDefault, settings } from './settings.js';
 
 export interface VaultArgs {
   'vault-password-file'?: string[];
@@ -20,16 +21,16 @@ export function vaultOptions<T>(y: Argv<T>): Argv<T & VaultArgs> {
       alias: 'vault-pass-file',
       type: 'string',
       array: true,
-      describe: 'file with the vault password (vault id "default"), or an executable that prints it; repeatable ($ANSIBLE_VAULT_PASSWORD_FILE)',
+      describe: 'file with the vault password (vault id "default"), or an executable that prints it; repeatable (also $ANSIBLE_VAULT_PASSWORD_FILE, ansible.cfg vault_password_file)',
     })
     .option('vault-id', {
       type: 'string',
       array: true,
-      describe: 'LABEL@FILE, LABEL@prompt or LABEL@SCRIPT: a vault password for that vault id; repeatable ($ANSIBLE_VAULT_IDENTITY_LIST)',
+      describe: 'LABEL@FILE, LABEL@prompt or LABEL@SCRIPT: a vault password for that vault id; repeatable (also $ANSIBLE_VAULT_IDENTITY_LIST, ansible.cfg vault_identity_list)',
     })
-    .option('ask-vault-pass', { alias: 'J', type: 'boolean', default: false, describe: 'ask for the vault password on the terminal' })
+    .option('ask-vault-pass', { alias: 'J', type: 'boolean', ...settingDefault('DEFAULT_ASK_VAULT_PASS', false), describe: 'ask for the vault password on the terminal' })
     .middleware(async (argv) => {
-      await useVaultPasswords(argv as unknown as VaultArgs);
+      await useVaultPasswords(argv as unknown as VaultArgs, vaultEnv());
     }) as unknown as Argv<T & VaultArgs>;
 }
 
@@ -37,6 +38,21 @@ export function vaultOptions<T>(y: Argv<T>): Argv<T & VaultArgs> {
 export async function useVaultPasswords(args: VaultArgs, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const specs = vaultIdSpecs({ vaultIds: args['vault-id'], passwordFiles: args['vault-password-file'], askVaultPass: args['ask-vault-pass'], env });
   vault.setSecrets(await loadVaultSecrets(specs, { prompt: askVaultPassword }));
+}
+
+/**
+ * The environment the vault sources are read from, with vault_password_file / vault_identity_list
+ * as the settings resolved them (ANSIBLE_* over ansible.cfg; a file's relative path is relative to
+ * the ansible.cfg that names it, as in Ansible).
+ */
+export function vaultEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const s = settings().byName;
+  const file = s.get('DEFAULT_VAULT_PASSWORD_FILE');
+  const ids = s.get('DEFAULT_VAULT_IDENTITY_LIST');
+  const out: NodeJS.ProcessEnv = { ...env };
+  if (file && file.origin !== 'default' && typeof file.value === 'string') out.ANSIBLE_VAULT_PASSWORD_FILE = file.value;
+  if (ids && ids.origin !== 'default' && Array.isArray(ids.value)) out.ANSIBLE_VAULT_IDENTITY_LIST = ids.value.join(',');
+  return out;
 }
 
 async function askVaultPassword(question: string): Promise<string> {

@@ -34,7 +34,6 @@ export const IGNORED_IN_DIRECTORY: readonly RegExp[] = [
   ),
 ];
 
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- options are read by the parts of issue 10 in progress
 export async function loadInventory(paths: string[], options: InventoryOptions = {}): Promise<Inventory> {
   if (paths.length === 0) {
     throw new LanesError('no inventory given', { hint: 'pass an inventory file or directory with -i' });
@@ -71,7 +70,7 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
       hostVars: await loadVarsDir(join(dir, 'host_vars'), data.hosts.keys(), cache),
     });
   }
-  return resolveInventory(data, paths, layers);
+  return resolveInventory(data, paths, layers, options.hashBehaviour);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Effective host variables, with Ansible's precedence (lowest first; each layer replaces whole
- * top-level keys, Ansible's default hash_behaviour=replace):
+ * top-level keys with Ansible's default hash_behaviour=replace, or is merged into mappings
+ * recursively with hash_behaviour=merge):
  *
  *   1. the 'all' group's vars from the inventory sources
  *   2. every other group's vars from the inventory sources, ordered by depth below 'all'
@@ -13,7 +14,7 @@
 import type { InventoryData } from './data.js';
 import type { Inventory, InventoryGroup, InventoryHost } from './model.js';
 import type { VarsByName } from './vars-files.js';
-import { byCodePoint, mergeVars, type Vars } from './vars.js';
+import { byCodePoint, combineVars, type HashBehaviour, type Vars } from './vars.js';
 
 /** The group_vars/ and host_vars/ found next to one inventory source. */
 export interface SourceVars {
@@ -21,7 +22,8 @@ export interface SourceVars {
   hostVars: VarsByName;
 }
 
-export function resolveInventory(data: InventoryData, sources: string[], layers: SourceVars[]): Inventory {
+export function resolveInventory(data: InventoryData, sources: string[], layers: SourceVars[], hashBehaviour: HashBehaviour = 'replace'): Inventory {
+  const mergeVars = (target: Vars, source: Vars | undefined): void => combineVars(target, source, hashBehaviour);
   const depth = data.depths();
   const groupOrder = (a: string, b: string): number => {
     const ga = data.groups.get(a);

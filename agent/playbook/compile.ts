@@ -23,7 +23,7 @@ import { LanesError, formatLocation, type SourceLocation } from '../errors.js';
 import type { Inventory } from '../inventory/model.js';
 import { groupHosts, selectHosts } from '../inventory/pattern.js';
 import { loadVarsFile, type VarsFileCache } from '../inventory/vars-files.js';
-import { mergeVars, setVar, type Vars } from '../inventory/vars.js';
+import { combineVars, mergeVars, setVar, type HashBehaviour, type Vars } from '../inventory/vars.js';
 import type { YamlNode, YamlSource } from '../inventory/yaml-source.js';
 import { claimsOf, describeClaim } from '../resources/claims.js';
 import type { DesiredResource, ResourceType } from '../resources/types.js';
@@ -41,6 +41,8 @@ export interface CompileOptions {
   extraVars?: Record<string, unknown>;
   /** --limit: a host pattern the plays' hosts are narrowed to. */
   limit?: string;
+  /** hash_behaviour: 'merge' merges mapping variables across layers recursively (default 'replace'). */
+  hashBehaviour?: HashBehaviour;
 }
 
 export interface CompiledPlan {
@@ -62,7 +64,7 @@ export async function compilePlaybook(
 ): Promise<CompiledPlan> {
   const types = registry ?? (await import('../resources/index.js')).resourceTypes;
   const limited = opts.limit !== undefined ? new Set(selectHosts(inventory, opts.limit)) : undefined;
-  const c = new Compiler(playbook, inventory, opts.extraVars ?? {}, types);
+  const c = new Compiler(playbook, inventory, opts.extraVars ?? {}, types, opts.hashBehaviour ?? 'replace');
   const plays: CompiledPlan['plays'] = [];
   for (const play of playbook.plays) {
     const hosts = c.playHosts(play).filter((h) => !limited || limited.has(h));
@@ -144,6 +146,7 @@ class Compiler {
     private readonly inventory: Inventory,
     private readonly extraVars: Vars,
     private readonly registry: ResourceRegistry,
+    private readonly hashBehaviour: HashBehaviour = 'replace',
   ) {
     this.src = playbook.source;
     this.errors = new ErrorCollector(playbook.file);
@@ -162,8 +165,8 @@ class Compiler {
     try {
       if (isTemplated(pattern)) {
         const vars: Vars = {};
-        mergeVars(vars, play.vars);
-        mergeVars(vars, this.extraVars);
+        combineVars(vars, play.vars, this.hashBehaviour);
+        combineVars(vars, this.extraVars, this.hashBehaviour);
         mergeVars(vars, { groups: this.groups, playbook_dir: this.playbook.dir, omit: OMIT });
         pattern = String(new Scope(this.engine, vars).render(pattern));
       }
@@ -216,16 +219,19 @@ class Compiler {
       omit: OMIT,
     };
     // Ansible's precedence, lowest first (vars_files come after, and win over, play vars).
+    // hash_behaviour=merge merges mappings across these layers; the magic variables always replace.
+    const layer = (target: Vars, source: Vars | undefined): void => combineVars(target, source, this.hashBehaviour);
     const vars: Vars = {};
-    mergeVars(vars, inv?.vars);
-    mergeVars(vars, play.vars);
+    layer(vars, inv?.vars);
+    layer(vars, play.vars);
     // vars_files names may use variables: those known before the files are read.
     const before: Vars = {};
-    for (const layer of [vars, this.extraVars, magic]) mergeVars(before, layer);
+    for (const l of [vars, this.extraVars]) layer(before, l);
+    mergeVars(before, magic);
     const files = await this.varsFiles(play, host, before);
     if (!files) return undefined;
-    for (const f of files) mergeVars(vars, f);
-    mergeVars(vars, this.extraVars);
+    for (const f of files) layer(vars, f);
+    layer(vars, this.extraVars);
     mergeVars(vars, magic);
     const scope = new Scope(this.engine, vars);
     if (!registerSensitiveVars(play.sensitiveVars, vars, scope, (message) => this.errors.add(message, { location: play.loc, host }))) return undefined;

@@ -4,7 +4,8 @@
  *   {"workers": 4} or [YAML flow]  a JSON/YAML mapping, values keep their types
  *   @vars/prod.yml                 a YAML or JSON file of variables (relative to the working directory,
  *                                  and confined to its tree and LANES_TEMPLATE_ROOTS, like templates)
- * Several are merged in order, the last one winning.
+ * Several are combined in order, the last one winning (whole keys, or mappings merged recursively
+ * with hash_behaviour=merge, as Ansible's combine_vars).
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -12,14 +13,14 @@ import { isMap } from 'yaml';
 import { LanesError } from '../errors.js';
 import { Confinement } from './confine.js';
 import { parseVarsText } from '../inventory/vars-files.js';
-import { mergeVars, setVar, type Vars } from '../inventory/vars.js';
+import { combineVars, setVar, type HashBehaviour, type Vars } from '../inventory/vars.js';
 import { describeNode, parseYaml } from '../inventory/yaml-source.js';
 
 const OPTION = '--extra-vars';
 
-export async function parseExtraVars(args: readonly string[], cwd: string = process.cwd()): Promise<Vars> {
+export async function parseExtraVars(args: readonly string[], cwd: string = process.cwd(), hashBehaviour: HashBehaviour = 'replace'): Promise<Vars> {
   const out: Vars = {};
-  for (const arg of args) mergeVars(out, await parseExtraVarsArg(arg, cwd));
+  for (const arg of args) combineVars(out, await parseExtraVarsArg(arg, cwd), hashBehaviour);
   return out;
 }
 
