@@ -1,6 +1,6 @@
 /**
- * What counts as a difference between ansible-inventory and lanes on one case and view: the stdout
- * bytes, the exit class (both print / both refuse) and the set of warnings.
+ * What counts as a difference between ansible-inventory and lanes on one case and view: the exit
+ * class (both print / both refuse); when both print, the stdout bytes and the set of warnings.
  */
 import type { ToolRun } from './ansible.js';
 import type { LanesRun } from './lanes.js';
@@ -53,13 +53,16 @@ export function compareRuns(a: ToolRun, l: LanesRun): Found[] {
     return [
       {
         kind: 'exit',
-        ansible: `exit ${a.code}${ansibleOk ? '' : `: ${a.stderr.trim()}`}\n`,
+        // Ansible's stderr either way: on exit 0 it says what it skipped ("Unable to parse …").
+        ansible: `exit ${a.code}${a.stderr.trim() ? `: ${a.stderr.trim()}` : ''}\n`,
         lanes: `${l.status}${l.error ? `: ${l.error}` : ''}\n`,
       },
     ];
   }
   const found: Found[] = [];
   if (a.stdout !== l.stdout) found.push({ kind: 'stdout', ansible: a.stdout, lanes: l.stdout });
+  // A refusal is a LanesError, which carries no warnings: when both refuse, the refusal is what counts.
+  if (!ansibleOk) return found;
   const aw = ansibleWarnings(a.stderr);
   const lw = l.warnings;
   const aKeys = new Set(aw.map(key));
