@@ -59,10 +59,10 @@ export function compareRuns(a: ToolRun, l: LanesRun): Found[] {
       },
     ];
   }
+  // Both refuse: that is the agreement (Ansible may print its usage on stdout, lanes a located error).
+  if (!ansibleOk) return [];
   const found: Found[] = [];
   if (a.stdout !== l.stdout) found.push({ kind: 'stdout', ansible: a.stdout, lanes: l.stdout });
-  // A refusal is a LanesError, which carries no warnings: when both refuse, the refusal is what counts.
-  if (!ansibleOk) return found;
   const aw = ansibleWarnings(a.stderr);
   const lw = l.warnings;
   const aKeys = new Set(aw.map(key));
