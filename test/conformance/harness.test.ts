@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { findAnsibleInventory } from './ansible.js';
 import { ansibleWarnings, compareRuns } from './compare.js';
 import { loadDifferences } from './differences.js';
@@ -63,7 +63,7 @@ describe('loadDifferences', () => {
     assert.throws(() => loadDifferences(write([e, e])), /listed twice/);
   });
   it('the committed list is valid', () => assert.ok(Array.isArray(loadDifferences())));
-  it('cleans up', () => rmSync(dir, { recursive: true, force: true }));
+  after(() => rmSync(dir, { recursive: true, force: true }));
 });
 
 describe('viewOptions', () => {
