@@ -10,11 +10,13 @@
  *   - a Debian root for the checks that run the real tools (php-fpm -t, systemd-analyze verify,
  *     Supervisor's parser) in a chroot: a throwaway overlay on the lab's own cached base image,
  *     built first when it is missing — never a path that exists on one machine only.
- *   - the unit files run (two at a time) while the labs boot: they need no lab.
+ *   - the unit files run (two at a time) while the labs boot: they need no lab. The conformance files
+ *     (test/conformance/: lanes inventory against the real ansible-inventory) run with them.
  *
- * Usage: node dist/test/run.js [unit] [e2e] [FILTER…]
- *   suites: both when none is named; FILTER: only test files whose path contains one of these words
+ * Usage: node dist/test/run.js [unit] [e2e] [conformance] [FILTER…]
+ *   suites: all when none is named; FILTER: only test files whose path contains one of these words
  *   (e.g. `node dist/test/run.js e2e release` runs the release e2e files against labs of their own).
+ *   `conformance` alone: its FILTER words select corpus cases by name instead (LANES_CONFORMANCE_FILTER).
  * At the end it prints how long each e2e file took, longest first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,9 +36,13 @@ import { longestFirst, runOnWorkers } from './e2e/support/schedule.js';
 
 const distTest = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const named = args.filter((a) => a === 'unit' || a === 'e2e');
-const suites = named.length > 0 ? named : ['unit', 'e2e'];
-const filters = args.filter((a) => a !== 'unit' && a !== 'e2e');
+const SUITES = ['unit', 'e2e', 'conformance'];
+const named = args.filter((a) => SUITES.includes(a));
+const suites = named.length > 0 ? named : SUITES;
+const words = args.filter((a) => !SUITES.includes(a));
+// `conformance WORD…` picks corpus cases, not files (the suite is one file over the whole corpus).
+const caseFilters = named.length === 1 && named[0] === 'conformance' ? words : [];
+const filters = caseFilters.length > 0 ? [] : words;
 
 const isRoot = process.getuid?.() === 0;
 const say = (m: string) => process.stderr.write(`# test: ${m}\n`);
@@ -105,11 +111,12 @@ function printSummary(runs: FileRun[], notRun: string[], wallSeconds: number, la
 
 async function main(): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };
+  if (caseFilters.length > 0) env.LANES_CONFORMANCE_FILTER = caseFilters.join(' ');
   const progress = process.env.LANES_LAB_QUIET ? undefined : (m: string) => say(`lab: ${m}`);
 
   // The test files each suite runs: all of them, or those whose path contains a FILTER word.
   const selected = new Map(
-    (['unit', 'e2e'] as const).map((suite) => [
+    (['unit', 'e2e', 'conformance'] as const).map((suite) => [
       suite,
       suites.includes(suite) ? testFiles(path.join(distTest, suite)).filter((f) => filters.length === 0 || filters.some((w) => f.includes(w))) : [],
     ]),
@@ -118,12 +125,14 @@ async function main(): Promise<number> {
     say(`no test file matches ${filters.join(' ')}`);
     return 1;
   }
-  const unitFiles = selected.get('unit')!;
+  // The conformance files need no lab either: they run in the unit phase.
+  const unitFiles = [...selected.get('unit')!, ...selected.get('conformance')!];
   const e2eFiles = selected.get('e2e')!;
   // More labs than files would boot hosts nothing uses.
   const labs = Math.min(labCount(), Math.max(e2eFiles.length, 1));
 
-  if (isRoot) {
+  // The conformance files alone need neither the base image nor the chroot root.
+  if (isRoot && (selected.get('unit')!.length > 0 || e2eFiles.length > 0)) {
     // The base image first, once: the chroot root below and every lab sit on it (labs booting at
     // once would otherwise queue on one build).
     const paths = labPaths({});
@@ -135,7 +144,7 @@ async function main(): Promise<number> {
     cleanups.push(() => removeTree(dir));
     await mountOverlay(hp, image.dir);
     env.LANES_TEST_DEBIAN_ROOT = hp.merged;
-  } else {
+  } else if (!isRoot) {
     say('not root: checks that need a Debian root in a chroot, and the e2e suite, cannot run');
   }
   if (signalled) return 130;

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo '{"dyn": ["d1"], "_meta": {"hostvars": {}}}'
