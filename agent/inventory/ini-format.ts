@@ -61,7 +61,7 @@ export function parseIniInventory(text: string, file: string, data: InventoryDat
       }
       group = name;
       state = (suffix ?? 'hosts') as State;
-      if (!data.groups.has(name)) {
+      if (!data.hasGroup(name)) {
         // [x:vars] alone does not declare x: it must be declared by [x] or [x:children] somewhere.
         if (state === 'vars' && !pending.has(name)) pending.set(name, { state, loc: at(1), parents: [] });
         data.addGroup(name, at(1));
@@ -106,7 +106,7 @@ export function parseIniInventory(text: string, file: string, data: InventoryDat
         });
       }
       const child = m[1] as string;
-      if (data.groups.has(child)) data.addChild(group, child, at(0));
+      if (data.hasGroup(child)) data.addChild(group, child, at(0));
       else {
         const p = pending.get(child);
         if (p) p.parents.push(group);

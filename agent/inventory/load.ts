@@ -1,15 +1,17 @@
 /**
- * Loading inventories from -i paths, as Ansible does: each path is a YAML or INI file, a
+ * Loading inventories from -i paths, as Ansible does: each path is a file (read by the first parser
+ * of Ansible's chain that accepts it: inventory script, plugin config, YAML, INI; see chain.ts), a
  * directory of such files, or (when no such path exists and it contains a comma) a host list like
  * `web1,web2:2222`. All paths merge into one inventory; group_vars/ and host_vars/ are read from
  * the directory of each file source, or from inside each directory source.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LanesError } from '../errors.js';
 import { parseAddress } from './address.js';
+import { parseFileChain, parseTextOnly, type ChainContext } from './chain.js';
 import { InventoryData } from './data.js';
-import { detectFormat, type InventoryFormat } from './detect.js';
+import { type InventoryFormat } from './detect.js';
 import { parseIniInventory } from './ini-format.js';
 import type { Inventory } from './model.js';
 import { resolveInventory, type SourceVars } from './resolve.js';
@@ -34,14 +36,16 @@ export const IGNORED_IN_DIRECTORY: readonly RegExp[] = [
   ),
 ];
 
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- options are read by the parts of issue 10 in progress
 export async function loadInventory(paths: string[], options: InventoryOptions = {}): Promise<Inventory> {
   if (paths.length === 0) {
     throw new LanesError('no inventory given', { hint: 'pass an inventory file or directory with -i' });
   }
-  const data = new InventoryData();
+  const data = new InventoryData(options);
+  const ctx: ChainContext = { cwd: options.cwd ?? process.cwd(), scriptTimeout: options.scriptTimeout };
   const varsDirs: string[] = [];
-  for (const p of paths) {
+  for (const given of paths) {
+    // Relative to options.cwd when one is given; errors then name the full path.
+    const p = options.cwd !== undefined && !isAbsolute(given) ? resolve(options.cwd, given) : given;
     const st = await stat(p).catch(() => undefined);
     if (!st) {
       if (p.includes(',')) {
@@ -54,10 +58,10 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
       });
     }
     if (st.isDirectory()) {
-      await loadDirectory(data, p);
+      await loadDirectory(data, p, ctx);
       varsDirs.push(p);
     } else {
-      await loadFile(data, p);
+      await loadFile(data, p, ctx);
       varsDirs.push(dirname(p));
     }
   }
@@ -78,52 +82,40 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
  * Parse inventory text on its own (no group_vars/ or host_vars/), mostly for tests and for
  * inventories that do not live in files. The format is detected from `file` and the text unless given.
  */
-export function parseInventoryText(text: string, file: string, format?: InventoryFormat): Inventory {
-  const data = new InventoryData();
-  parseInto(data, text, file, format ?? detectFormat(file, text));
+export function parseInventoryText(text: string, file: string, format?: InventoryFormat, options: InventoryOptions = {}): Inventory {
+  const data = new InventoryData(options);
+  if (format === 'yaml') parseYamlInventory(text, file, data);
+  else if (format === 'ini') parseIniInventory(text, file, data);
+  else parseTextOnly(data, file, text);
   data.reconcile();
   return resolveInventory(data, [file], []);
 }
 
-function parseInto(data: InventoryData, text: string, file: string, format: InventoryFormat): void {
-  if (format === 'yaml') parseYamlInventory(text, file, data);
-  else parseIniInventory(text, file, data);
-}
-
-async function loadFile(data: InventoryData, file: string): Promise<void> {
+async function loadFile(data: InventoryData, file: string, ctx: ChainContext): Promise<void> {
   const text = await readFile(file, 'utf8');
-  if (text.startsWith('#!')) {
-    const st = await stat(file);
-    if ((st.mode & 0o111) !== 0) {
-      throw new LanesError(`inventory ${file} is an executable script; dynamic inventories are not supported`, {
-        location: { file, line: 1, column: 1 },
-        hint: 'save its output with `ansible-inventory -i SCRIPT --list -y > inventory.yml` and use that',
-      });
-    }
-  }
   if (isVaultText(text)) {
     const plain = vault.decrypt(text, file);
-    const format = detectFormat(file, plain);
     // Every variable value of an encrypted inventory is a secret; host and group names are not
-    // (masking them would hide which host a line is about).
+    // (masking them would hide which host a line is about). The text is parsed once on its own to
+    // find those values, then into the shared inventory.
     const own = new InventoryData();
-    parseDecrypted(file, () => parseInto(own, plain, file, format));
+    parseDecrypted(file, () => parseTextOnly(own, file, plain));
     for (const g of own.groups.values()) registerSecretLeaves(g.vars);
     for (const h of own.hosts.values()) registerSecretLeaves(h.vars);
-    parseInto(data, plain, file, format);
+    parseTextOnly(data, file, plain);
     return;
   }
-  parseInto(data, text, file, detectFormat(file, text));
+  await parseFileChain(data, file, text, ctx);
 }
 
-async function loadDirectory(data: InventoryData, dir: string): Promise<void> {
+async function loadDirectory(data: InventoryData, dir: string, ctx: ChainContext): Promise<void> {
   const names = (await readdir(dir)).sort(byCodePoint);
   for (const name of names) {
     if (IGNORED_IN_DIRECTORY.some((re) => re.test(name))) continue;
     const full = join(dir, name);
     const st = await stat(full);
-    if (st.isDirectory()) await loadDirectory(data, full);
-    else if (st.isFile()) await loadFile(data, full);
+    if (st.isDirectory()) await loadDirectory(data, full, ctx);
+    else if (st.isFile()) await loadFile(data, full, ctx);
   }
 }
 

@@ -10,11 +10,15 @@
  *           db1: {ansible_host: 10.0.0.5}
  *
  * Top-level keys are groups (usually just `all`); a group holds `hosts`, `children` and `vars`.
- * Where Ansible only warns and skips (an unknown key, a list instead of a mapping), lanes stops with
- * the file, line and column, because a skipped group means hosts silently left out of a rollout.
+ * What Ansible's yaml plugin skips with a warning (an unknown key in a group, a group that is not a
+ * mapping, a repeated key) is skipped here with the same warning (InventoryData.warn); what makes it
+ * fail (`hosts:` as a list, a host name that is a number, variables that are not a mapping) is a
+ * LanesError at the file, line and column.
  */
-import { isMap, isScalar, type Pair, type YAMLMap } from 'yaml';
+import { resolve } from 'node:path';
+import { isMap, isScalar, isSeq, type Pair, type YAMLMap } from 'yaml';
 import { LanesError } from '../errors.js';
+import { PyDate, PyFloat } from '../values/python.js';
 import { expandHostPattern } from './address.js';
 import type { InventoryData } from './data.js';
 import { describeNode, isNullNode, parseYaml, type YamlNode, type YamlSource } from './yaml-source.js';
@@ -33,50 +37,64 @@ export function parseYamlInventory(text: string, file: string, data: InventoryDa
     });
   }
   const plugin = root.items.find((p) => isScalar(p.key) && p.key.value === 'plugin');
-  if (plugin) {
-    throw new LanesError('inventory plugin configuration files are not supported', {
+  if (plugin && !isNullNode(src.deref(plugin.value as YamlNode))) {
+    // Only the auto plugin reads these, and only as *.yml / *.yaml (see chain.ts).
+    throw new LanesError('this is an inventory plugin configuration, not a YAML inventory', {
       location: src.loc(plugin.key as YamlNode),
-      hint: 'lanes reads static YAML and INI inventories; export the plugin output with ansible-inventory --list -y',
+      hint: 'name plugin configurations *.yml or *.yaml, as Ansible\'s auto plugin requires',
     });
   }
+  warnDuplicateKeys(src, data);
   for (const pair of uniquePairs(src, root)) parseGroup(src, data, pair.key as YamlNode, pair.value as YamlNode);
 }
 
-/** Parse one group definition and return its name. */
-function parseGroup(src: YamlSource, data: InventoryData, keyNode: YamlNode, valueNode: YamlNode): string {
-  const name = stringKey(src, keyNode, 'group name');
+/**
+ * Parse one group definition and return its name (as the inventory holds it), or undefined when
+ * Ansible skips it: a group that is neither a mapping nor empty.
+ */
+function parseGroup(src: YamlSource, data: InventoryData, keyNode: YamlNode, valueNode: YamlNode): string | undefined {
+  const written = stringKey(src, keyNode, 'group name');
   const body = src.deref(valueNode);
   if (!isNullNode(body) && !isMap(body)) {
-    throw new LanesError(`group "${name}" must be a mapping, got ${describeNode(body)}`, {
-      location: src.loc(body),
-      hint: GROUP_HINT,
+    data.warn(`Skipping '${written}' as this is not a valid group definition`);
+    return undefined;
+  }
+  const name = data.addGroup(written, src.loc(keyNode)).name;
+  if (!isMap(body)) return name;
+
+  // Ansible checks the three sections before anything else: one that is not a mapping (or a single
+  // name) fails the whole file.
+  for (const pair of uniquePairs(src, body)) {
+    const key = src.deref(pair.key as YamlNode);
+    const section = src.deref(pair.value as YamlNode);
+    if (!isScalar(key) || !GROUP_KEYS.includes(String(key.value)) || isNullNode(section) || isMap(section)) continue;
+    if (isScalar(section) && typeof section.value === 'string') continue;
+    throw new LanesError(`"${String(key.value)}" of group "${name}" must be a mapping, got ${describeNode(section)}`, {
+      location: src.loc(section),
+      hint: sectionHint(String(key.value)),
     });
   }
-  data.addGroup(name, src.loc(keyNode));
-  if (!isMap(body)) return name;
 
   for (const pair of uniquePairs(src, body)) {
     const key = stringKey(src, pair.key as YamlNode, 'key');
     const section = src.deref(pair.value as YamlNode);
+    const stringSection = GROUP_KEYS.includes(key) && isScalar(section) && typeof section.value === 'string';
+    if (!isNullNode(section) && !isMap(section) && !stringSection) {
+      data.warn(`Skipping key (${key}) in group (${name}) as it is not a mapping, it is a ${pythonClass(src.value(section))}`);
+      continue;
+    }
     if (!GROUP_KEYS.includes(key)) {
-      throw new LanesError(`unknown key "${key}" in group "${name}"`, {
-        location: src.loc(pair.key as YamlNode),
-        hint: GROUP_HINT + (['host', 'child', 'var'].includes(key) ? `; did you mean "${key}s"?` : ''),
-      });
+      if (!isNullNode(section)) data.warn(`Skipping unexpected key (${key}) in group (${name}), only "vars", "children" and "hosts" are valid`);
+      continue;
     }
     if (isNullNode(section)) continue;
     // Ansible accepts a single name in place of a mapping: `hosts: web1`.
     if (key !== 'vars' && isScalar(section) && typeof section.value === 'string') {
       if (key === 'hosts') addHosts(src, data, name, section, null);
-      else data.addChild(name, parseGroup(src, data, section, null), src.loc(section));
+      else addChild(src, data, name, section, null);
       continue;
     }
-    if (!isMap(section)) {
-      throw new LanesError(`"${key}" of group "${name}" must be a mapping, got ${describeNode(section)}`, {
-        location: src.loc(section),
-        hint: sectionHint(key),
-      });
-    }
+    if (!isMap(section)) continue; // cannot happen: checked above
     if (key === 'vars') {
       // Converted as a whole so that YAML merge keys (<<: *defaults) apply.
       const values = src.value(section) as Record<string, unknown>;
@@ -86,11 +104,70 @@ function parseGroup(src: YamlSource, data: InventoryData, keyNode: YamlNode, val
     for (const entry of uniquePairs(src, section)) {
       const k = entry.key as YamlNode;
       const v = entry.value as YamlNode;
-      if (key === 'children') data.addChild(name, parseGroup(src, data, k, v), src.loc(k));
+      if (key === 'children') addChild(src, data, name, k, v);
       else addHosts(src, data, name, k, v);
     }
   }
   return name;
+}
+
+function addChild(src: YamlSource, data: InventoryData, parent: string, keyNode: YamlNode, valueNode: YamlNode): void {
+  const child = parseGroup(src, data, keyNode, valueNode);
+  if (child === undefined) {
+    // Ansible skipped its definition, then fails adding it as a child (unless a host has its name).
+    const written = stringKey(src, keyNode, 'group name');
+    if (!data.hasGroup(written)) {
+      throw new LanesError(`${written} is not a known host nor group`, {
+        location: src.loc(src.deref(valueNode)),
+        hint: GROUP_HINT,
+      });
+    }
+    data.addChild(parent, written, src.loc(keyNode));
+    return;
+  }
+  data.addChild(parent, child, src.loc(keyNode));
+}
+
+/**
+ * PyYAML keeps the last of repeated keys; Ansible's loader warns about each, naming where the
+ * mapping starts (its first key, or the "{" of a flow mapping) and the file's absolute path.
+ */
+function warnDuplicateKeys(src: YamlSource, data: InventoryData): void {
+  const stack: YamlNode[] = [src.doc.contents as YamlNode];
+  const file = resolve(src.file);
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isSeq(node)) {
+      for (let i = node.items.length - 1; i >= 0; i -= 1) stack.push(node.items[i] as YamlNode);
+      continue;
+    }
+    if (!isMap(node)) continue;
+    const seen = new Set<string>();
+    const at = src.loc(node);
+    for (const pair of node.items) {
+      const k = pair.key as YamlNode;
+      if (isScalar(k) && !isMergeKey(k.value)) {
+        const text = String(k.value);
+        if (seen.has(text)) {
+          data.warn(`While constructing a mapping from ${file}, line ${at.line ?? 1}, column ${at.column ?? 1}, found a duplicate dict key (${text}). Using last defined value only.`);
+        }
+        seen.add(text);
+      }
+    }
+    for (let i = node.items.length - 1; i >= 0; i -= 1) stack.push(node.items[i]?.value as YamlNode);
+  }
+}
+
+/** The Python class Ansible's YAML loader gives a value, as its warnings print it. */
+function pythonClass(v: unknown): string {
+  if (typeof v === 'string') return "<class 'ansible.parsing.yaml.objects.AnsibleUnicode'>";
+  if (Array.isArray(v)) return "<class 'ansible.parsing.yaml.objects.AnsibleSequence'>";
+  if (typeof v === 'boolean') return "<class 'bool'>";
+  if (typeof v === 'bigint') return "<class 'int'>";
+  if (v instanceof PyFloat) return "<class 'float'>";
+  if (v instanceof PyDate) return `<class '${String(v).includes(':') ? 'datetime.datetime' : 'datetime.date'}'>`;
+  if (typeof v === 'number') return Number.isInteger(v) ? "<class 'int'>" : "<class 'float'>";
+  return `<class '${typeof v}'>`;
 }
 
 function addHosts(src: YamlSource, data: InventoryData, group: string, keyNode: YamlNode, valueNode: YamlNode): void {
