@@ -12,6 +12,7 @@
  * The script runs without a shell, stdin closed, from the working directory (as Ansible runs it),
  * within a time limit and an output cap; a failure is a LanesError naming the script.
  */
+import { resolve } from 'node:path';
 import { LanesError, type SourceLocation } from '../errors.js';
 import type { InventoryData } from './data.js';
 import { JsonSyntaxError, parsePythonJson } from './json-source.js';
@@ -40,7 +41,11 @@ export async function readScriptInventory(data: InventoryData, file: string, run
     let vars: unknown;
     if (fromMeta === undefined) {
       const out = await runScript(file, ['--host', host], run);
-      vars = out.trim() === '' ? {} : parseOutput(out, file, `--host ${host}`);
+      // Ansible 2.14 fails on empty --host output too (it compares bytes with ''), so a script must print {}.
+      if (out.trim() === '') {
+        throw new LanesError(`inventory script ${file} printed nothing for --host ${host}`, { location: loc, hint: 'print {} for a host without variables, or give all of them under _meta.hostvars in --list' });
+      }
+      vars = parseOutput(out, file, `--host ${host}`);
     } else {
       if (!isDict(fromMeta)) throw new LanesError(`_meta.hostvars of inventory script ${file} must be an object`, { location: loc, hint: SCRIPT_HINT });
       vars = Object.prototype.hasOwnProperty.call(fromMeta, host) ? fromMeta[host] : {};
@@ -113,11 +118,12 @@ const SCRIPT_HINT = 'an inventory script prints {"group": {"hosts": [...], "vars
 async function runScript(file: string, args: string[], run: ScriptRun): Promise<string> {
   const loc: SourceLocation = { file };
   const what = `inventory script ${file} ${args.join(' ')}`;
-  const r = await runCapped(file, args, { cwd: run.cwd, timeoutSeconds: run.timeoutSeconds });
+  // An absolute path: a bare name would be looked up on PATH instead of in the directory.
+  const r = await runCapped(resolve(file), args, { cwd: run.cwd, timeoutSeconds: run.timeoutSeconds });
   if (r.kind === 'spawn-failed') {
     throw new LanesError(`cannot run ${what}: ${r.code === 'EACCES' ? 'it is not executable' : r.code === 'ENOEXEC' ? 'it is not a program (no #! line?)' : r.message}`, {
       location: loc,
-      hint: 'an executable inventory is run as a script; chmod -x it if it is a static inventory',
+      hint: r.code === 'EACCES' ? 'a file starting with #! is run as an inventory script: chmod +x it' : 'an executable inventory is run as a script; chmod -x it if it is a static inventory',
     });
   }
   if (r.kind === 'timeout') {
