@@ -63,7 +63,7 @@ export function parsePythonJson(text: string): unknown {
     const m = NUMBER.exec(text);
     if (m) {
       pos = NUMBER.lastIndex;
-      return m[1] !== undefined || m[2] !== undefined ? pyFloat(Number(m[0])) : pyInt(m[0]);
+      return jsonNumber(m[0]);
     }
     return fail('Expecting value');
   };
@@ -168,3 +168,23 @@ const WORDS: [string, unknown][] = [
 ];
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** A JSON number's value as Python's json module makes it: a float with "." or an exponent, else an int. */
+export function jsonNumber(text: string): unknown {
+  return /[.eE]/.test(text) ? pyFloat(Number(text)) : pyInt(text);
+}
+
+/** The whole text is a JSON number, or one of Python's NaN / Infinity / -Infinity. */
+export function isJsonNumberText(text: string): boolean {
+  NUMBER.lastIndex = 0;
+  const m = NUMBER.exec(text);
+  return (m !== null && m[0] === text) || text === 'NaN' || text === 'Infinity' || text === '-Infinity';
+}
+
+/** jsonNumber, and Python's non-finite extensions. */
+export function jsonNumberValue(text: string): unknown {
+  if (text === 'NaN') return pyFloat(NaN);
+  if (text === 'Infinity') return pyFloat(Infinity);
+  if (text === '-Infinity') return pyFloat(-Infinity);
+  return jsonNumber(text);
+}

@@ -16,11 +16,12 @@
  * LanesError at the file, line and column.
  */
 import { resolve } from 'node:path';
-import { isMap, isScalar, isSeq, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, visit, type Pair, type YAMLMap } from 'yaml';
 import { LanesError } from '../errors.js';
 import { PyDate, PyFloat } from '../values/python.js';
 import { expandHostPattern } from './address.js';
 import type { InventoryData } from './data.js';
+import { isJsonNumberText, jsonNumberValue, parsePythonJson } from './json-source.js';
 import { describeNode, isNullNode, parseYaml, type YamlNode, type YamlSource } from './yaml-source.js';
 
 const GROUP_KEYS = ['hosts', 'children', 'vars'];
@@ -28,6 +29,7 @@ const GROUP_HINT = 'a group is a mapping with only these keys: hosts, children, 
 
 export function parseYamlInventory(text: string, file: string, data: InventoryData): void {
   const src = parseYaml(text, file);
+  if (isJson(text)) useJsonNumbers(src);
   const root = src.deref(src.doc.contents);
   if (isNullNode(root)) return; // an empty file is an empty inventory
   if (!isMap(root)) {
@@ -126,6 +128,29 @@ function addChild(src: YamlSource, data: InventoryData, parent: string, keyNode:
     return;
   }
   data.addChild(parent, child, src.loc(keyNode));
+}
+
+/** Ansible's loader reads a text as JSON first, and as YAML only when that fails. */
+function isJson(text: string): boolean {
+  if (!/^\s*[{[]/.test(text)) return false;
+  try {
+    parsePythonJson(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The YAML parse of a JSON text keeps its structure and positions; only numbers differ (YAML 1.1
+ * reads `1e3` as a string, JSON as the float 1000.0), so they are set as Python's json makes them.
+ */
+function useJsonNumbers(src: YamlSource): void {
+  visit(src.doc, {
+    Scalar(_key, node) {
+      if (node.type === 'PLAIN' && typeof node.source === 'string' && isJsonNumberText(node.source)) node.value = jsonNumberValue(node.source);
+    },
+  });
 }
 
 /**

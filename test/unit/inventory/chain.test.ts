@@ -41,9 +41,15 @@ describe('parse chain', () => {
   it('reads YAML in a file without extension, and a .json inventory', async () => {
     const yaml = await loadInventory([await file('inventory', 'all:\n  hosts:\n    h1:\n')]);
     assert.deepEqual(hostsOf(yaml, 'ungrouped'), ['h1']);
-    const json = await loadInventory([await file('inv.json', '{"all": {"hosts": {"j1": {"x": 1}}}}')]);
+    // Ansible's loader reads JSON as JSON first: 1e3 is the float 1000.0 there (a string in YAML 1.1).
+    const json = await loadInventory([await file('inv.json', '{"all": {"hosts": {"j1": {"x": 1, "e": 1e3, "f": 8.0, "s": "1e3"}}}}')]);
     assert.deepEqual(hostsOf(json, 'ungrouped'), ['j1']);
-    assert.equal(json.hosts.get('j1')?.vars.x, 1);
+    const j1 = json.hosts.get('j1')?.vars ?? {};
+    assert.equal(j1.x, 1);
+    assert.ok(j1.e instanceof PyFloat);
+    assert.equal(String(j1.e), '1000.0');
+    assert.equal(String(j1.f), '8.0');
+    assert.equal(j1.s, '1e3');
   });
 
   it('accepts empty and comment-only inventories as empty, without a warning', async () => {
