@@ -29,7 +29,8 @@ const GROUP_HINT = 'a group is a mapping with only these keys: hosts, children, 
 
 export function parseYamlInventory(text: string, file: string, data: InventoryData): void {
   const src = parseYaml(text, file);
-  if (isJson(text)) useJsonNumbers(src);
+  const json = isJson(text);
+  if (json) useJsonNumbers(src);
   const root = src.deref(src.doc.contents);
   if (isNullNode(root)) return; // an empty file is an empty inventory
   if (!isMap(root)) {
@@ -46,7 +47,8 @@ export function parseYamlInventory(text: string, file: string, data: InventoryDa
       hint: 'name plugin configurations *.yml or *.yaml, as Ansible\'s auto plugin requires',
     });
   }
-  warnDuplicateKeys(src, data);
+  // Python's json module keeps the last of repeated keys without a word.
+  if (!json) warnDuplicateKeys(src, data);
   for (const pair of uniquePairs(src, root)) parseGroup(src, data, pair.key as YamlNode, pair.value as YamlNode);
 }
 
@@ -155,31 +157,32 @@ function useJsonNumbers(src: YamlSource): void {
 
 /**
  * PyYAML keeps the last of repeated keys; Ansible's loader warns about each, naming where the
- * mapping starts (its first key, or the "{" of a flow mapping) and the file's absolute path.
+ * mapping starts (its first key, or the "{" of a flow mapping) and the file's absolute path. The
+ * order is PyYAML's: it builds collections level by level (breadth first), discarded values too.
  */
 function warnDuplicateKeys(src: YamlSource, data: InventoryData): void {
-  const stack: YamlNode[] = [src.doc.contents as YamlNode];
   const file = resolve(src.file);
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (isSeq(node)) {
-      for (let i = node.items.length - 1; i >= 0; i -= 1) stack.push(node.items[i] as YamlNode);
-      continue;
-    }
-    if (!isMap(node)) continue;
-    const seen = new Set<string>();
-    const at = src.loc(node);
-    for (const pair of node.items) {
-      const k = pair.key as YamlNode;
-      if (isScalar(k) && !isMergeKey(k.value)) {
-        const text = String(k.value);
-        if (seen.has(text)) {
-          data.warn(`While constructing a mapping from ${file}, line ${at.line ?? 1}, column ${at.column ?? 1}, found a duplicate dict key (${text}). Using last defined value only.`);
+  let level: YamlNode[] = [src.doc.contents as YamlNode];
+  while (level.length > 0) {
+    const next: YamlNode[] = [];
+    for (const node of level) {
+      if (isSeq(node)) next.push(...(node.items as YamlNode[]));
+      if (!isMap(node)) continue;
+      const seen = new Set<string>();
+      const at = src.loc(node);
+      for (const pair of node.items) {
+        const k = pair.key as YamlNode;
+        if (isScalar(k) && !isMergeKey(k.value)) {
+          const text = String(k.value);
+          if (seen.has(text)) {
+            data.warn(`While constructing a mapping from ${file}, line ${at.line ?? 1}, column ${at.column ?? 1}, found a duplicate dict key (${text}). Using last defined value only.`);
+          }
+          seen.add(text);
         }
-        seen.add(text);
+        next.push(pair.value as YamlNode);
       }
     }
-    for (let i = node.items.length - 1; i >= 0; i -= 1) stack.push(node.items[i]?.value as YamlNode);
+    level = next;
   }
 }
 

@@ -257,6 +257,18 @@ describe("Ansible's warnings", () => {
     ]);
   });
 
+  it('orders duplicate-key warnings as PyYAML builds mappings (level by level), and is silent for JSON', async () => {
+    const text = 'all:\n  vars: {a: 1, a: 2}\n  hosts:\n    h1:\n      x: 1\n      x: 2\n    h2:\n  hosts:\n    h3:\nweb:\n  hosts: {w: , w: }\n';
+    const inv = parseInventoryText(text, 'dup2.yml');
+    const at = (l: number, c: number, k: string): string =>
+      `While constructing a mapping from ${resolve('dup2.yml')}, line ${l}, column ${c}, found a duplicate dict key (${k}). Using last defined value only.`;
+    assert.deepEqual(inv.warnings, [at(2, 3, 'hosts'), at(2, 9, 'a'), at(11, 10, 'w'), at(5, 7, 'x')]);
+    assert.deepEqual(hostsOf(inv, 'ungrouped'), ['h3']);
+    const json = await loadInventory([await file('dup.json', '{"all": {"hosts": {"j1": {"x": 1, "x": 2}}}}')]);
+    assert.equal(json.hosts.get('j1')?.vars.x, 2);
+    assert.deepEqual(json.warnings, []);
+  });
+
   it('skips group keys that are not mappings, naming their Python class', () => {
     const inv = parseInventoryText('web:\n  hosts:\n    h1:\n  foo: bar\n  lst: [1]\n  fl: 1.5\n  n: 3\n  bo: true\n  nul:\n', 'a.yml');
     assert.deepEqual(hostsOf(inv, 'web'), ['h1']);
