@@ -108,15 +108,39 @@ async function loadFile(data: InventoryData, file: string, ctx: ChainContext): P
   await parseFileChain(data, file, text, ctx);
 }
 
-async function loadDirectory(data: InventoryData, dir: string, ctx: ChainContext): Promise<void> {
+/**
+ * Every entry of a directory source, in name order, skipping what Ansible skips. Returns how many
+ * files were read. A directory given with -i that holds no inventory at all (say only hosts.ini,
+ * which Ansible skips in directories) is refused where Ansible warns "Unable to parse"; a
+ * subdirectory without one gets Ansible's warning.
+ */
+async function loadDirectory(data: InventoryData, dir: string, ctx: ChainContext, top = true): Promise<number> {
   const names = (await readdir(dir)).sort(byCodePoint);
+  let read = 0;
+  const skipped: string[] = [];
   for (const name of names) {
-    if (IGNORED_IN_DIRECTORY.some((re) => re.test(name))) continue;
+    if (IGNORED_IN_DIRECTORY.some((re) => re.test(name))) {
+      if (!name.startsWith('.') && name !== 'group_vars' && name !== 'host_vars') skipped.push(name);
+      continue;
+    }
     const full = join(dir, name);
     const st = await stat(full);
-    if (st.isDirectory()) await loadDirectory(data, full, ctx);
-    else if (st.isFile()) await loadFile(data, full, ctx);
+    if (st.isDirectory()) read += await loadDirectory(data, full, ctx, false);
+    else if (st.isFile()) {
+      await loadFile(data, full, ctx);
+      read += 1;
+    }
   }
+  if (read === 0) {
+    if (!top) data.warn(`Unable to parse ${resolve(dir)} as an inventory source`);
+    else {
+      throw new LanesError(`no inventory in directory ${dir}${skipped.length > 0 ? `: ${skipped.join(', ')} ${skipped.length === 1 ? 'is' : 'are'} skipped there, as Ansible skips them` : ''}`, {
+        location: { file: dir },
+        hint: 'inside an inventory directory Ansible ignores names ending in .ini, .cfg, .md, .txt, .rst, .orig, .retry, .bak, ~ and hidden files; pass such a file itself with -i, or rename it',
+      });
+    }
+  }
+  return read;
 }
 
 /** `-i web1,web2:2222,` — hosts straight from the command line, all ungrouped. */

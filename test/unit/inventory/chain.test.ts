@@ -91,6 +91,16 @@ describe('parse chain', () => {
     assert.equal(inv.hosts.get('b')?.vars.ansible_port, 2222);
   });
 
+  it('warns as Ansible about a subdirectory of a directory source that holds no inventory', async () => {
+    const top = join(dir, 'invdir');
+    await mkdir(join(top, 'sub'), { recursive: true });
+    await writeFile(join(top, 'hosts'), '[web]\nw1\n');
+    await writeFile(join(top, 'sub', 'notes.txt'), 'x\n');
+    const inv = await loadInventory([top]);
+    assert.deepEqual(hostsOf(inv, 'web'), ['w1']);
+    assert.deepEqual(inv.warnings, [`Unable to parse ${join(top, 'sub')} as an inventory source`]);
+  });
+
   it('restores the inventory a parser left half-filled (InventoryData.snapshot)', () => {
     const data = new InventoryData();
     data.addHost('keep', 'ungrouped', undefined);

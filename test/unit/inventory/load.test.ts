@@ -44,9 +44,14 @@ describe('loadInventory', () => {
     assert.equal(fromDir.hosts.size, 13);
   });
 
-  it('skips .ini files inside a directory source, as Ansible does', async () => {
-    const inv = await loadInventory([fixture('legacy')]);
-    assert.equal(inv.hosts.size, 0);
+  // Ansible skips .ini files inside a directory and then warns that it could not parse the
+  // directory, going on with no hosts; lanes refuses (it used to return an empty inventory).
+  it('refuses a directory source whose only file is skipped (.ini inside a directory), naming it', async () => {
+    await expectLanesError(() => loadInventory([fixture('legacy')]), {
+      message: /^no inventory in directory .*legacy: hosts\.ini is skipped there, as Ansible skips them$/,
+      file: fixture('legacy'),
+      hint: /\.ini/,
+    });
   });
 
   it('merges several sources into one inventory', async () => {
