@@ -17,6 +17,7 @@ import { LanesError, type SourceLocation } from '../errors.js';
 import type { InventoryData } from './data.js';
 import { JsonSyntaxError, parsePythonJson } from './json-source.js';
 import { firstLine, MAX_INVENTORY_OUTPUT, runCapped } from './run-capped.js';
+import { parseYaml, type YamlNode } from './yaml-source.js';
 
 /**
  * Ansible itself waits for an inventory script forever; lanes stops it after this many seconds
@@ -158,6 +159,9 @@ function parseOutput(text: string, file: string, args: string): Record<string, u
     parsed = parsePythonJson(text);
   } catch (e) {
     if (!(e instanceof JsonSyntaxError)) throw e;
+    // --host output goes through Ansible's loader, which takes YAML too; --list must be JSON.
+    const yaml = args === '--list' ? undefined : yamlMapping(text, file);
+    if (yaml !== undefined) return yaml;
     throw new LanesError(`output of inventory script ${file} ${args} is not JSON: ${e.message} at line ${e.line} column ${e.column}`, {
       location: { file },
       hint: SCRIPT_HINT,
@@ -167,6 +171,16 @@ function parseOutput(text: string, file: string, args: string): Record<string, u
     throw new LanesError(`output of inventory script ${file} ${args} must be a JSON object, got ${pyTypeName(parsed)}`, { location: { file }, hint: SCRIPT_HINT });
   }
   return parsed;
+}
+
+function yamlMapping(text: string, file: string): Record<string, unknown> | undefined {
+  try {
+    const src = parseYaml(text, file);
+    const v = src.value(src.doc.contents as YamlNode);
+    return isDict(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isDict(v: unknown): v is Record<string, unknown> {

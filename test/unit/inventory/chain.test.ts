@@ -153,13 +153,13 @@ J
     assert.deepEqual(inv.warnings, ['Found both group and host with same name: lonely']);
   });
 
-  it('asks SCRIPT --host H for each host when --list has no _meta', async () => {
+  it('asks SCRIPT --host H for each host when --list has no _meta (JSON, or YAML as Ansible\'s loader takes)', async () => {
     const script = await file(
       'nometa.sh',
       `#!/bin/sh
 case "$1" in
 --list) echo '{"web": ["w1", "w2"]}';;
---host) echo "{\\"who\\": \\"$2\\"}";;
+--host) [ "$2" = w1 ] && echo "{\\"who\\": \\"$2\\"}" || echo "who: $2";;
 esac
 `,
       0o755,
