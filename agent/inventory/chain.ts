@@ -143,7 +143,7 @@ function chainError(file: string, text: string, failures: Failure[], script: boo
   if (!(primary.error instanceof LanesError)) return primary.error as Error;
   const e = primary.error;
   const others = failures
-    .filter((f) => f !== primary)
+    .filter((f) => f !== primary && !f.declined)
     .map((f) => `${f.parser}: ${f.error instanceof LanesError ? oneLine(f.error) : String(f.error)}`);
   const tried = failures.map((f) => f.parser).join(', ');
   const note = `not an inventory to any parser (tried ${tried})${others.length > 0 ? `; ${others.join('; ')}` : ''}`;

@@ -32,7 +32,15 @@ export function parseYamlInventory(text: string, file: string, data: InventoryDa
   const json = isJson(text);
   if (json) useJsonNumbers(src);
   const root = src.deref(src.doc.contents);
-  if (isNullNode(root)) return; // an empty file is an empty inventory
+  // As Ansible's yaml plugin: an empty document (nothing, `---`, `{}`) is not a YAML inventory. The
+  // chain then gives the text to the INI parser, which reads an empty or comment-only file as an
+  // empty inventory, `{}` as a host named "{}", and refuses `---`.
+  if (isNullNode(root) || (isMap(root) && root.items.length === 0)) {
+    throw new LanesError('the YAML document is empty', {
+      location: isNullNode(root) ? { file } : src.loc(root),
+      hint: 'an empty inventory is an empty file; otherwise start with "all:"',
+    });
+  }
   if (!isMap(root)) {
     throw new LanesError(`a YAML inventory must be a mapping of group names, got ${describeNode(root)}`, {
       location: src.loc(root),

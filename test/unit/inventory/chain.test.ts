@@ -62,6 +62,17 @@ describe('parse chain', () => {
     }
   });
 
+  it('treats an empty YAML document as Ansible does: `{}` is an INI host named {}, a lone --- is refused', async () => {
+    const braces = await loadInventory([await file('braces.yml', '{}\n')]);
+    assert.deepEqual(hostsOf(braces, 'ungrouped'), ['{}']);
+    const dashes = await file('dashes.yml', '---\n');
+    await expectLanesError(() => loadInventory([dashes]), {
+      message: /^the YAML document is empty$/,
+      file: dashes,
+      hint: /\(tried auto, yaml, ini\); ini: .*dashes\.yml:1:1: "---" is not a host name/,
+    });
+  });
+
   it('refuses a file no parser can read with the error of the format it is written in, naming the parsers tried', async () => {
     const typo = await file('typo', '[web]\nw1 ansible_user deploy\n');
     await expectLanesError(() => loadInventory([typo]), {
