@@ -178,7 +178,7 @@ function warnDuplicateKeys(src: YamlSource, data: InventoryData): void {
       if (!isMap(node)) continue;
       const seen = new Set<string>();
       const at = src.loc(node);
-      for (const pair of node.items) {
+      for (const pair of flattenPairs(src, node)) {
         const k = pair.key as YamlNode;
         if (isScalar(k) && !isMergeKey(k.value)) {
           const text = String(k.value);
@@ -255,21 +255,15 @@ function valueNodeOf(src: YamlSource, map: YAMLMap, name: string): YamlNode {
 }
 
 /**
- * A mapping's pairs with repeated keys collapsed the way PyYAML loads them: the last value wins,
- * at the place of the first occurrence.
+ * A mapping's pairs with YAML merge keys applied (flattenPairs) and repeated keys collapsed the way
+ * PyYAML loads them: the last value wins, at the place of the first occurrence.
  */
 function uniquePairs(src: YamlSource, map: YAMLMap): Pair[] {
   const out: Pair[] = [];
   const index = new Map<unknown, number>();
-  for (const pair of map.items) {
+  for (const pair of flattenPairs(src, map)) {
     const key = src.deref(pair.key as YamlNode);
     const id = isScalar(key) ? key.value : pair.key;
-    if (isScalar(key) && isMergeKey(key.value)) {
-      throw new LanesError('YAML merge keys (<<) are not supported in the inventory structure', {
-        location: src.loc(key),
-        hint: 'merge keys work inside vars: and host variables only',
-      });
-    }
     const at = index.get(id);
     if (at === undefined) {
       index.set(id, out.length);
@@ -279,6 +273,38 @@ function uniquePairs(src: YamlSource, map: YAMLMap): Pair[] {
     }
   }
   return out;
+}
+
+/**
+ * PyYAML's flatten_mapping: the pairs of `<<: *a` (or of `<<: [*a, *b]`, the first winning) come
+ * first, then the mapping's own pairs, which therefore override them.
+ */
+function flattenPairs(src: YamlSource, map: YAMLMap, depth = 0): Pair[] {
+  if (!map.items.some((p) => isScalar(p.key) && isMergeKey(p.key.value))) return map.items as Pair[];
+  if (depth > 32) throw new LanesError('YAML merge keys nested too deep', { location: src.loc(map) });
+  const merged: Pair[] = [];
+  const own: Pair[] = [];
+  for (const pair of map.items) {
+    const key = pair.key as YamlNode;
+    if (!(isScalar(key) && isMergeKey(key.value))) {
+      own.push(pair);
+      continue;
+    }
+    const value = src.deref(pair.value as YamlNode);
+    const sources = isMap(value) ? [value] : isSeq(value) ? (value.items as YamlNode[]).map((n) => src.deref(n)) : [value];
+    const parts: Pair[][] = [];
+    for (const m of sources) {
+      if (!isMap(m)) {
+        throw new LanesError(`a merge key (<<) takes a mapping or a list of mappings, got ${describeNode(m)}`, {
+          location: src.loc(m ?? value),
+          hint: '<<: *defaults, or <<: [*a, *b]',
+        });
+      }
+      parts.push(flattenPairs(src, m, depth + 1));
+    }
+    for (const part of parts.reverse()) merged.push(...part);
+  }
+  return [...merged, ...own];
 }
 
 /** The `<<` merge key, which the yaml package resolves to a symbol described '<<'. */

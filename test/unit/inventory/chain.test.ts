@@ -290,6 +290,20 @@ describe("Ansible's warnings", () => {
     assert.deepEqual(json.warnings, []);
   });
 
+  it('applies YAML merge keys in the group structure as PyYAML does, warning about the overridden key', () => {
+    const inv = parseInventoryText('base: &b\n  hosts:\n    h1:\n  vars:\n    x: 1\nweb:\n  <<: *b\n  vars:\n    x: 2\n', 'm.yml');
+    assert.deepEqual(hostsOf(inv, 'web'), ['h1']);
+    assert.equal(inv.hosts.get('h1')?.vars.x, 2);
+    assert.deepEqual(inv.warnings, [
+      `While constructing a mapping from ${resolve('m.yml')}, line 7, column 3, found a duplicate dict key (vars). Using last defined value only.`,
+    ]);
+    const list = parseInventoryText('a: &a {hosts: {h1: }}\nb: &b {hosts: {h2: }}\nweb:\n  <<: [*a, *b]\n', 'm2.yml');
+    assert.deepEqual(hostsOf(list, 'web'), ['h1']);
+    assert.deepEqual(list.warnings, [
+      `While constructing a mapping from ${resolve('m2.yml')}, line 4, column 3, found a duplicate dict key (hosts). Using last defined value only.`,
+    ]);
+  });
+
   it('skips group keys that are not mappings, naming their Python class', () => {
     const inv = parseInventoryText('web:\n  hosts:\n    h1:\n  foo: bar\n  lst: [1]\n  fl: 1.5\n  n: 3\n  bo: true\n  nul:\n', 'a.yml');
     assert.deepEqual(hostsOf(inv, 'web'), ['h1']);
