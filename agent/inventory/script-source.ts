@@ -37,7 +37,8 @@ export async function readScriptInventory(data: InventoryData, file: string, run
   const parsed = parseOutput(list, file, '--list');
   const hosts = addGroups(data, parsed, file);
   const meta = parsed._meta;
-  const fromMeta = isDict(meta) && 'hostvars' in meta ? meta.hostvars : undefined;
+  // `"_meta": {"hostvars": null}` asks for --host like a missing _meta, as in Ansible.
+  const fromMeta = isDict(meta) && 'hostvars' in meta && meta.hostvars !== null ? meta.hostvars : undefined;
   for (const host of hosts) {
     let vars: unknown;
     if (fromMeta === undefined) {
