@@ -180,6 +180,24 @@ esac
     assert.equal(inv.hosts.get('w2')?.vars.who, 'w2');
   });
 
+  it('asks --host when _meta.hostvars is null, and takes children given as an object', async () => {
+    const script = await file(
+      'nullmeta.sh',
+      `#!/bin/sh
+case "$1" in
+--list) echo '{"all": {"hosts": ["a1"], "children": {"kids": 1}}, "kids": {"hosts": ["k1"]}, "_meta": {"hostvars": null}}';;
+--host) echo '{"h": "'$2'"}';;
+esac
+`,
+      0o755,
+    );
+    const inv = await loadInventory([script]);
+    assert.deepEqual(inv.groups.get('all')?.children, ['ungrouped', 'kids']);
+    assert.deepEqual(hostsOf(inv, 'ungrouped'), ['a1']);
+    assert.equal(inv.hosts.get('k1')?.vars.h, 'k1');
+    assert.equal(inv.hosts.get('a1')?.vars.h, 'a1');
+  });
+
   it('refuses empty --host output, which Ansible 2.14 also fails on', async () => {
     const script = await file('emptyhost.sh', '#!/bin/sh\n[ "$1" = --list ] && echo \'{"web": ["w1"]}\'\nexit 0\n', 0o755);
     await expectLanesError(() => loadInventory([script]), { message: /printed nothing for --host w1/, file: script, hint: /print \{\}/ });
