@@ -32,7 +32,11 @@ export interface ScriptRun {
 
 export async function readScriptInventory(data: InventoryData, file: string, run: ScriptRun): Promise<void> {
   const loc: SourceLocation = { file };
-  const list = await runScript(file, ['--list'], run);
+  const { stdout: list, stderr } = await runScriptOutput(file, ['--list'], run);
+  // Ansible shows a successful script's stderr too (always_show_stderr, as an [ERROR] line); lanes
+  // keeps it as a warning so that deprecations and partial failures are not lost.
+  const said = stderr.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  if (said.length > 0) data.warn(`inventory script ${file} --list wrote on stderr: ${said[0]}${said.length > 1 ? ` (and ${said.length - 1} more lines)` : ''}`);
   if (list.trim() === '') throw new LanesError(`inventory script ${file} printed nothing for --list`, { location: loc, hint: SCRIPT_HINT });
   const parsed = parseOutput(list, file, '--list');
   const hosts = addGroups(data, parsed, file);
@@ -118,6 +122,10 @@ export function addGroups(data: InventoryData, parsed: Record<string, unknown>, 
 const SCRIPT_HINT = 'an inventory script prints {"group": {"hosts": [...], "vars": {...}, "children": [...]}, "_meta": {"hostvars": {...}}} for --list';
 
 async function runScript(file: string, args: string[], run: ScriptRun): Promise<string> {
+  return (await runScriptOutput(file, args, run)).stdout;
+}
+
+async function runScriptOutput(file: string, args: string[], run: ScriptRun): Promise<{ stdout: string; stderr: string }> {
   const loc: SourceLocation = { file };
   const what = `inventory script ${file} ${args.join(' ')}`;
   // An absolute path: a bare name would be looked up on PATH instead of in the directory.
@@ -143,7 +151,7 @@ async function runScript(file: string, args: string[], run: ScriptRun): Promise<
     throw new LanesError(`${what} ${how}${stderrTail(r.stderr)}`, { location: loc, hint: 'run the script by hand to see its full output' });
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(r.stdout);
+    return { stdout: new TextDecoder('utf-8', { fatal: true }).decode(r.stdout), stderr: r.stderr };
   } catch {
     throw new LanesError(`${what} printed text that is not UTF-8`, { location: loc, hint: SCRIPT_HINT });
   }

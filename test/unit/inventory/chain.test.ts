@@ -198,6 +198,13 @@ esac
     assert.equal(inv.hosts.get('a1')?.vars.h, 'a1');
   });
 
+  it('keeps what a successful script wrote on stderr as a warning (Ansible shows it as an error line)', async () => {
+    const script = await file('chatty.sh', '#!/bin/sh\necho "ec2.py is deprecated" >&2\necho "use aws_ec2" >&2\necho \'{"web": ["w1"], "_meta": {"hostvars": {}}}\'\n', 0o755);
+    const inv = await loadInventory([script]);
+    assert.deepEqual(hostsOf(inv, 'web'), ['w1']);
+    assert.deepEqual(inv.warnings, [`inventory script ${script} --list wrote on stderr: ec2.py is deprecated (and 1 more lines)`]);
+  });
+
   it('refuses empty --host output, which Ansible 2.14 also fails on', async () => {
     const script = await file('emptyhost.sh', '#!/bin/sh\n[ "$1" = --list ] && echo \'{"web": ["w1"]}\'\nexit 0\n', 0o755);
     await expectLanesError(() => loadInventory([script]), { message: /printed nothing for --host w1/, file: script, hint: /print \{\}/ });
