@@ -5,6 +5,7 @@
  * `resolveInventory` (resolve.ts) turns it into the read-only `Inventory` once all sources are read.
  */
 import { LanesError, type SourceLocation } from '../errors.js';
+import type { InventoryOptions } from './options.js';
 import { setVar } from './vars.js';
 
 export interface GroupData {
@@ -34,19 +35,71 @@ export class InventoryData {
   /** Warnings in the order they arose, each once (Ansible shows a repeated warning once too). */
   readonly warnings: string[] = [];
 
+  /** force_valid_group_names: what happens to a group name with characters Ansible finds invalid. */
+  private readonly invalidGroupChars: NonNullable<InventoryOptions['invalidGroupChars']>;
+
   warn(message: string): void {
     if (!this.warnings.includes(message)) this.warnings.push(message);
   }
 
-  constructor() {
+  constructor(options: Pick<InventoryOptions, 'invalidGroupChars'> = {}) {
+    this.invalidGroupChars = options.invalidGroupChars ?? 'never';
     // Ansible's two implicit groups exist in every inventory, even an empty one.
     this.addGroup('all');
     this.addGroup('ungrouped');
     this.addChild('all', 'ungrouped');
   }
 
-  addGroup(name: string, loc?: SourceLocation): GroupData {
-    if (name === '') throw new LanesError('empty group name', { location: loc, hint: 'a group needs a name' });
+  /**
+   * The name a group really gets, as Ansible's Group() does with force_valid_group_names: characters
+   * that cannot start or be in a Python identifier are replaced by "_" ('always', 'silently') or kept
+   * ('never' warns, 'ignore' does not). Every lookup by group name goes through this, so a parser can
+   * keep using the name as written.
+   */
+  groupName(name: string): string {
+    if (!INVALID_GROUP_CHARS.test(name)) return name;
+    const mode = this.invalidGroupChars;
+    if (mode === 'always' || mode === 'silently') {
+      if (mode === 'always') this.warn('Invalid characters were found in group names and automatically replaced, use -vvvv to see details');
+      return name.replace(INVALID_GROUP_CHARS_ALL, '_');
+    }
+    if (mode === 'never') this.warn('Invalid characters were found in group names but not replaced, use -vvvv to see details');
+    return name;
+  }
+
+  hasGroup(name: string): boolean {
+    return this.groups.has(this.quietName(name));
+  }
+
+  /** groupName without its warning, for lookups of a name already warned about when it was added. */
+  private quietName(name: string): string {
+    const mode = this.invalidGroupChars;
+    return (mode === 'always' || mode === 'silently') && INVALID_GROUP_CHARS.test(name) ? name.replace(INVALID_GROUP_CHARS_ALL, '_') : name;
+  }
+
+  /**
+   * A copy of everything read so far. Ansible tries a source with one parser after another; one that
+   * fails half-way must leave nothing behind, so the chain restores this before the next parser.
+   */
+  snapshot(): () => void {
+    const groups = [...this.groups].map(([k, g]) => [k, { ...g, vars: { ...g.vars }, children: [...g.children], parents: [...g.parents], hosts: [...g.hosts] }] as const);
+    const hosts = [...this.hosts].map(([k, h]) => [k, { ...h, vars: { ...h.vars }, groups: [...h.groups] }] as const);
+    const members = [...this.members].map(([k, m]) => [k, new Set(m)] as const);
+    const warnings = [...this.warnings];
+    return () => {
+      this.groups.clear();
+      for (const [k, g] of groups) this.groups.set(k, { ...g, vars: { ...g.vars }, children: [...g.children], parents: [...g.parents], hosts: [...g.hosts] });
+      this.hosts.clear();
+      for (const [k, h] of hosts) this.hosts.set(k, { ...h, vars: { ...h.vars }, groups: [...h.groups] });
+      this.members.clear();
+      for (const [k, m] of members) this.members.set(k, new Set(m));
+      this.warnings.splice(0, this.warnings.length, ...warnings);
+    };
+  }
+
+  addGroup(rawName: string, loc?: SourceLocation): GroupData {
+    if (rawName === '') throw new LanesError('empty group name', { location: loc, hint: 'a group needs a name' });
+    const name = this.groupName(rawName);
     let g = this.groups.get(name);
     if (!g) {
       g = { name, vars: {}, children: [], parents: [], hosts: [], priority: 1 };
@@ -71,8 +124,9 @@ export class InventoryData {
     return h;
   }
 
-  addHostToGroup(group: string, host: string): void {
-    const g = this.mustGroup(group);
+  addHostToGroup(rawGroup: string, host: string): void {
+    const g = this.mustGroup(rawGroup);
+    const group = g.name;
     const h = this.hosts.get(host);
     if (!h) throw new Error(`internal: unknown host ${host}`);
     let members = this.members.get(group);
@@ -86,17 +140,20 @@ export class InventoryData {
     h.groups.push(group);
   }
 
-  removeHostFromGroup(group: string, host: string): void {
-    const g = this.mustGroup(group);
+  removeHostFromGroup(rawGroup: string, host: string): void {
+    const g = this.mustGroup(rawGroup);
+    const group = g.name;
     if (!this.members.get(group)?.delete(host)) return;
     g.hosts = g.hosts.filter((n) => n !== host);
     const h = this.hosts.get(host);
     if (h) h.groups = h.groups.filter((n) => n !== group);
   }
 
-  addChild(parent: string, child: string, loc?: SourceLocation): void {
-    const p = this.mustGroup(parent);
-    const c = this.mustGroup(child);
+  addChild(rawParent: string, rawChild: string, loc?: SourceLocation): void {
+    const p = this.mustGroup(rawParent);
+    const c = this.mustGroup(rawChild);
+    const parent = p.name;
+    const child = c.name;
     if (p.children.includes(child)) return;
     // The group graph must stay acyclic: depth ordering and ancestry depend on it.
     if (parent === child || this.descendants(child).has(parent)) {
@@ -182,6 +239,10 @@ export class InventoryData {
         this.addHostToGroup('ungrouped', h.name);
       }
     }
+    // As Ansible: legal, but `hosts: web` then means the group, which is rarely what the host meant.
+    for (const name of this.groups.keys()) {
+      if (this.hosts.has(name)) this.warn(`Found both group and host with same name: ${name}`);
+    }
   }
 
   /** Depth of each group below 'all' (longest path), which orders group variables. */
@@ -200,14 +261,21 @@ export class InventoryData {
     return depth;
   }
 
-  private mustGroup(name: string): GroupData {
+  private mustGroup(rawName: string): GroupData {
+    const name = this.quietName(rawName);
     const g = this.groups.get(name);
     if (!g) throw new Error(`internal: unknown group ${name}`);
     return g;
   }
 }
 
-/** Python's int() on the forms an inventory can hold: ints, numeric strings, booleans, floats. */
+/**
+ * Ansible's INVALID_VARIABLE_NAMES: a first character that is a digit or not a word character, or any
+ * non-word character (Python's \w is Unicode-aware, hence \p{…}).
+ */
+const INVALID_GROUP_CHARS = /^[\p{Nd}]|[^\p{L}\p{N}\p{Mn}\p{Pc}]/u;
+const INVALID_GROUP_CHARS_ALL = /^[\p{Nd}]|[^\p{L}\p{N}\p{Mn}\p{Pc}]/gu;
+
 /** Connection variables that must be a port number. */
 const PORT_VARS = new Set(['ansible_port', 'ansible_ssh_port']);
 

@@ -1,6 +1,8 @@
 /**
- * Which format an inventory file is in. The extension decides when it says (.yml/.yaml/.json are
- * YAML, .ini is INI); otherwise the content does, since many teams name the file just `hosts`.
+ * Which format an inventory file looks written in. Files are read by Ansible's parse chain
+ * (chain.ts), which tries the parsers in turn; this guess only decides whose error is shown when
+ * none of them can read the file. The extension decides when it says (.yml/.yaml/.json are YAML,
+ * .ini is INI); otherwise the content does, since many teams name the file just `hosts`.
  */
 import { extname } from 'node:path';
 import { isMap, parseDocument } from 'yaml';

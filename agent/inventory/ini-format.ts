@@ -51,17 +51,20 @@ export function parseIniInventory(text: string, file: string, data: InventoryDat
 
     const section = SECTION.exec(line);
     if (section) {
-      const name = section[1] as string;
+      const written = section[1] as string;
+      // As Ansible's ini plugin: the header's name is made valid (force_valid_group_names) before
+      // anything else, while [x:children] lines below keep the name as written (see there).
+      const name = data.groupName(written);
       const suffix = section[2];
       if (suffix !== undefined && suffix !== 'hosts' && suffix !== 'vars' && suffix !== 'children') {
-        throw new LanesError(`section [${name}:${suffix}] has unknown type "${suffix}"`, {
-          location: at(name.length + 2),
+        throw new LanesError(`section [${written}:${suffix}] has unknown type "${suffix}"`, {
+          location: at(written.length + 2),
           hint: SECTION_HINT,
         });
       }
       group = name;
       state = (suffix ?? 'hosts') as State;
-      if (!data.groups.has(name)) {
+      if (!data.hasGroup(name)) {
         // [x:vars] alone does not declare x: it must be declared by [x] or [x:children] somewhere.
         if (state === 'vars' && !pending.has(name)) pending.set(name, { state, loc: at(1), parents: [] });
         data.addGroup(name, at(1));
@@ -106,6 +109,8 @@ export function parseIniInventory(text: string, file: string, data: InventoryDat
         });
       }
       const child = m[1] as string;
+      // Looked up as written, not as force_valid_group_names would change it: with 'always',
+      // Ansible then finds no group "web-servers" (it became web_servers) and fails the file.
       if (data.groups.has(child)) data.addChild(group, child, at(0));
       else {
         const p = pending.get(child);

@@ -1,15 +1,17 @@
 /**
- * Loading inventories from -i paths, as Ansible does: each path is a YAML or INI file, a
+ * Loading inventories from -i paths, as Ansible does: each path is a file (read by the first parser
+ * of Ansible's chain that accepts it: inventory script, plugin config, YAML, INI; see chain.ts), a
  * directory of such files, or (when no such path exists and it contains a comma) a host list like
  * `web1,web2:2222`. All paths merge into one inventory; group_vars/ and host_vars/ are read from
  * the directory of each file source, or from inside each directory source.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LanesError } from '../errors.js';
 import { parseAddress } from './address.js';
+import { parseFileChain, parseTextOnly, type ChainContext } from './chain.js';
 import { InventoryData } from './data.js';
-import { detectFormat, type InventoryFormat } from './detect.js';
+import { type InventoryFormat } from './detect.js';
 import { parseIniInventory } from './ini-format.js';
 import type { Inventory } from './model.js';
 import { resolveInventory, type SourceVars } from './resolve.js';
@@ -38,9 +40,12 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
   if (paths.length === 0) {
     throw new LanesError('no inventory given', { hint: 'pass an inventory file or directory with -i' });
   }
-  const data = new InventoryData();
+  const data = new InventoryData(options);
+  const ctx: ChainContext = { cwd: options.cwd ?? process.cwd(), scriptTimeout: options.scriptTimeout };
   const varsDirs: string[] = [];
-  for (const p of paths) {
+  for (const given of paths) {
+    // Relative to options.cwd when one is given; errors then name the full path.
+    const p = options.cwd !== undefined && !isAbsolute(given) ? resolve(options.cwd, given) : given;
     const st = await stat(p).catch(() => undefined);
     if (!st) {
       if (p.includes(',')) {
@@ -53,10 +58,10 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
       });
     }
     if (st.isDirectory()) {
-      await loadDirectory(data, p);
+      await loadDirectory(data, p, ctx);
       varsDirs.push(p);
     } else {
-      await loadFile(data, p);
+      await loadFile(data, p, ctx);
       varsDirs.push(dirname(p));
     }
   }
@@ -77,53 +82,65 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
  * Parse inventory text on its own (no group_vars/ or host_vars/), mostly for tests and for
  * inventories that do not live in files. The format is detected from `file` and the text unless given.
  */
-export function parseInventoryText(text: string, file: string, format?: InventoryFormat): Inventory {
-  const data = new InventoryData();
-  parseInto(data, text, file, format ?? detectFormat(file, text));
+export function parseInventoryText(text: string, file: string, format?: InventoryFormat, options: InventoryOptions = {}): Inventory {
+  const data = new InventoryData(options);
+  if (format === 'yaml') parseYamlInventory(text, file, data);
+  else if (format === 'ini') parseIniInventory(text, file, data);
+  else parseTextOnly(data, file, text);
   data.reconcile();
   return resolveInventory(data, [file], []);
 }
 
-function parseInto(data: InventoryData, text: string, file: string, format: InventoryFormat): void {
-  if (format === 'yaml') parseYamlInventory(text, file, data);
-  else parseIniInventory(text, file, data);
+async function loadFile(data: InventoryData, file: string, ctx: ChainContext): Promise<void> {
+  const text = await readFile(file, 'utf8');
+  if (isVaultText(text)) {
+    const plain = vault.decrypt(text, file);
+    // Every variable value of an encrypted inventory is a secret; host and group names are not
+    // (masking them would hide which host a line is about). The text is parsed once on its own to
+    // find those values, then into the shared inventory.
+    const own = new InventoryData();
+    parseDecrypted(file, () => parseTextOnly(own, file, plain));
+    for (const g of own.groups.values()) registerSecretLeaves(g.vars);
+    for (const h of own.hosts.values()) registerSecretLeaves(h.vars);
+    parseTextOnly(data, file, plain);
+    return;
+  }
+  await parseFileChain(data, file, text, ctx);
 }
 
-async function loadFile(data: InventoryData, file: string): Promise<void> {
-  const text = await readFile(file, 'utf8');
-  if (text.startsWith('#!')) {
-    const st = await stat(file);
-    if ((st.mode & 0o111) !== 0) {
-      throw new LanesError(`inventory ${file} is an executable script; dynamic inventories are not supported`, {
-        location: { file, line: 1, column: 1 },
-        hint: 'save its output with `ansible-inventory -i SCRIPT --list -y > inventory.yml` and use that',
+/**
+ * Every entry of a directory source, in name order, skipping what Ansible skips. Returns how many
+ * files were read. A directory given with -i that holds no inventory at all (say only hosts.ini,
+ * which Ansible skips in directories) is refused where Ansible warns "Unable to parse"; a
+ * subdirectory without one gets Ansible's warning.
+ */
+async function loadDirectory(data: InventoryData, dir: string, ctx: ChainContext, top = true): Promise<number> {
+  const names = (await readdir(dir)).sort(byCodePoint);
+  let read = 0;
+  const skipped: string[] = [];
+  for (const name of names) {
+    if (IGNORED_IN_DIRECTORY.some((re) => re.test(name))) {
+      if (!name.startsWith('.') && name !== 'group_vars' && name !== 'host_vars') skipped.push(name);
+      continue;
+    }
+    const full = join(dir, name);
+    const st = await stat(full);
+    if (st.isDirectory()) read += await loadDirectory(data, full, ctx, false);
+    else if (st.isFile()) {
+      await loadFile(data, full, ctx);
+      read += 1;
+    }
+  }
+  if (read === 0) {
+    if (!top) data.warn(`Unable to parse ${resolve(dir)} as an inventory source`);
+    else {
+      throw new LanesError(`no inventory in directory ${dir}${skipped.length > 0 ? `: ${skipped.join(', ')} ${skipped.length === 1 ? 'is' : 'are'} skipped there, as Ansible skips them` : ''}`, {
+        location: { file: dir },
+        hint: 'inside an inventory directory Ansible ignores names ending in .ini, .cfg, .md, .txt, .rst, .orig, .retry, .bak, ~ and hidden files; pass such a file itself with -i, or rename it',
       });
     }
   }
-  if (isVaultText(text)) {
-    const plain = vault.decrypt(text, file);
-    const format = detectFormat(file, plain);
-    // Every variable value of an encrypted inventory is a secret; host and group names are not
-    // (masking them would hide which host a line is about).
-    const own = new InventoryData();
-    parseDecrypted(file, () => parseInto(own, plain, file, format));
-    for (const g of own.groups.values()) registerSecretLeaves(g.vars);
-    for (const h of own.hosts.values()) registerSecretLeaves(h.vars);
-    parseInto(data, plain, file, format);
-    return;
-  }
-  parseInto(data, text, file, detectFormat(file, text));
-}
-
-async function loadDirectory(data: InventoryData, dir: string): Promise<void> {
-  const names = (await readdir(dir)).sort(byCodePoint);
-  for (const name of names) {
-    if (IGNORED_IN_DIRECTORY.some((re) => re.test(name))) continue;
-    const full = join(dir, name);
-    const st = await stat(full);
-    if (st.isDirectory()) await loadDirectory(data, full);
-    else if (st.isFile()) await loadFile(data, full);
-  }
+  return read;
 }
 
 /** `-i web1,web2:2222,` — hosts straight from the command line, all ungrouped. */

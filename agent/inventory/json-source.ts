@@ -1,0 +1,190 @@
+/**
+ * JSON read the way Python's json.loads reads it, which is how Ansible reads an inventory script's
+ * output: `8.0` and `1e3` stay floats (PyFloat where JavaScript would print them differently),
+ * integers beyond 2^53 stay exact (bigint), NaN/Infinity/-Infinity are accepted, and a repeated key
+ * keeps its last value. JSON.parse would turn `8.0` into 8, so the text is parsed here.
+ * Errors carry the line and column, like Python's "Expecting value: line 1 column 2".
+ */
+import { pyFloat, pyInt } from '../values/python.js';
+import { setVar } from './vars.js';
+
+export class JsonSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Deeper nesting than this is refused rather than risking the stack (Python's own limit is ~1000). */
+const MAX_DEPTH = 500;
+const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
+const WS = /[ \t\n\r]*/y;
+// The characters of a string up to its next quote, backslash or control character.
+// eslint-disable-next-line no-control-regex -- JSON forbids raw control characters in strings; they end a run
+const STRING_RUN = /[^"\\\u0000-\u001f]*/y;
+
+export function parsePythonJson(text: string): unknown {
+  let pos = 0;
+
+  const fail = (message: string, at = pos): never => {
+    let line = 1;
+    let lineStart = 0;
+    for (let i = 0; i < at; i += 1) {
+      if (text.charCodeAt(i) === 10) {
+        line += 1;
+        lineStart = i + 1;
+      }
+    }
+    throw new JsonSyntaxError(message, line, at - lineStart + 1);
+  };
+  const skip = (): void => {
+    WS.lastIndex = pos;
+    WS.exec(text);
+    pos = WS.lastIndex;
+  };
+
+  const value = (depth: number): unknown => {
+    if (depth > MAX_DEPTH) fail('nesting too deep');
+    skip();
+    const c = text[pos];
+    if (c === '{') return object(depth);
+    if (c === '[') return array(depth);
+    if (c === '"') return string();
+    for (const [word, v] of WORDS) {
+      if (text.startsWith(word, pos)) {
+        pos += word.length;
+        return v;
+      }
+    }
+    NUMBER.lastIndex = pos;
+    const m = NUMBER.exec(text);
+    if (m) {
+      pos = NUMBER.lastIndex;
+      return jsonNumber(m[0]);
+    }
+    return fail('Expecting value');
+  };
+
+  const object = (depth: number): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    pos += 1;
+    skip();
+    if (text[pos] === '}') {
+      pos += 1;
+      return out;
+    }
+    for (;;) {
+      skip();
+      if (text[pos] !== '"') fail('Expecting property name enclosed in double quotes');
+      const key = string();
+      skip();
+      if (text[pos] !== ':') fail("Expecting ':' delimiter");
+      pos += 1;
+      // A repeated key: Python's dict keeps the last value at the place of the first.
+      setVar(out, key, value(depth + 1));
+      skip();
+      if (text[pos] === ',') {
+        pos += 1;
+        continue;
+      }
+      if (text[pos] === '}') {
+        pos += 1;
+        return out;
+      }
+      fail("Expecting ',' delimiter");
+    }
+  };
+
+  const array = (depth: number): unknown[] => {
+    const out: unknown[] = [];
+    pos += 1;
+    skip();
+    if (text[pos] === ']') {
+      pos += 1;
+      return out;
+    }
+    for (;;) {
+      out.push(value(depth + 1));
+      skip();
+      if (text[pos] === ',') {
+        pos += 1;
+        continue;
+      }
+      if (text[pos] === ']') {
+        pos += 1;
+        return out;
+      }
+      fail("Expecting ',' delimiter");
+    }
+  };
+
+  const string = (): string => {
+    const start = pos;
+    pos += 1;
+    let out = '';
+    for (;;) {
+      STRING_RUN.lastIndex = pos;
+      STRING_RUN.exec(text);
+      out += text.slice(pos, STRING_RUN.lastIndex);
+      pos = STRING_RUN.lastIndex;
+      if (pos >= text.length) fail('Unterminated string starting at', start);
+      const c = text[pos];
+      if (c === '"') {
+        pos += 1;
+        return out;
+      }
+      if (c !== '\\') fail('Invalid control character at');
+      const e = text[pos + 1];
+      if (e === 'u') {
+        const hex = text.slice(pos + 2, pos + 6);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('Invalid \\uXXXX escape', pos + 1);
+        out += String.fromCharCode(Number.parseInt(hex, 16));
+        pos += 6;
+        continue;
+      }
+      const simple = ESCAPES[e ?? ''];
+      if (simple === undefined) fail('Invalid \\escape', pos);
+      out += simple;
+      pos += 2;
+    }
+  };
+
+  const result = value(0);
+  skip();
+  if (pos < text.length) fail('Extra data');
+  return result;
+}
+
+const WORDS: [string, unknown][] = [
+  ['null', null],
+  ['true', true],
+  ['false', false],
+  ['NaN', pyFloat(NaN)],
+  ['Infinity', pyFloat(Infinity)],
+  ['-Infinity', pyFloat(-Infinity)],
+];
+
+const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** A JSON number's value as Python's json module makes it: a float with "." or an exponent, else an int. */
+export function jsonNumber(text: string): unknown {
+  return /[.eE]/.test(text) ? pyFloat(Number(text)) : pyInt(text);
+}
+
+/** The whole text is a JSON number, or one of Python's NaN / Infinity / -Infinity. */
+export function isJsonNumberText(text: string): boolean {
+  NUMBER.lastIndex = 0;
+  const m = NUMBER.exec(text);
+  return (m !== null && m[0] === text) || text === 'NaN' || text === 'Infinity' || text === '-Infinity';
+}
+
+/** jsonNumber, and Python's non-finite extensions. */
+export function jsonNumberValue(text: string): unknown {
+  if (text === 'NaN') return pyFloat(NaN);
+  if (text === 'Infinity') return pyFloat(Infinity);
+  if (text === '-Infinity') return pyFloat(-Infinity);
+  return jsonNumber(text);
+}
