@@ -304,7 +304,8 @@ export function describeNode(node: YamlNode): string {
     const v = node.value;
     if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
     if (typeof v === 'boolean') return `the boolean ${v}`;
-    if (typeof v === 'number') return `the number ${v}`;
+    if (typeof v === 'number' || typeof v === 'bigint' || v instanceof PyFloat) return `the number ${String(v)}`;
+    if (v instanceof PyDate) return `the date ${String(v)}`;
   }
   return 'a value of another type';
 }
