@@ -23,6 +23,7 @@ import {
 } from 'yaml';
 import { LanesError, formatLocation, type SourceLocation } from '../errors.js';
 import { registerSecretLeaves, vault } from '../vault/index.js';
+import { JsonLoadsError, pyJsonLoads } from '../values/json-loads.js';
 import { PyDate, PyFloat, pyDateFromYaml, pyFloat, pyInt } from '../values/python.js';
 
 const VAULT_TAG = '!vault';
@@ -132,12 +133,12 @@ function jsonCustomTags(tags: Tags): Tags {
 /** Whether Python's json.loads would read the text (JSON, plus NaN, Infinity and -Infinity). */
 export function isPythonJson(text: string): boolean {
   if (!/^[ \t\n\r]*[{["0-9tfnNI-]/.test(text)) return false;
-  const plain = text.replace(/"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g, (m) => (m.startsWith('"') ? m : '0'));
   try {
-    JSON.parse(plain);
+    pyJsonLoads(text);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    if (e instanceof JsonLoadsError) return false;
+    throw e;
   }
 }
 

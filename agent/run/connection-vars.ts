@@ -84,5 +84,6 @@ function renderConnectionVars(engine: TemplateEngine, name: string, own: Vars, h
 
 /** Scalars as they are; a mapping or list (a Proxy of the scope) as a plain copy, for resolveTarget's type errors. */
 function plain(v: unknown): unknown {
-  return v !== null && typeof v === 'object' ? JSON.parse(JSON.stringify(v)) : v;
+  // A big integer (bigint) inside is kept as its digits: JSON.stringify cannot write a bigint.
+  return v !== null && typeof v === 'object' ? JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))) : v;
 }
