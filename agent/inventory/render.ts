@@ -5,6 +5,7 @@
 import { LanesError } from '../errors.js';
 import type { Inventory } from './model.js';
 import { byCodePoint } from './vars.js';
+import { isPyValue } from '../values/python.js';
 
 export interface ListGroup {
   hosts?: string[];
@@ -83,7 +84,7 @@ export function inventoryGraph(inv: Inventory, group = 'all'): string {
 /** A copy with object keys sorted at every level, like Python's json.dumps(sort_keys=True). */
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
+  if (value !== null && typeof value === 'object' && !isPyValue(value)) {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(value).sort(byCodePoint)) out[k] = sortKeys((value as Record<string, unknown>)[k]);
     return out;

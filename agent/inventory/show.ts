@@ -9,6 +9,7 @@ import { loadInventory } from './load.js';
 import type { InventoryOptions } from './options.js';
 import { selectHosts } from './pattern.js';
 import { inventoryGraph, inventoryListJson } from './render.js';
+import { pyJsonDumps } from '../values/python.js';
 
 export type InventoryView = 'list' | 'graph' | 'host' | 'limit';
 
@@ -40,7 +41,8 @@ export async function showInventory(o: ShowInventoryOptions): Promise<ShownInven
   const inventory = await loadInventory(o.inventory, o);
   let stdout = '';
   // Values decrypted from a vault are shown masked, like in every other output.
-  if (o.view === 'list') stdout = `${JSON.stringify(secrets.maskValue(inventoryListJson(inventory)), null, 2)}\n`;
+  // Python's json.dumps: 8.0 stays 8.0, big integers exact (JSON.stringify would throw on them).
+  if (o.view === 'list') stdout = `${pyJsonDumps(secrets.maskValue(inventoryListJson(inventory)), { indent: 2, ensureAscii: false })}\n`;
   else if (o.view === 'graph') stdout = `${inventoryGraph(inventory, o.group ?? 'all').trimEnd()}\n`;
   else if (o.view === 'limit') {
     const names = selectHosts(inventory, o.limit ?? 'all');

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseInventoryText } from '../../../agent/inventory/load.js';
+import { showInventory } from '../../../agent/inventory/show.js';
 import { parseExtraVarsArg } from '../../../agent/playbook/vars.js';
 import { parsePlaybook } from '../../../agent/playbook/load.js';
 import { Scope, TemplateEngine } from '../../../agent/playbook/template.js';
@@ -96,5 +97,13 @@ describe(`values as ${recorded.ansible} prints them`, () => {
     }
     assert.deepEqual(failures, []);
     assert.ok(checked >= 300, `only ${checked} checks`);
+  });
+
+  it('lanes inventory --list writes floats, big integers and NaN as ansible-inventory does', async () => {
+    const { stdout } = await showInventory({ inventory: [dir + 'inventory.json'], view: 'list' });
+    assert.match(stdout, /"j_float_whole": 8\.0,\n/);
+    assert.match(stdout, /"j_int_big": 12345678901234567890,\n/);
+    assert.match(stdout, /"j_float_nan": NaN,\n/);
+    assert.match(stdout, /"j_float_exp": 1000\.0,\n/);
   });
 });
