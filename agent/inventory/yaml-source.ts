@@ -99,7 +99,7 @@ const pyyamlTags: ScalarTag[] = [
   // Explicit `!!float 8` / `!!int "42"`: PyYAML converts whatever the text (the default tags above
   // apply only where their pattern matches).
   { tag: FLOAT_TAG, identify: () => false, resolve: resolveFloat },
-  { tag: INT_TAG, identify: () => false, resolve: (s) => (/^[-+]?[0-9a-fA-Fxob_:]+$/.test(s) ? resolveInt(s) : s) },
+  { tag: INT_TAG, identify: () => false, resolve: (s) => (INT.test(s) ? resolveInt(s) : s) },
   // Ansible Vault inline values: the vault text here, decrypted by parseYaml once the node's
   // position is known (see decryptInlineVault).
   { tag: VAULT_TAG, identify: () => false, resolve: (s) => s },

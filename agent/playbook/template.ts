@@ -547,6 +547,9 @@ function installFilters(engine: TemplateEngine): void {
   });
   env.addFilter('abs', (val: unknown) => (pyCompare(val, '<', 0) ? pyArith('-', 0, val) : val));
   env.addTest('number', (val: unknown) => pyNumber(val) !== undefined);
+  // Equality tests with Python's numbers (8.0 is 8): selectattr('v', 'equalto', 8) finds 8.0.
+  for (const name of ['eq', 'equalto']) env.addTest(name, (val: unknown, other: unknown) => pyCompare(val, '==', other));
+  env.addTest('ne', (val: unknown, other: unknown) => pyCompare(val, '!=', other));
   env.addTest('float', (val: unknown) => { const n = pyNumber(val); return n !== undefined && 'float' in n; });
   env.addTest('integer', (val: unknown) => typeof val !== 'boolean' && pyNumber(val) !== undefined && 'int' in (pyNumber(val) as object));
   // Ansible's to_json / to_nice_json are Python's json.dumps (8.0, NaN, big ints exact, dates isoformat()).

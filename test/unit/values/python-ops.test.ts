@@ -100,3 +100,16 @@ describe('yaml.dump', () => {
     assert.equal(pyYamlDump(new PyFloat(1e16), { flow: 'auto' }), '1.0e+16\n...\n');
   });
 });
+
+describe('templates over Python values', () => {
+  it('compares, tests and converts 8.0 as Jinja2 does', async () => {
+    const { Scope, TemplateEngine } = await import('../../../agent/playbook/template.js');
+    const scope = new Scope(new TemplateEngine([]), { v: new PyFloat(8), l: [{ n: new PyFloat(8) }, { n: 7 }], big: 12345678901234567890n });
+    assert.equal(scope.render('{{ [v, 7, 8] | select("equalto", 8) | list | length }}'), 2);
+    assert.equal(scope.render('{{ v == 8.0 }} {{ v is number }} {{ v is float }} {{ 8 is integer }}'), 'True True True True');
+    assert.equal(scope.render('{{ v | int }} {{ "8" | float }} {{ 2.5 | round }} {{ [1.5, v] | sum }} {{ big + 1 }}'), '8 8.0 2.0 9.5 12345678901234567891');
+    assert.equal(scope.render('{{ -v }} {{ v ** 2 }} {{ v // 3 }} {{ v % 3 }} {{ None }}|{{ [None] }}'), '-8.0 64.0 2.0 2.0 |[None]');
+    assert.equal(String(scope.render('{{ v }}')), '8.0');
+    assert.equal(scope.render(`{{ '{"a": 1e3, "b": 12345678901234567890}' | from_json | to_json }}`), '{"a": 1000.0, "b": 12345678901234567890}');
+  });
+});
