@@ -64,7 +64,7 @@ function renderConnectionVars(engine: TemplateEngine, name: string, own: Vars, h
     if (!Object.hasOwn(scopeVars, key)) continue;
     const raw = scopeVars[key];
     if (typeof raw !== 'string' || !isTemplated(raw)) {
-      out[key] = raw;
+      out[key] = plain(raw);
       continue;
     }
     scope ??= new Scope(engine, scopeVars);
