@@ -6,10 +6,10 @@
  *
  * Numbers keep their Python type and text (agent/values/python.ts): `8.0` and `1e3` are floats that
  * print 8.0 and 1000.0, integers beyond 2^53 are exact (bigint). Differences that cannot be helped
- * in JavaScript: tuples and sets become arrays, dict keys become strings, and complex numbers are
- * kept as the raw string.
+ * in JavaScript: tuples and sets become arrays, dict keys become strings (integer-like ones listed
+ * first, as JavaScript orders them), and complex numbers are kept as the raw string.
  */
-import { pyFloat, pyInt } from '../values/python.js';
+import { PyFloat, pyFloat, pyInt } from '../values/python.js';
 
 /** ast.literal_eval(text), or the text itself when Python would reject it. */
 export function parseIniValue(text: string): unknown {
@@ -187,7 +187,8 @@ class Parser {
     const out: Record<string, unknown> = {};
     let key: unknown = firstKey;
     for (;;) {
-      if (Array.isArray(key) || (typeof key === 'object' && key !== null)) throw new Reject(); // unhashable
+      // Lists and dicts are unhashable; a float key (1.0) is fine.
+      if (Array.isArray(key) || (typeof key === 'object' && key !== null && !(key instanceof PyFloat))) throw new Reject();
       out[keyString(key)] = this.parseValue();
       this.ws();
       if (this.eat('}')) return out;

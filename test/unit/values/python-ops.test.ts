@@ -113,3 +113,12 @@ describe('templates over Python values', () => {
     assert.equal(scope.render(`{{ '{"a": 1e3, "b": 12345678901234567890}' | from_json | to_json }}`), '{"a": 1000.0, "b": 12345678901234567890}');
   });
 });
+
+describe('INI values (ast.literal_eval)', () => {
+  it('keeps float keys, float values and exact big ints, as ansible-inventory prints them', async () => {
+    const { parseIniValue } = await import('../../../agent/inventory/pylit.js');
+    // Sorted as ansible-inventory sorts keys (a JavaScript object lists integer-like keys first).
+    assert.equal(pyJsonDumps(parseIniValue("{1.0: 'a', 2: 3.0, None: 1}"), { sortKeys: true }), '{"1.0": "a", "2": 3.0, "null": 1}');
+    assert.equal(pyJsonDumps(parseIniValue('-0.0, 1e400, 0x_ff, -12345678901234567890')), '[-0.0, Infinity, 255, -12345678901234567890]');
+  });
+});
