@@ -7,6 +7,7 @@
 import { LanesError, type SourceLocation } from '../errors.js';
 import type { InventoryOptions } from './options.js';
 import { setVar } from './vars.js';
+import { PyFloat } from '../values/python.js';
 
 export interface GroupData {
   name: string;
@@ -288,12 +289,13 @@ function checkConnectionVar(key: string, value: unknown, loc?: SourceLocation): 
   if (typeof value === 'string' && value.includes('{{')) return;
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new LanesError(`${key} must be a port number from 1 to 65535, got ${JSON.stringify(value)}`, { location: loc, hint: `e.g. ${key}: 2222` });
+    throw new LanesError(`${key} must be a port number from 1 to 65535, got ${typeof value === 'bigint' ? value : JSON.stringify(value)}`, { location: loc, hint: `e.g. ${key}: 2222` });
   }
 }
 
 function toPriority(value: unknown, loc?: SourceLocation): number {
-  if (typeof value === 'number' && Number.isFinite(value)) return Math.trunc(value);
+  // A float (10.0) or a big int is a number too, as Python's int() takes it.
+  if ((typeof value === 'number' || value instanceof PyFloat || typeof value === 'bigint') && Number.isFinite(Number(value))) return Math.trunc(Number(value));
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (typeof value === 'string' && /^\s*[-+]?\d+(?:_\d+)*\s*$/.test(value)) {
     return Number.parseInt(value.replace(/_/g, ''), 10);

@@ -4,9 +4,12 @@
  * literal_eval rejects (`true`, `yes`, `a b`, `0777`) stays the raw string. This is a small parser
  * for exactly the Python literal grammar, so lanes reads those files to the same values.
  *
- * Differences that cannot be helped in JavaScript: tuples and sets become arrays, dict keys become
- * strings, and integers beyond 2^53 (and complex numbers) are kept as the raw string.
+ * Numbers keep their Python type and text (agent/values/python.ts): `8.0` and `1e3` are floats that
+ * print 8.0 and 1000.0, integers beyond 2^53 are exact (bigint). Differences that cannot be helped
+ * in JavaScript: tuples and sets become arrays, dict keys become strings (integer-like ones listed
+ * first, as JavaScript orders them), and complex numbers are kept as the raw string.
  */
+import { PyFloat, pyFloat, pyInt } from '../values/python.js';
 
 /** ast.literal_eval(text), or the text itself when Python would reject it. */
 export function parseIniValue(text: string): unknown {
@@ -107,14 +110,14 @@ class Parser {
       this.ws();
       const n = this.parseNumber();
       if (n === undefined) throw new Reject();
-      if (typeof n === 'string') return c === '-' ? `-${n}` : n;
-      return c === '-' ? -n : n;
+      if (typeof n === 'bigint') return pyInt(c === '-' ? -n : n);
+      return pyFloat(c === '-' ? -n : n);
     }
     if (c === '[') return this.parseSeq('[', ']');
     if (c === '(') return this.parseParen();
     if (c === '{') return this.parseBrace();
     const n = this.parseNumber();
-    if (n !== undefined) return n;
+    if (n !== undefined) return typeof n === 'bigint' ? pyInt(n) : pyFloat(n);
     const str = this.parseStrings();
     if (str !== undefined) return str;
     NAME.lastIndex = this.i;
@@ -184,7 +187,8 @@ class Parser {
     const out: Record<string, unknown> = {};
     let key: unknown = firstKey;
     for (;;) {
-      if (Array.isArray(key) || (typeof key === 'object' && key !== null)) throw new Reject(); // unhashable
+      // Lists and dicts are unhashable; a float key (1.0) is fine.
+      if (Array.isArray(key) || (typeof key === 'object' && key !== null && !(key instanceof PyFloat))) throw new Reject();
       out[keyString(key)] = this.parseValue();
       this.ws();
       if (this.eat('}')) return out;
@@ -197,8 +201,8 @@ class Parser {
     }
   }
 
-  /** A number token, or undefined if none starts here. Rejects `0777`, `1abc`, `2j`. */
-  private parseNumber(): number | string | undefined {
+  /** A number token (an int as bigint, a float as number), or undefined if none starts here. Rejects `0777`, `1abc`, `2j`. */
+  private parseNumber(): bigint | number | undefined {
     NUMBER.lastIndex = this.i;
     const m = NUMBER.exec(this.s);
     if (!m) return undefined;
@@ -208,12 +212,8 @@ class Parser {
     if (/[\p{L}\p{N}_.]/u.test(next)) throw new Reject();
     this.i += text.length;
     const clean = text.replace(/_/g, '');
-    if (/^0[xXoObB]/.test(clean) || /^[0-9]+$/.test(clean)) {
-      const big = BigInt(clean);
-      if (big > BigInt(Number.MAX_SAFE_INTEGER)) return clean;
-      return Number(big);
-    }
-    return Number.parseFloat(clean);
+    if (/^0[xXoObB]/.test(clean) || /^[0-9]+$/.test(clean)) return BigInt(clean.replace(/^0[oO]/, '0o').replace(/^0[xX]/, '0x').replace(/^0[bB]/, '0b'));
+    return Number(clean);
   }
 
   /** One or more adjacent string literals, concatenated as Python does. */

@@ -10,6 +10,7 @@ import { isMap } from 'yaml';
 import { LanesError } from '../errors.js';
 import { byCodePoint, mergeVars, type Vars } from './vars.js';
 import { describeNode, isNullNode, parseYaml } from './yaml-source.js';
+import { pyJsonLoads } from '../values/json-loads.js';
 import { isVaultText, parseDecrypted, registerSecretLeaves, vault } from '../vault/index.js';
 
 const VARS_EXTENSIONS = ['.yml', '.yaml', '.json'];
@@ -133,7 +134,8 @@ function parsePlainVarsText(text: string, file: string): Vars | null {
 
 function tryJson(text: string): Vars | undefined {
   try {
-    const v: unknown = JSON.parse(text);
+    // Python's json.loads: 8.0 stays a float, big integers exact.
+    const v: unknown = pyJsonLoads(text);
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Vars) : undefined;
   } catch {
     return undefined;

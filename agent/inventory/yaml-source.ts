@@ -23,6 +23,8 @@ import {
 } from 'yaml';
 import { LanesError, formatLocation, type SourceLocation } from '../errors.js';
 import { registerSecretLeaves, vault } from '../vault/index.js';
+import { JsonLoadsError, pyJsonLoads } from '../values/json-loads.js';
+import { PyDate, PyFloat, pyDateFromYaml, pyFloat, pyInt } from '../values/python.js';
 
 const VAULT_TAG = '!vault';
 
@@ -38,33 +40,39 @@ const FLOAT =
 const TIMESTAMP =
   /^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$/;
 
-/** PyYAML's construct_yaml_int: binary, octal (leading 0), hex, base 60 (1:30) or decimal. */
-function resolveInt(src: string): number {
+/**
+ * PyYAML's construct_yaml_int: binary, octal (leading 0), hex, base 60 (1:30) or decimal, exact at
+ * any size (a bigint beyond 2^53).
+ */
+function resolveInt(src: string): number | bigint {
   let v = src.replace(/_/g, '');
-  let sign = 1;
+  let sign = 1n;
   if (v[0] === '-' || v[0] === '+') {
-    if (v[0] === '-') sign = -1;
+    if (v[0] === '-') sign = -1n;
     v = v.slice(1);
   }
-  if (v === '0') return 0;
-  if (v.startsWith('0b')) return sign * Number.parseInt(v.slice(2), 2);
-  if (v.startsWith('0x')) return sign * Number.parseInt(v.slice(2), 16);
-  if (v.startsWith('0')) return sign * Number.parseInt(v, 8);
-  if (v.includes(':')) return sign * base60(v);
-  return sign * Number.parseInt(v, 10);
+  let n: bigint;
+  if (v === '0') n = 0n;
+  else if (v.startsWith('0b')) n = BigInt(v);
+  else if (v.startsWith('0x')) n = BigInt(v);
+  else if (v.startsWith('0')) n = BigInt(`0o${v.slice(1)}`);
+  else if (v.includes(':')) n = v.split(':').reduce((total, part) => total * 60n + BigInt(part), 0n);
+  else n = BigInt(v);
+  return pyInt(sign * n);
 }
 
-function resolveFloat(src: string): number {
+/** PyYAML's construct_yaml_float (also for `!!float 8` and `!!float 1e3`): a float, kept as Python prints it. */
+function resolveFloat(src: string): number | PyFloat {
   let v = src.replace(/_/g, '').toLowerCase();
   let sign = 1;
   if (v[0] === '-' || v[0] === '+') {
     if (v[0] === '-') sign = -1;
     v = v.slice(1);
   }
-  if (v === '.inf') return sign * Infinity;
-  if (v === '.nan') return NaN;
-  if (v.includes(':')) return sign * base60(v);
-  return sign * Number.parseFloat(v);
+  if (v === '.inf') return pyFloat(sign * Infinity);
+  if (v === '.nan') return pyFloat(NaN);
+  if (v.includes(':')) return pyFloat(sign * base60(v));
+  return pyFloat(sign * Number(v));
 }
 
 function base60(v: string): number {
@@ -84,10 +92,14 @@ const REPLACED_IDS = new Set(['bool', 'int', 'intHex', 'intOct', 'intTime', 'flo
 const pyyamlTags: ScalarTag[] = [
   { tag: BOOL_TAG, default: true, identify: (v) => v === true, test: BOOL_TRUE, resolve: () => true },
   { tag: BOOL_TAG, default: true, identify: (v) => v === false, test: BOOL_FALSE, resolve: () => false },
-  { tag: INT_TAG, default: true, identify: (v) => Number.isInteger(v), test: INT, resolve: resolveInt },
-  { tag: FLOAT_TAG, default: true, identify: (v) => typeof v === 'number', test: FLOAT, resolve: resolveFloat },
-  // Ansible prints dates back as text; keeping the source text avoids time zone surprises.
-  { tag: TIMESTAMP_TAG, default: true, identify: () => false, test: TIMESTAMP, resolve: (s) => s },
+  { tag: INT_TAG, default: true, identify: (v) => Number.isInteger(v) || typeof v === 'bigint', test: INT, resolve: resolveInt },
+  { tag: FLOAT_TAG, default: true, identify: (v) => typeof v === 'number' || v instanceof PyFloat, test: FLOAT, resolve: resolveFloat },
+  // A date or datetime as PyYAML makes it (str() in templates, isoformat() in JSON).
+  { tag: TIMESTAMP_TAG, default: true, identify: (v) => v instanceof PyDate, test: TIMESTAMP, resolve: (s) => pyDateFromYaml(s) ?? s },
+  // Explicit `!!float 8` / `!!int "42"`: PyYAML converts whatever the text (the default tags above
+  // apply only where their pattern matches).
+  { tag: FLOAT_TAG, identify: () => false, resolve: resolveFloat },
+  { tag: INT_TAG, identify: () => false, resolve: (s) => (INT.test(s) ? resolveInt(s) : s) },
   // Ansible Vault inline values: the vault text here, decrypted by parseYaml once the node's
   // position is known (see decryptInlineVault).
   { tag: VAULT_TAG, identify: () => false, resolve: (s) => s },
@@ -97,6 +109,37 @@ const pyyamlTags: ScalarTag[] = [
 
 function customTags(tags: Tags): Tags {
   return [...pyyamlTags, ...tags.filter((t) => (typeof t === 'string' ? !REPLACED_IDS.has(t) : !REPLACED.has(t.tag)))];
+}
+
+/**
+ * Ansible's loader tries json.loads before YAML: a file that is JSON (Python's, with NaN and
+ * Infinity) gets JSON's number rules, where `1e3` is the float 1000.0 (YAML 1.1: the string "1e3")
+ * and `-0` the int 0. The text is still read by the YAML parser, for line and column positions.
+ */
+const JSON_INT = /^-?(?:0|[1-9][0-9]*)$/;
+const JSON_FLOAT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$/;
+const jsonTags: ScalarTag[] = [
+  { tag: BOOL_TAG, default: true, identify: (v) => v === true, test: /^true$/, resolve: () => true },
+  { tag: BOOL_TAG, default: true, identify: (v) => v === false, test: /^false$/, resolve: () => false },
+  { tag: INT_TAG, default: true, identify: (v) => Number.isInteger(v) || typeof v === 'bigint', test: JSON_INT, resolve: (s) => pyInt(BigInt(s)) },
+  { tag: FLOAT_TAG, default: true, identify: (v) => typeof v === 'number' || v instanceof PyFloat, test: JSON_FLOAT, resolve: (s) => pyFloat(Number(s)) },
+  { tag: FLOAT_TAG, default: true, identify: () => false, test: /^(?:NaN|-?Infinity)$/, resolve: (s) => pyFloat(Number(s)) },
+];
+
+function jsonCustomTags(tags: Tags): Tags {
+  return [...jsonTags, ...pyyamlTags.slice(4), ...tags.filter((t) => (typeof t === 'string' ? !REPLACED_IDS.has(t) : !REPLACED.has(t.tag)))];
+}
+
+/** Whether Python's json.loads would read the text (JSON, plus NaN, Infinity and -Infinity). */
+export function isPythonJson(text: string): boolean {
+  if (!/^[ \t\n\r]*[{["0-9tfnNI-]/.test(text)) return false;
+  try {
+    pyJsonLoads(text);
+    return true;
+  } catch (e) {
+    if (e instanceof JsonLoadsError) return false;
+    throw e;
+  }
 }
 
 export class YamlSource {
@@ -197,15 +240,22 @@ export function parseYaml(text: string, file: string): YamlSource {
       hint: `at most ${MAX_YAML_BYTES / 1024 / 1024} MiB`,
     });
   }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    version: '1.1',
-    customTags,
-    // PyYAML lets a repeated key win silently; refusing would reject inventories Ansible reads.
-    uniqueKeys: false,
-  });
+  let lines = new LineCounter();
+  const read = (json: boolean): Document.Parsed =>
+    parseDocument(text, {
+      lineCounter: lines,
+      prettyErrors: false,
+      version: '1.1',
+      customTags: json ? jsonCustomTags : customTags,
+      // PyYAML lets a repeated key win silently; refusing would reject inventories Ansible reads.
+      uniqueKeys: false,
+    });
+  let doc = isPythonJson(text) ? read(true) : undefined;
+  if (doc === undefined || doc.errors.length > 0) {
+    // Not JSON, or JSON the YAML parser cannot position: YAML, as Ansible's second try.
+    lines = new LineCounter();
+    doc = read(false);
+  }
   const err = doc.errors[0];
   if (err) {
     const { line, col } = lines.linePos(err.pos[0]);
@@ -255,7 +305,8 @@ export function describeNode(node: YamlNode): string {
     const v = node.value;
     if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
     if (typeof v === 'boolean') return `the boolean ${v}`;
-    if (typeof v === 'number') return `the number ${v}`;
+    if (typeof v === 'number' || typeof v === 'bigint' || v instanceof PyFloat) return `the number ${String(v)}`;
+    if (v instanceof PyDate) return `the date ${String(v)}`;
   }
   return 'a value of another type';
 }

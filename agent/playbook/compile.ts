@@ -35,6 +35,8 @@ import { Confinement } from './confine.js';
 import { registerSensitiveVars } from './sensitive-vars.js';
 import { OMIT, RenderError, Scope, TemplateEngine, isTemplated } from './template.js';
 import { describeValue, didYouMean, isMergeKey, keyText, mergeSources } from './yaml.js';
+import { parseWithPyValues } from '../values/boundary.js';
+import { isPyValue, plainValue } from '../values/python.js';
 
 export interface CompileOptions {
   /** --extra-vars: the highest precedence. */
@@ -114,7 +116,7 @@ interface Item {
 }
 
 function isPlainObject(v: unknown): v is Vars {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isPyValue(v);
 }
 
 function child(pos: Pos, seg: string | number): Pos {
@@ -378,7 +380,7 @@ class Compiler {
     if (!isTemplated(text)) return text;
     try {
       const v = scope.render(text);
-      if (typeof v === 'string' || typeof v === 'number') return String(v);
+      if (typeof v === 'string' || typeof v === 'number' || isPyValue(v)) return String(v);
       this.errors.add(`${joinPath(path, [text])}: the key must render to a name, got ${describeValue(v)}`, { location: this.loc(key), host });
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
@@ -390,9 +392,10 @@ class Compiler {
   /** A play parameter such as fpm.version: numbers keep their source text (8.10 is "8.10"). */
   private renderParam(node: YamlNode, path: string, scope: Scope, host: string): Rendered {
     const target = this.src.deref(node);
-    if (isScalar(target) && typeof target.value === 'number') return { value: target.source ?? String(target.value), pos: { node, path }, ok: true };
+    if (isScalar(target) && (typeof target.value === 'number' || isPyValue(target.value))) return { value: target.source ?? String(target.value), pos: { node, path }, ok: true };
     const r = this.renderNode(node, path, scope, host);
-    if (typeof r.value === 'number') r.value = String(r.value);
+    // A rendered number as Python prints it: "{{ php_version }}" with 8.0 is "8.0".
+    if (typeof r.value === 'number' || isPyValue(r.value)) r.value = String(r.value);
     return r;
   }
 
@@ -413,8 +416,10 @@ class Compiler {
           bad(r.pos, s.form === 'names' ? 'a list of names' : 'a list', r.value, ps.loc);
           break;
         }
-        r.value.forEach((v, i) => {
-          if (v === FAILED) return;
+        r.value.forEach((item, i) => {
+          if (item === FAILED) return;
+          // A float, big int or date where a name goes is its Python text ("{{ php_version }}" → "8.0").
+          const v: unknown = isPyValue(item) ? String(item) : item;
           const pos = child(r.pos, i);
           const loc = this.loc(pos.node);
           if (s.form === 'names') {
@@ -578,9 +583,10 @@ class Compiler {
       this.errors.add(`${s.path.join('.')}: resource type "${s.type}" is not available`, { location: item.loc, host });
       return undefined;
     }
-    const result = rt.schema.safeParse(item.spec);
+    // Floats, big ints and dates from vars reach the schema as plain values (8.0 is "8.0" in a text field).
+    const { result, input } = parseWithPyValues(item.spec, (x) => rt.schema.safeParse(x));
     if (!result.success) {
-      for (const p of problemsOf(result.error.issues, item.spec)) {
+      for (const p of problemsOf(result.error.issues, input)) {
         // Unknown and missing keys are named in the message: the label is their mapping's path.
         const keyed = p.missingKey !== undefined || p.unknownKey !== undefined;
         const { pos } = this.locate(item.pos, p.missingKey !== undefined ? p.path.slice(0, -1) : p.path);
@@ -594,7 +600,8 @@ class Compiler {
       }
       return undefined;
     }
-    const spec: unknown = result.data;
+    // Whatever a schema lets through unchanged (free-form values) is plain JSON from here on.
+    const spec: unknown = plainValue(result.data);
     const id = rt.id(spec);
     const resource: DesiredResource = { type: s.type, id, spec, source: item.loc };
     Object.defineProperty(resource, 'at', {

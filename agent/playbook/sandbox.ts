@@ -19,6 +19,8 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import nunjucks from 'nunjucks';
+import { ArithError, pyArith, pyCompare, pyNeg, pyNumber, type ArithOp, type CompareOp } from '../values/arith.js';
+import { PyFloat, isPyValue, pyFloat, pyStr } from '../values/python.js';
 
 export const LIMITS = {
   /** Characters one render may output, and the longest string a template may build. */
@@ -90,7 +92,7 @@ export function allowCall<T extends Fn>(fn: T): T {
 const SafeString = nunjucks.runtime.SafeString;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !(v instanceof SafeString) && Object.prototype.toString.call(v) === '[object Object]';
+  return typeof v === 'object' && v !== null && !(v instanceof SafeString) && !isPyValue(v) && Object.prototype.toString.call(v) === '[object Object]';
 }
 
 /** Names of JavaScript's object machinery: refused whatever they are looked up on. */
@@ -294,6 +296,8 @@ function memberLookup(obj: unknown, val: unknown): unknown {
     if (method && Object.hasOwn(DICT_METHODS, key)) return allowCall((...args: unknown[]) => checked(method.apply(obj, args), key));
     return missing(obj, key);
   }
+  // A float, big int or date is a number to a template: no members of its own.
+  if (isPyValue(obj)) return key in Number.prototype ? cannotAccess(key) : undefined;
   if (typeof obj === 'object') return refuse(`templates cannot access "${key}" of a ${Object.prototype.toString.call(obj).slice(8, -1)} object`);
   return missing(obj, key);
 }
@@ -358,17 +362,27 @@ interface Runtime {
   makeMacro(argNames: string[], kwargNames: string[], func: Fn): Fn;
   fromIterator(arr: unknown): unknown;
   suppressValue(val: unknown, autoescape: boolean): unknown;
+  ensureDefined(val: unknown, lineno: number, colno: number): unknown;
+  lanesArith(op: ArithOp, a: unknown, b: unknown): unknown;
+  lanesNeg(a: unknown): unknown;
+  lanesCompare(a: unknown, op: CompareOp, b: unknown): boolean;
+  lanesFloat(n: number): unknown;
   Frame: { prototype: { set(name: string, val: unknown, resolveUp?: boolean): void } };
   lanesAdd(a: unknown, b: unknown): unknown;
   lanesConcat(a: unknown, b: unknown): unknown;
 }
 interface AstNode {
+  typename: string;
+  value: unknown;
   lineno: number;
   colno: number;
   left: AstNode;
   right: AstNode;
   name: AstNode;
   args: AstNode;
+  target: AstNode;
+  expr: AstNode;
+  ops: { type: CompareOp; expr: AstNode }[];
 }
 type Compile = (this: CompilerProto, node: AstNode, frame: unknown, ...rest: unknown[]) => unknown;
 interface CompilerProto {
@@ -380,11 +394,37 @@ interface CompilerProto {
   compile(node: AstNode, frame: unknown): void;
   compileAdd: Compile;
   compileConcat: Compile;
+  compileSub: Compile;
+  compileMul: Compile;
+  compileDiv: Compile;
+  compileFloorDiv: Compile;
+  compileMod: Compile;
+  compilePow: Compile;
+  compileNeg: Compile;
+  compileCompare: Compile;
+  compileLiteral: Compile;
   compileFunCall: Compile;
   compileLookupVal: Compile;
   compileFilter: Compile;
   compileIs: Compile;
   _compileGetTemplate: Compile;
+}
+
+interface ParserProto {
+  peekToken(): { type: string } | null;
+  parsePrimary(this: ParserProto, ...args: unknown[]): AstNode;
+}
+
+const COMPARE_OPS: Readonly<Record<CompareOp, true>> = { '==': true, '===': true, '!=': true, '!==': true, '<': true, '>': true, '<=': true, '>=': true };
+
+/** Python's errors (division by zero) as template errors. */
+function arith(op: ArithOp, a: unknown, b: unknown): unknown {
+  try {
+    return pyArith(op, a, b);
+  } catch (e) {
+    if (e instanceof ArithError) return refuse(e.message);
+    throw e;
+  }
 }
 
 /** Where the compiled code is, for errors: nunjucks tracks it at calls only, and 0-based. */
@@ -445,8 +485,13 @@ export function installSandbox(): void {
       b.output += typeof val === 'string' ? val.length : stringSize(val);
       if (b.output > LIMITS.output) refuse(`the template writes more than ${fmt(LIMITS.output)} characters`);
     }
-    return suppressValue(val, autoescape);
+    // Jinja2 prints str() of a value (True, 8.0, ['a', 1.0]); Ansible prints None as nothing.
+    if (val === null) return '';
+    return suppressValue(typeof val === 'string' || val instanceof SafeString ? val : pyStr(val), autoescape);
   };
+  // Only an undefined value is an error to print: None prints as an empty string in Ansible.
+  const ensureDefined = rt.ensureDefined.bind(rt);
+  rt.ensureDefined = (val, lineno, colno) => (val === null ? val : ensureDefined(val, lineno, colno));
 
   const frameSet = rt.Frame.prototype.set;
   rt.Frame.prototype.set = function (this: unknown, name: string, val: unknown, resolveUp?: boolean) {
@@ -457,14 +502,25 @@ export function installSandbox(): void {
   // `a + b` and `a ~ b` are compiled to plain JavaScript, which would turn a list into its text
   // whatever its size: they go through a function that measures first.
   rt.lanesAdd = (a, b) => {
-    if (typeof a === 'number' && typeof b === 'number') return a + b;
+    if (pyNumber(a) !== undefined && pyNumber(b) !== undefined) return arith('+', a, b);
     checkLength(stringSize(a) + stringSize(b));
-    return (a as string) + (b as string);
+    return arith('+', a, b);
   };
   rt.lanesConcat = (a, b) => {
     checkLength(stringSize(a) + stringSize(b));
-    return `${a as string}${b as string}`;
+    return `${pyStr(a)}${pyStr(b)}`;
   };
+  // The other operators with Python's numbers too (8.0 * 2 is 16.0, 10 / 5 is 2.0, exact big ints).
+  rt.lanesArith = (op, a, b) => {
+    if (op === '*' && (typeof a === 'string' || typeof b === 'string' || Array.isArray(a) || Array.isArray(b))) {
+      const n = Number(typeof a === 'string' || Array.isArray(a) ? b : a);
+      checkLength((typeof a === 'string' || Array.isArray(a) ? stringSize(a) : stringSize(b)) * (Number.isFinite(n) ? Math.max(n, 0) : 0));
+    }
+    return arith(op, a, b);
+  };
+  rt.lanesNeg = (a) => pyNeg(a);
+  rt.lanesCompare = (a, op, b) => pyCompare(a, op, b);
+  rt.lanesFloat = (n) => pyFloat(n);
   const compiler = (nunjucks as unknown as { compiler: { Compiler: { prototype: CompilerProto } } }).compiler.Compiler.prototype;
   const binary = (fn: string): Compile =>
     function (this: CompilerProto, node: AstNode, frame: unknown): void {
@@ -476,6 +532,54 @@ export function installSandbox(): void {
     };
   compiler.compileAdd = binary('lanesAdd');
   compiler.compileConcat = binary('lanesConcat');
+  const arithmetic = (op: ArithOp): Compile =>
+    function (this: CompilerProto, node: AstNode, frame: unknown): void {
+      this._emit(`runtime.lanesArith("${op}", `);
+      this.compile(node.left, frame);
+      this._emit(', ');
+      this.compile(node.right, frame);
+      this._emit(')');
+    };
+  compiler.compileSub = arithmetic('-');
+  compiler.compileMul = arithmetic('*');
+  compiler.compileDiv = arithmetic('/');
+  compiler.compileFloorDiv = arithmetic('//');
+  compiler.compileMod = arithmetic('%');
+  compiler.compilePow = arithmetic('**');
+  compiler.compileNeg = function (node, frame) {
+    this._emit('runtime.lanesNeg(');
+    this.compile(node.target, frame);
+    this._emit(')');
+  };
+  compiler.compileCompare = function (node, frame) {
+    // a < b < c as nunjucks has it (left to right), each comparison with Python's numbers.
+    const ops = node.ops.filter((o) => Object.hasOwn(COMPARE_OPS, o.type));
+    if (ops.length !== node.ops.length) throw new Error('unknown comparison operator');
+    this._emit('runtime.lanesCompare('.repeat(ops.length));
+    this.compile(node.expr, frame);
+    for (const o of ops) {
+      this._emit(`, "${o.type}", `);
+      this.compile(o.expr, frame);
+      this._emit(')');
+    }
+  };
+  // A float literal stays a float: {{ 8.0 }} prints 8.0 (the parser marks it, see below).
+  const compileLiteral = compiler.compileLiteral;
+  compiler.compileLiteral = function (node, frame, ...rest) {
+    if (node.value instanceof PyFloat) {
+      this._emit(`runtime.lanesFloat(${String(node.value.value)})`);
+      return;
+    }
+    compileLiteral.call(this, node, frame, ...rest);
+  };
+  const parser = (nunjucks as unknown as { parser: { Parser: { prototype: ParserProto } } }).parser.Parser.prototype;
+  const parsePrimary = parser.parsePrimary;
+  parser.parsePrimary = function (this: ParserProto, ...args: unknown[]) {
+    const tok = this.peekToken();
+    const node = parsePrimary.apply(this, args);
+    if (tok?.type === 'float' && node.typename === 'Literal' && typeof node.value === 'number') node.value = new PyFloat(node.value);
+    return node;
+  };
 
   // Every lookup, call, filter, test and template load records its line, so that a refusal names it.
   compiler.compileFunCall = function (node, frame) {

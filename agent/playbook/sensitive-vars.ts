@@ -8,6 +8,7 @@ import { fnmatchToRegExp } from '../inventory/fnmatch.js';
 import type { Vars } from '../inventory/vars.js';
 import { secrets, type SecretMasker } from '../report/mask.js';
 import { RenderError, type Scope } from './template.js';
+import { isPyValue } from '../values/python.js';
 
 /** Registers the resolved values; false (after `report`) when one of them cannot be templated. */
 export function registerSensitiveVars(patterns: readonly string[], vars: Vars, scope: Scope, report: (message: string) => void, masker: SecretMasker = secrets): boolean {
@@ -32,7 +33,8 @@ export function registerSensitiveVars(patterns: readonly string[], vars: Vars, s
 /** Every string (and number, as written) in a value: a mapping of secrets registers each of them. */
 function leaves(v: unknown, depth = 0): string[] {
   if (typeof v === 'string') return [v];
-  if (typeof v === 'number' || typeof v === 'bigint') return [String(v)];
+  // A float, big int or date as Python prints it (8.0, not 8), which is how output shows it.
+  if (typeof v === 'number' || isPyValue(v)) return [String(v)];
   if (depth > 64 || v === null || typeof v !== 'object') return [];
   return (Array.isArray(v) ? v : Object.values(v)).flatMap((x) => leaves(x, depth + 1));
 }

@@ -23,8 +23,12 @@ import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { dirname, posix, resolve } from 'node:path';
 import nunjucks from 'nunjucks';
-import { stringify as yamlStringify } from 'yaml';
 import { setVar } from '../inventory/vars.js';
+import { pyArith, pyCompare, pyNumber } from '../values/arith.js';
+import { pyRound, toPyFloat, toPyInt } from '../values/convert.js';
+import { PyFloat, isPyValue, pyFloat, pyJsonDumps, pyStr } from '../values/python.js';
+import { pyJsonLoads } from '../values/json-loads.js';
+import { pyYamlDump } from '../values/yaml-dump.js';
 import { Confinement } from './confine.js';
 import { DICT_METHODS, LIMITS, NOT_A_VALUE, allowCall, enterSandbox, guardFilter, installSandbox, range, stringSize } from './sandbox.js';
 
@@ -86,7 +90,7 @@ const PY_CONSTANTS: Readonly<Record<string, unknown>> = { True: true, False: fal
 const CAPTURE = '__lanes_capture';
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !(v instanceof SafeString) && Object.prototype.toString.call(v) === '[object Object]';
+  return typeof v === 'object' && v !== null && !(v instanceof SafeString) && !isPyValue(v) && Object.prototype.toString.call(v) === '[object Object]';
 }
 
 interface Compiled {
@@ -503,21 +507,75 @@ function installFilters(engine: TemplateEngine): void {
 
   env.addFilter('bool', (val: unknown) => {
     if (typeof val === 'boolean') return val;
-    if (typeof val === 'number') return val === 1;
+    if (pyNumber(val) !== undefined) return pyCompare(val, '==', 1);
     if (typeof val === 'string' || val instanceof SafeString) return ['yes', 'on', '1', 'true', 'y'].includes(String(val).trim().toLowerCase());
     return false;
   });
-  env.addFilter('to_json', (val: unknown) => JSON.stringify(m(val)));
-  env.addFilter('to_nice_json', (val: unknown, indent: number = 4) => JSON.stringify(m(val), null, indent));
+  // Numbers as Jinja2 converts them (Python's float(), int(), round()), keeping Python's types.
+  env.addFilter('float', (val: unknown, def: unknown = new PyFloat(0)) => toPyFloat(val instanceof SafeString ? String(val) : val) ?? def);
+  env.addFilter('int', (...args: unknown[]) => {
+    const kw = kwargs(args);
+    const [val, def = kw.default ?? 0] = args;
+    const v = val instanceof SafeString ? String(val) : val;
+    return toPyInt(v) ?? (typeof v === 'string' ? toPyInt(toPyFloat(v)) : undefined) ?? def;
+  });
+  env.addFilter('round', (...args: unknown[]) => {
+    const kw = kwargs(args);
+    const [val, precision = kw.precision ?? 0, method = kw.method ?? 'common'] = args;
+    const digits = Number(precision);
+    if (method === 'common') return pyRound(val, digits) ?? fail('round: expected a number');
+    if (method !== 'floor' && method !== 'ceil') return fail('round: method must be common, ceil or floor');
+    const n = pyNumber(val);
+    if (n === undefined) return fail('round: expected a number');
+    const x = 'int' in n ? Number(n.int) : n.float;
+    const unit = 10 ** digits;
+    return pyFloat((method === 'floor' ? Math.floor(x * unit) : Math.ceil(x * unit)) / unit);
+  });
+  env.addFilter('string', (val: unknown) => (val instanceof SafeString ? val : pyStr(val)));
+  env.addFilter('join', (...args: unknown[]) => {
+    const kw = kwargs(args);
+    const [val, sep = kw.d ?? '', attribute = kw.attribute] = args;
+    const items = Array.isArray(val) ? val : isPlainObject(val) ? Object.keys(val) : [...pyStr(val)];
+    const picked = attribute === undefined || attribute === null ? items : items.map((i: unknown) => (isPlainObject(i) ? i[String(attribute)] : undefined));
+    return picked.map((i: unknown) => pyStr(i)).join(pyStr(sep));
+  });
+  env.addFilter('sum', (...args: unknown[]) => {
+    const kw = kwargs(args);
+    const [val, attribute = kw.attribute, start = kw.start ?? 0] = args;
+    const items = Array.isArray(val) ? val : [];
+    return items.reduce((acc: unknown, i: unknown) => pyArith('+', acc, attribute === undefined || attribute === null || !isPlainObject(i) ? i : i[String(attribute)]), start);
+  });
+  env.addFilter('abs', (val: unknown) => (pyCompare(val, '<', 0) ? pyArith('-', 0, val) : val));
+  env.addTest('number', (val: unknown) => pyNumber(val) !== undefined);
+  // Equality tests with Python's numbers (8.0 is 8): selectattr('v', 'equalto', 8) finds 8.0.
+  for (const name of ['eq', 'equalto']) env.addTest(name, (val: unknown, other: unknown) => pyCompare(val, '==', other));
+  env.addTest('ne', (val: unknown, other: unknown) => pyCompare(val, '!=', other));
+  env.addTest('float', (val: unknown) => { const n = pyNumber(val); return n !== undefined && 'float' in n; });
+  env.addTest('integer', (val: unknown) => typeof val !== 'boolean' && pyNumber(val) !== undefined && 'int' in (pyNumber(val) as object));
+  // Ansible's to_json / to_nice_json are Python's json.dumps (8.0, NaN, big ints exact, dates isoformat()).
+  env.addFilter('to_json', (...args: unknown[]) => {
+    const kw = kwargs(args);
+    return pyJsonDumps(m(args[0]), {
+      indent: typeof kw.indent === 'number' ? kw.indent : undefined,
+      sortKeys: kw.sort_keys === true,
+      ensureAscii: kw.ensure_ascii !== false,
+    });
+  });
+  env.addFilter('to_nice_json', (...args: unknown[]) => {
+    const kw = kwargs(args);
+    const [val, indent = kw.indent ?? 4, sortKeys = kw.sort_keys ?? true] = args;
+    return pyJsonDumps(m(val), { indent: Number(indent), sortKeys: sortKeys === true, ensureAscii: kw.ensure_ascii !== false });
+  });
   env.addFilter('from_json', (val: unknown) => {
     try {
-      return JSON.parse(String(val)) as unknown;
+      return pyJsonLoads(String(val));
     } catch (e) {
       return fail(`from_json: ${(e as Error).message}`);
     }
   });
-  env.addFilter('to_yaml', (val: unknown) => yamlStringify(m(val)));
-  env.addFilter('to_nice_yaml', (val: unknown, indent: number = 2) => yamlStringify(m(val), { indent }));
+  // PyYAML's yaml.dump as Ansible calls it: flow style for collections of scalars, or block style (nice).
+  env.addFilter('to_yaml', (val: unknown) => pyYamlDump(m(val), { flow: 'auto' }));
+  env.addFilter('to_nice_yaml', (val: unknown, indent: number = 4) => pyYamlDump(m(val), { flow: 'never', indent: Number(indent) }));
   env.addFilter('b64encode', (val: unknown) => Buffer.from(String(val), 'utf8').toString('base64'));
   env.addFilter('b64decode', (val: unknown) => Buffer.from(String(val), 'base64').toString('utf8'));
   env.addFilter('basename', (val: unknown) => posix.basename(String(val)));

@@ -1,7 +1,8 @@
 /**
  * --extra-vars, read as Ansible reads -e:
  *   key=value key2="two words"   strings (quotes removed; values are never typed)
- *   {"workers": 4} or [YAML flow]  a JSON/YAML mapping, values keep their types
+ *   {"workers": 4} or [YAML flow]  a JSON/YAML mapping, values keep their types (JSON read with
+ *                                  JSON's rules first, as Ansible: 1e3 is the float 1000.0)
  *   @vars/prod.yml                 a YAML or JSON file of variables (relative to the working directory,
  *                                  and confined to its tree and LANES_TEMPLATE_ROOTS, like templates)
  * Several are combined in order, the last one winning (whole keys, or mappings merged recursively

@@ -5,6 +5,7 @@
 import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { SourceLocation } from '../errors.js';
 import type { YamlNode, YamlSource } from '../inventory/yaml-source.js';
+import { PyDate, PyFloat } from '../values/python.js';
 
 /** A `<<` merge key (YAML 1.1). */
 export function isMergeKey(key: unknown): boolean {
@@ -76,8 +77,9 @@ export function describeValue(v: unknown): string {
   if (v === null || v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v)}`;
-  if (typeof v === 'number') return `the number ${v}`;
+  if (typeof v === 'number' || typeof v === 'bigint' || v instanceof PyFloat) return `the number ${String(v)}`;
   if (typeof v === 'boolean') return `the boolean ${v}`;
+  if (v instanceof PyDate) return `the date ${String(v)}`;
   if (typeof v === 'object') return 'a mapping';
   return `a ${typeof v}`;
 }

@@ -6,6 +6,7 @@
  */
 
 import type { LanesEvent } from './events.js';
+import { isPyValue } from '../values/python.js';
 
 export const MASK = '********';
 /** Shorter "secrets" would shred ordinary output (masking every "a" or "ok"), so they are ignored. */
@@ -85,6 +86,8 @@ export class SecretMasker {
     path.add(value);
     try {
       if (Array.isArray(value)) return value.map((v) => this.walk(v, path));
+      // Python values (8.0, a date) keep their type: their writer prints them as Python does.
+      if (isPyValue(value)) return value;
       const toJSON = (value as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === 'function') return this.walk(toJSON.call(value), path);
       const proto: unknown = Object.getPrototypeOf(value);

@@ -13,6 +13,7 @@ import { groupHosts } from '../inventory/pattern.js';
 import { mergeVars, setVar, type Vars } from '../inventory/vars.js';
 import { RenderError, Scope, TemplateEngine, isTemplated } from '../playbook/template.js';
 import type { FleetHost } from './fleet.js';
+import { isPyValue } from '../values/python.js';
 
 /** The variables resolveTarget reads (agent/transport/target.ts). */
 export const CONNECTION_VARS = [
@@ -63,7 +64,7 @@ function renderConnectionVars(engine: TemplateEngine, name: string, own: Vars, h
     if (!Object.hasOwn(scopeVars, key)) continue;
     const raw = scopeVars[key];
     if (typeof raw !== 'string' || !isTemplated(raw)) {
-      out[key] = raw;
+      out[key] = plain(raw);
       continue;
     }
     scope ??= new Scope(engine, scopeVars);
@@ -84,5 +85,8 @@ function renderConnectionVars(engine: TemplateEngine, name: string, own: Vars, h
 
 /** Scalars as they are; a mapping or list (a Proxy of the scope) as a plain copy, for resolveTarget's type errors. */
 function plain(v: unknown): unknown {
-  return v !== null && typeof v === 'object' ? JSON.parse(JSON.stringify(v)) : v;
+  // A float, big int or date as Python prints it (ansible_user: 8.0 is "8.0"; a port 22.0 still reads as 22).
+  if (isPyValue(v)) return String(v);
+  // A big integer (bigint) inside is kept as its digits: JSON.stringify cannot write a bigint.
+  return v !== null && typeof v === 'object' ? JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))) : v;
 }

@@ -207,3 +207,99 @@ function jsonString(s: string, ensureAscii: boolean): string {
   }
   return `${out}"`;
 }
+
+/**
+ * Python's str() of a value, as Jinja2 prints it: True/False/None, floats as repr (8.0), lists and
+ * dicts as their repr ([1.0, 'a'], {'a': None}), dates as str(). Strings are themselves.
+ */
+export function pyStr(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === undefined) return '';
+  if (Array.isArray(v) || isPlainRecord(v)) return pyRepr(v);
+  return scalarText(v) ?? String(v);
+}
+
+/** Python's repr(): strings quoted as Python quotes them, containers recursively, dates as datetime(...). */
+export function pyRepr(v: unknown): string {
+  if (typeof v === 'string') return pyStrRepr(v);
+  if (v instanceof PyDate) return dateRepr(v);
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
+  if (isPlainRecord(v)) return `{${Object.keys(v).map((k) => `${pyStrRepr(k)}: ${pyRepr(v[k])}`).join(', ')}}`;
+  if (v === undefined) return 'None';
+  return scalarText(v) ?? pyStrRepr(String(v));
+}
+
+function scalarText(v: unknown): string | undefined {
+  if (v === null) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'number') return Number.isInteger(v) && !Object.is(v, -0) ? String(v) : pyFloatRepr(v);
+  if (typeof v === 'bigint' || v instanceof PyFloat || v instanceof PyDate) return v.toString();
+  return undefined;
+}
+
+function isPlainRecord(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** repr() of a str: single quotes unless the text has ' and no ", escapes for controls. */
+export function pyStrRepr(s: string): string {
+  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = q;
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number;
+    if (ch === q || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || (c >= 0x7f && c <= 0xa0) || c === 0xad) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return out + q;
+}
+
+/** repr() of a date/datetime as Python writes it: datetime.date(2001, 1, 1), datetime.datetime(…, tzinfo=…). */
+function dateRepr(d: PyDate): string {
+  const [y, mo, da] = d.date.split('-').map(Number) as [number, number, number];
+  if (d.time === undefined) return `datetime.date(${y}, ${mo}, ${da})`;
+  const [hms = '', frac = ''] = d.time.split('.');
+  const [h, mi, s] = hms.split(':').map(Number) as [number, number, number];
+  const us = frac === '' ? 0 : Number(frac.padEnd(6, '0'));
+  const parts = [y, mo, da, h, mi];
+  if (s !== 0 || us !== 0) parts.push(s);
+  if (us !== 0) parts.push(us);
+  let tz = '';
+  if (d.offset !== undefined) {
+    const m = /^([+-])(\d\d):(\d\d)$/.exec(d.offset);
+    const secs = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3600 + Number(m[3]) * 60) : 0;
+    if (secs === 0) tz = ', tzinfo=datetime.timezone.utc';
+    else {
+      const days = Math.floor(secs / 86400);
+      const rest = secs - days * 86400;
+      tz = `, tzinfo=datetime.timezone(datetime.timedelta(${days !== 0 ? `days=${days}, ` : ''}seconds=${rest}))`;
+    }
+  }
+  return `datetime.datetime(${parts.join(', ')}${tz})`;
+}
+
+/**
+ * A YAML timestamp's text as PyYAML's constructor reads it: a date, or a datetime with its
+ * fraction cut to microseconds and its zone as an offset (Z is +00:00); undefined when the text is
+ * not a timestamp.
+ */
+export function pyDateFromYaml(text: string): PyDate | undefined {
+  const m =
+    /^(\d{4})-(\d\d?)-(\d\d?)(?:(?:[Tt]|[ \t]+)(\d\d?):(\d\d):(\d\d)(?:\.(\d*))?(?:[ \t]*(Z|([-+])(\d\d?)(?::(\d\d))?))?)?$/.exec(text);
+  if (!m) return undefined;
+  const two = (s: string | undefined): string => (s ?? '0').padStart(2, '0');
+  const date = `${m[1] as string}-${two(m[2])}-${two(m[3])}`;
+  if (m[4] === undefined) return new PyDate(date);
+  const frac = (m[7] ?? '').slice(0, 6).padEnd(6, '0');
+  const time = `${two(m[4])}:${m[5] as string}:${m[6] as string}${/^0*$/.test(frac) ? '' : `.${frac}`}`;
+  let offset: string | undefined;
+  if (m[8] === 'Z') offset = '+00:00';
+  else if (m[8] !== undefined) offset = `${m[9] as string}${two(m[10])}:${two(m[11])}`;
+  return new PyDate(date, time, offset);
+}

@@ -5,6 +5,7 @@ import { loadInventory, parseInventoryText } from '../../../agent/inventory/inde
 import { literalEval, parseIniValue } from '../../../agent/inventory/pylit.js';
 import { shlexSplit } from '../../../agent/inventory/shlex.js';
 import { fixture } from './helpers.js';
+import { PyFloat } from '../../../agent/values/python.js';
 
 describe('INI inventory', () => {
   it('reads sections, children declared before the group, and ungrouped hosts', () => {
@@ -136,7 +137,7 @@ describe('INI inventory', () => {
 describe('Python literal values', () => {
   it('parses numbers, containers and strings', () => {
     assert.deepEqual(literalEval('1_000'), { ok: true, value: 1000 });
-    assert.deepEqual(literalEval('1e3'), { ok: true, value: 1000 });
+    assert.deepEqual(literalEval('1e3'), { ok: true, value: new PyFloat(1000) });
     assert.deepEqual(literalEval('.5'), { ok: true, value: 0.5 });
     assert.deepEqual(literalEval('0o17'), { ok: true, value: 15 });
     assert.deepEqual(literalEval('0b101'), { ok: true, value: 5 });
@@ -158,8 +159,10 @@ describe('Python literal values', () => {
     }
   });
 
-  it('keeps integers JavaScript cannot hold exactly as text', () => {
-    assert.equal(parseIniValue('123456789012345678901234'), '123456789012345678901234');
+  it('keeps integers JavaScript cannot hold exactly as exact integers (bigint), as Python does', () => {
+    assert.equal(parseIniValue('123456789012345678901234'), 123456789012345678901234n);
+    assert.equal(parseIniValue('-9007199254740993'), -9007199254740993n);
+    assert.equal(parseIniValue('9007199254740991'), 9007199254740991);
   });
 });
 

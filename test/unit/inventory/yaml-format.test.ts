@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseInventoryText } from '../../../agent/inventory/index.js';
 import './helpers.js'; // gives the test vault password for the !vault value below
+import { PyDate } from '../../../agent/values/python.js';
 
 const NESTED = `
 all:
@@ -121,7 +122,7 @@ describe('YAML inventory', () => {
       zip: '0800',
       plain_zip: '0800',
       version: 8.2,
-      when: '2024-01-02',
+      when: new PyDate('2024-01-02'),
       secret: 'yaml-1.1-secret',
     });
   });

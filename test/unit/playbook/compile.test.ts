@@ -316,3 +316,28 @@ describe('compilePlaybook errors', () => {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('Python values at the resource schemas', () => {
+  it('gives a text field "8.0", a number field 4, and plain JSON to everything after', async () => {
+    const plan = await compileText(
+      [
+        '- hosts: app',
+        '  vars:',
+        '    php_version: 8.0',
+        '    procs: 4.0',
+        '    big: 12345678901234567890',
+        '  supervisor:',
+        '    programs:',
+        '      queue: { command: "/usr/bin/php{{ php_version }} artisan --id={{ big }}", numprocs: "{{ procs }}" }',
+        '  packages: ["php{{ php_version }}-fpm", "{{ php_version }}"]',
+      ].join('\n'),
+    );
+    const spec = specOf(plan, 'lab1', 'supervisor_program', 'queue');
+    assert.equal(spec.command, '/usr/bin/php8.0 artisan --id=12345678901234567890');
+    assert.equal(spec.numprocs, 4);
+    assert.deepEqual(specOf(plan, 'lab1', 'package', 'php8.0-fpm'), { name: 'php8.0-fpm' });
+    assert.deepEqual(specOf(plan, 'lab1', 'package', '8.0'), { name: '8.0' });
+    // Plans and reports are JSON: nothing in a compiled plan may be a bigint or a Python value.
+    assert.doesNotThrow(() => JSON.stringify([...plan.hosts.values()]));
+  });
+});

@@ -84,14 +84,14 @@ describe('template sandbox: ways out to JavaScript', () => {
   it('keeps what templates written for Ansible use', () => {
     const r = (t: string, v: Record<string, unknown> = vars): unknown => new Scope(engine, v).render(t);
     assert.equal(r('{{ s.upper() }}|{{ " a b ".strip() }}|{{ "a,b".split(",") | join("-") }}|{{ "aXbX".replace("X", "-") }}'), 'TEXT|a b|a-b|a-b-');
-    assert.equal(r('{{ s.startswith("te") }} {{ s.endswith(("x", "t")) }} {{ "-".join(["a", "b"]) }} {{ s[0] }} {{ s | length }}'), 'true true a-b t 4');
+    assert.equal(r('{{ s.startswith("te") }} {{ s.endswith(("x", "t")) }} {{ "-".join(["a", "b"]) }} {{ s[0] }} {{ s | length }}'), 'True True a-b t 4');
     assert.deepEqual(r('{{ d.items() }}'), [['a', 1]]);
     assert.equal(r('{% for k, v in d.items() %}{{ k }}={{ v }}{% endfor %} {{ d.get("z", 0) }} {{ d["a"] }}'), 'a=1 0 1');
     assert.equal(r('{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }}{% for i in range(3) %}{{ loop.index }}{% endfor %}'), '<1>123');
     assert.equal(r('{{ l[0].n }} {{ l | map(attribute="n") | join }} {{ range(2, 8, 3) | join(",") }}'), 'x x 2,5');
     assert.equal(r('{% set x = "a" ~ 1 %}{{ x }}{{ 1 + 2 }}{{ "b" + "c" }}'), 'a13bc');
     // Keys of mappings are data, whatever their names.
-    assert.equal(r('{{ m.call }} {{ m["constructor"] }} {{ m.toString }} {{ "call" in m }} {{ "valueOf" in m }}', { m: { call: 'c', constructor: 'k', toString: 't' } }), 'c k t true false');
+    assert.equal(r('{{ m.call }} {{ m["constructor"] }} {{ m.toString }} {{ "call" in m }} {{ "valueOf" in m }}', { m: { call: 'c', constructor: 'k', toString: 't' } }), 'c k t True False');
     assert.equal(engine.renderFile('hostile/macros.j2', new Scope(engine, {})), '');
   });
 });
@@ -150,6 +150,6 @@ describe('template sandbox: limits', () => {
     const tpl = `{{ ("${'a'.repeat(40)}!" | regex_search("(a+)+$")) is none }}|{{ "web-01" | regex_replace("-(\\\\d+)$", "_\\\\1") }}`;
     const child = spawnSync(process.execPath, [script, fixture(''), tpl, 'render'], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(child.status, 0, `child failed or timed out: ${child.stderr}${child.stdout}`);
-    assert.equal(child.stdout.trim(), 'rendered: "true|web_01"');
+    assert.equal(child.stdout.trim(), 'rendered: "True|web_01"');
   });
 });

@@ -82,7 +82,7 @@ describe('template strings', () => {
     assert.equal(render('{{ "yes" | bool }}'), true);
     assert.equal(render('{{ "off" | bool }}'), false);
     assert.equal(render('{{ "12" | int + 1 }}'), 13);
-    assert.equal(render('{{ d | to_json }}', vars), '{"b":2,"a":1}');
+    assert.equal(render('{{ d | to_json }}', vars), '{"b": 2, "a": 1}');
     assert.equal(render('{{ "lanes" | b64encode }}'), 'bGFuZXM=');
     assert.equal(render('{{ "bGFuZXM=" | b64decode }}'), 'lanes');
     assert.equal(render('{{ s | regex_replace("-(\\\\d+)$", "_\\\\1") }}', vars), 'web_01');

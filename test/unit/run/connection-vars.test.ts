@@ -70,3 +70,12 @@ describe('connection variables', () => {
     );
   });
 });
+
+describe('connection variables holding Python values', () => {
+  it('give a float its Python text', () => {
+    const pyInv = parseInventoryText(['all:', '  hosts:', '    h1:', '      ansible_user: 8.0', '      ansible_host: "{{ ansible_user }}"'].join('\n'), 'hosts.yml');
+    const [h] = connectionHosts(pyInv, ['h1']);
+    assert.equal(h?.vars['ansible_user'], '8.0');
+    assert.equal(h?.vars['ansible_host'], '8.0');
+  });
+});
