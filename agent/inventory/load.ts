@@ -49,7 +49,7 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
     const st = await stat(p).catch(() => undefined);
     if (!st) {
       if (p.includes(',')) {
-        addHostList(data, p);
+        addHostList(data, given);
         continue;
       }
       throw new LanesError(`inventory ${p} does not exist`, {
