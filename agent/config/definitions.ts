@@ -5,6 +5,8 @@
  * Everything else set in ansible.cfg or an ANSIBLE_* variable is reported as not supported.
  */
 
+import { IGNORED_EXTENSIONS } from '../inventory/load.js';
+
 export type SettingType = 'string' | 'boolean' | 'integer' | 'path' | 'pathlist' | 'list';
 
 export interface IniKey {
@@ -124,6 +126,22 @@ export const SETTINGS: readonly SettingDef[] = [
     default: 'never',
     choices: ['never', 'always', 'silently', 'ignore'],
     feeds: 'inventory group names',
+  },
+  {
+    name: 'INVENTORY_IGNORE_EXTS',
+    type: 'list',
+    ini: [d('defaults', 'inventory_ignore_extensions'), d('inventory', 'ignore_extensions')],
+    env: ['ANSIBLE_INVENTORY_IGNORE'],
+    default: [...IGNORED_EXTENSIONS],
+    feeds: 'what a directory inventory source skips',
+  },
+  {
+    name: 'INVENTORY_IGNORE_PATTERNS',
+    type: 'list',
+    ini: [d('defaults', 'inventory_ignore_patterns'), d('inventory', 'ignore_patterns')],
+    env: ['ANSIBLE_INVENTORY_IGNORE_REGEX'],
+    default: [],
+    feeds: 'what a directory inventory source skips',
   },
   { name: 'ssh_args', type: 'string', ini: [d('ssh_connection', 'ssh_args')], env: ['ANSIBLE_SSH_ARGS'], default: undefined, feeds: 'ssh options' },
   {

@@ -19,6 +19,8 @@ export function inventoryOptionsOf(s: Settings): InventoryOptions {
   return {
     hashBehaviour: settingValue<'replace' | 'merge'>(s, 'DEFAULT_HASH_BEHAVIOUR'),
     invalidGroupChars: settingValue<InventoryOptions['invalidGroupChars']>(s, 'TRANSFORM_INVALID_GROUP_CHARS'),
+    ignoreExtensions: settingValue<string[]>(s, 'INVENTORY_IGNORE_EXTS'),
+    ignorePatterns: settingValue<string[]>(s, 'INVENTORY_IGNORE_PATTERNS'),
   };
 }
 

@@ -38,6 +38,8 @@ interface Failure {
 export interface ChainContext {
   cwd: string;
   scriptTimeout?: number;
+  /** What a directory source skips (ignoredInDirectory in load.ts). */
+  ignored?: readonly RegExp[];
   /** ansible-inventory, for plugin configs (tests point it elsewhere). */
   ansibleInventory?: string;
 }

@@ -34,6 +34,11 @@ interface Pending {
   parents: string[];
 }
 
+/** White space as Python's str.isspace() has it (JavaScript's \s also matches U+FEFF, Python's does not). */
+const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_SPACE_START = new RegExp(`^[${PY_SPACE}]+`);
+const PY_SPACE_END = new RegExp(`[${PY_SPACE}]+$`);
+
 export function parseIniInventory(text: string, file: string, data: InventoryData): void {
   // Groups referenced before they are declared; an entry still here at the end is an error.
   const pending = new Map<string, Pending>();
@@ -43,9 +48,11 @@ export function parseIniInventory(text: string, file: string, data: InventoryDat
   const lines = text.split(/\r\n|\r|\n/);
   for (let n = 0; n < lines.length; n += 1) {
     const raw = lines[n] as string;
-    const line = raw.trim();
+    // Python's str.strip(), not JavaScript's trim(): a byte order mark is not white space to Python,
+    // so a file starting with one fails in Ansible's ini plugin, and must fail here too.
+    const line = raw.replace(PY_SPACE_START, '').replace(PY_SPACE_END, '');
     // 1-based column of the stripped line's first character.
-    const indent = raw.length - raw.trimStart().length;
+    const indent = raw.length - raw.replace(PY_SPACE_START, '').length;
     const at = (offset: number): SourceLocation => ({ file, line: n + 1, column: indent + offset + 1 });
     if (line === '' || line[0] === '#' || line[0] === ';') continue;
 

@@ -26,22 +26,36 @@ import { parseYamlInventory } from './yaml-format.js';
  * (INVENTORY_IGNORE_EXTS and the names it always skips); note that it includes `.ini`, so an
  * INI file inside a directory source is skipped, exactly as `ansible -i dir/` skips it.
  */
-export const IGNORED_IN_DIRECTORY: readonly RegExp[] = [
-  /^\./,
-  /^host_vars$/,
-  /^group_vars$/,
-  /^vars_plugins$/,
-  ...['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'].map(
-    (ext) => new RegExp(`${ext.replace(/\./g, '\\.')}$`),
-  ),
-];
+/** Ansible's default INVENTORY_IGNORE_EXTS: its REJECT_EXTS plus .orig, .ini, .cfg and .retry. */
+export const IGNORED_EXTENSIONS: readonly string[] = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];
+
+/** Names Ansible always skips in a directory source, whatever the settings say. */
+const IGNORED_ALWAYS: readonly RegExp[] = [/^\./, /^host_vars$/, /^group_vars$/, /^vars_plugins$/];
+
+/**
+ * What a directory source skips, as Ansible's inventory manager builds it: the names always skipped,
+ * INVENTORY_IGNORE_PATTERNS (searched anywhere in the name) and INVENTORY_IGNORE_EXTS (at the end).
+ * Note that the default extensions include `.ini`, so an INI file inside a directory source is
+ * skipped, exactly as `ansible -i dir/` skips it.
+ */
+export function ignoredInDirectory(options: Pick<InventoryOptions, 'ignoreExtensions' | 'ignorePatterns'> = {}): RegExp[] {
+  const exts = options.ignoreExtensions ?? IGNORED_EXTENSIONS;
+  return [
+    ...IGNORED_ALWAYS,
+    ...(options.ignorePatterns ?? []).map((p) => new RegExp(p, 'u')),
+    ...exts.map((ext) => new RegExp(`${ext.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)),
+  ];
+}
+
+/** The default list (stock Ansible settings). */
+export const IGNORED_IN_DIRECTORY: readonly RegExp[] = ignoredInDirectory();
 
 export async function loadInventory(paths: string[], options: InventoryOptions = {}): Promise<Inventory> {
   if (paths.length === 0) {
     throw new LanesError('no inventory given', { hint: 'pass an inventory file or directory with -i' });
   }
   const data = new InventoryData(options);
-  const ctx: ChainContext = { cwd: options.cwd ?? process.cwd(), scriptTimeout: options.scriptTimeout };
+  const ctx: ChainContext = { cwd: options.cwd ?? process.cwd(), scriptTimeout: options.scriptTimeout, ignored: ignoredInDirectory(options) };
   const varsDirs: string[] = [];
   for (const given of paths) {
     // Relative to options.cwd when one is given; errors then name the full path.
@@ -119,7 +133,7 @@ async function loadDirectory(data: InventoryData, dir: string, ctx: ChainContext
   let read = 0;
   const skipped: string[] = [];
   for (const name of names) {
-    if (IGNORED_IN_DIRECTORY.some((re) => re.test(name))) {
+    if ((ctx.ignored ?? IGNORED_IN_DIRECTORY).some((re) => re.test(name))) {
       if (!name.startsWith('.') && name !== 'group_vars' && name !== 'host_vars') skipped.push(name);
       continue;
     }

@@ -8,6 +8,13 @@ export interface InventoryOptions {
   hashBehaviour?: 'replace' | 'merge';
   /** force_valid_group_names (TRANSFORM_INVALID_GROUP_CHARS): 'never' (default), 'always', 'silently', 'ignore'. */
   invalidGroupChars?: 'never' | 'always' | 'silently' | 'ignore';
+  /**
+   * Names ending in these are skipped inside a directory source (INVENTORY_IGNORE_EXTS; default
+   * IGNORED_EXTENSIONS in load.ts, Ansible's own list).
+   */
+  ignoreExtensions?: readonly string[];
+  /** Regular expressions: names they match are skipped inside a directory source (INVENTORY_IGNORE_PATTERNS). */
+  ignorePatterns?: readonly string[];
   /** Seconds an executable inventory script may run before it is stopped (a located error). */
   scriptTimeout?: number;
   /** Directory relative paths and scripts run from (default: process.cwd()). */

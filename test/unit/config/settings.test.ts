@@ -1,5 +1,6 @@
 // ansible.cfg and ANSIBLE_*: configparser rules, search order, precedence, value types, the
 // world-writable working directory, and settings lanes does not support.
+import { IGNORED_EXTENSIONS } from '../../../agent/inventory/load.js';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -195,12 +196,20 @@ describe('values, types and precedence', () => {
     });
   });
 
-  it('gives hash_behaviour and force_valid_group_names to the inventory', () => {
-    assert.deepEqual(inventoryOptionsOf(settingsOf('[defaults]\nhash_behaviour = merge\nforce_valid_group_names = silently\n').s), {
+  it('gives hash_behaviour, force_valid_group_names and the directory ignore lists to the inventory', () => {
+    const cfg = '[defaults]\nhash_behaviour = merge\nforce_valid_group_names = silently\n[inventory]\nignore_extensions = .skip, .old\nignore_patterns = ^tmp\n';
+    assert.deepEqual(inventoryOptionsOf(settingsOf(cfg).s), {
       hashBehaviour: 'merge',
       invalidGroupChars: 'silently',
+      ignoreExtensions: ['.skip', '.old'],
+      ignorePatterns: ['^tmp'],
     });
-    assert.deepEqual(inventoryOptionsOf(settingsOf('[defaults]\n').s), { hashBehaviour: 'replace', invalidGroupChars: 'never' });
+    assert.deepEqual(inventoryOptionsOf(settingsOf('[defaults]\n').s), {
+      hashBehaviour: 'replace',
+      invalidGroupChars: 'never',
+      ignoreExtensions: [...IGNORED_EXTENSIONS],
+      ignorePatterns: [],
+    });
   });
 
   it('refuses a become_method other than sudo, at its line', async () => {

@@ -115,3 +115,25 @@ describe('loadInventory', () => {
     });
   });
 });
+
+describe('what a directory source skips (INVENTORY_IGNORE_EXTS, INVENTORY_IGNORE_PATTERNS)', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lanes-ignore-'));
+    await writeFile(join(dir, 'a.ini'), '[ini]\nh-ini\n');
+    await writeFile(join(dir, 'b.skip'), '[skip]\nh-skip\n');
+    await writeFile(join(dir, 'tmp-c'), '[tmp]\nh-tmp\n');
+    await writeFile(join(dir, 'd'), '[d]\nh-d\n');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it("skips Ansible's default extensions (.ini among them) and nothing else by default", async () => {
+    const inv = await loadInventory([dir]);
+    assert.deepEqual([...inv.hosts.keys()].sort(), ['h-d', 'h-skip', 'h-tmp']);
+  });
+
+  it('skips the configured extensions and patterns instead', async () => {
+    const inv = await loadInventory([dir], { ignoreExtensions: ['.skip'], ignorePatterns: ['^tmp-'] });
+    assert.deepEqual([...inv.hosts.keys()].sort(), ['h-d', 'h-ini']);
+  });
+});
