@@ -38,6 +38,8 @@ interface Failure {
 export interface ChainContext {
   cwd: string;
   scriptTimeout?: number;
+  /** The -i sources read before this one, in order: a plugin config is read after them (constructed). */
+  before?: string[];
   /** What a directory source skips (ignoredInDirectory in load.ts). */
   ignored?: readonly RegExp[];
   /** ansible-inventory, for plugin configs (tests point it elsewhere). */
@@ -80,6 +82,7 @@ export async function parseFileChain(data: InventoryData, file: string, text: st
         cwd: ctx.cwd,
         timeoutSeconds: ctx.scriptTimeout ?? DEFAULT_SCRIPT_TIMEOUT,
         command: ctx.ansibleInventory,
+        before: ctx.before,
       });
     });
     if (ok) return 'auto';

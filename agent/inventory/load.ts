@@ -64,6 +64,7 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
     if (!st) {
       if (p.includes(',')) {
         addHostList(data, given);
+        ctx.before = [...(ctx.before ?? []), given];
         continue;
       }
       throw new LanesError(`inventory ${p} does not exist`, {
@@ -78,6 +79,8 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
       await loadFile(data, p, ctx);
       varsDirs.push(dirname(p));
     }
+    // A plugin config later in the list (constructed, say) works on what these built, as in Ansible.
+    ctx.before = [...(ctx.before ?? []), p];
   }
   data.reconcile();
 

@@ -17,6 +17,12 @@ export interface PluginRun {
   timeoutSeconds: number;
   /** The program to run; tests point it elsewhere. */
   command?: string;
+  /**
+   * The -i sources given before this config. They are passed on ahead of it, so that a plugin that
+   * works on the inventory built so far (constructed, generator) sees it, as it would in Ansible. What
+   * they add again is already here: membership is idempotent and their variables are the same values.
+   */
+  before?: readonly string[];
 }
 
 const INSTALL_HINT = 'install ansible-core (apt install ansible-core, or pipx install ansible-core) so that ansible-inventory is on PATH, or export the inventory once with ansible-inventory -i FILE --list -y > inventory.yml';
@@ -30,7 +36,8 @@ export async function readPluginInventory(data: InventoryData, file: string, plu
     ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED: 'True',
     ANSIBLE_NOCOLOR: 'True',
   };
-  const r = await runCapped(command, ['--list', '--export', '-i', file], { cwd: run.cwd, timeoutSeconds: run.timeoutSeconds, env });
+  const sources = [...(run.before ?? []), file].flatMap((s) => ['-i', s]);
+  const r = await runCapped(command, ['--list', '--export', ...sources], { cwd: run.cwd, timeoutSeconds: run.timeoutSeconds, env });
   if (r.kind === 'spawn-failed') {
     const missing = r.code === 'ENOENT';
     throw new LanesError(
