@@ -53,8 +53,9 @@ describe('loadDifferences', () => {
     writeFileSync(f, JSON.stringify(v));
     return f;
   };
-  it('reads entries with a why', () => {
-    assert.equal(loadDifferences(write([{ case: 'c', view: '--list', kind: 'stdout', why: 'open' }])).length, 1);
+  it('reads entries with a why, and refuses "open" (a difference left unexplained)', () => {
+    assert.equal(loadDifferences(write([{ case: 'c', view: '--list', kind: 'stdout', why: 'JavaScript key order' }])).length, 1);
+    assert.throws(() => loadDifferences(write([{ case: 'c', view: '--list', kind: 'stdout', why: 'open' }])), /with a why/);
   });
   it('refuses an entry without a why, an unknown kind and a duplicate', () => {
     assert.throws(() => loadDifferences(write([{ case: 'c', view: '--list', kind: 'stdout' }])), /with a why/);
