@@ -97,7 +97,16 @@ describe('yaml.dump', () => {
       pyYamlDump({ k: [{ a: 1, b: 2 }], z: { y: [1, 'a b', 'yes', '', '1.0', 'a: b'] } }, { flow: 'auto' }),
       "k:\n- {a: 1, b: 2}\nz:\n  y: [1, a b, 'yes', '', '1.0', 'a: b']\n",
     );
-    assert.equal(pyYamlDump(new PyFloat(1e16), { flow: 'auto' }), '1.0e+16\n...\n');
+    // libyaml (Ansible's dumper) ends a root scalar without "..." (pure-Python PyYAML would add it).
+    assert.equal(pyYamlDump(new PyFloat(1e16), { flow: 'auto' }), '1.0e+16\n');
+  });
+
+  it('matches what ansible-core 2.14.18 to_yaml / to_nice_yaml printed', () => {
+    assert.equal(pyYamlDump('x: y', { flow: 'auto' }), "'x: y'\n");
+    assert.equal(pyYamlDump(['a b', 'c,d', { k: 'x' }], { flow: 'auto' }), '- a b\n- c,d\n- {k: x}\n');
+    const v = { k: ['c,d', 'x', '', 'a'.repeat(50), 'b'.repeat(40)], m: 'l1\nl2' };
+    assert.equal(pyYamlDump(v, { flow: 'auto' }), `k: ['c,d', x, '', ${'a'.repeat(50)}, ${'b'.repeat(40)}]\nm: 'l1\n\n  l2'\n`);
+    assert.equal(pyYamlDump({ k: ['c,d'], m: 'l1\nl2' }, { flow: 'never', indent: 4 }), "k:\n- c,d\nm: 'l1\n\n    l2'\n");
   });
 });
 
