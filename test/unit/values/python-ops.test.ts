@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parseYaml } from '../../../agent/inventory/yaml-source.js';
 import { pyArith, pyCompare } from '../../../agent/values/arith.js';
 import { pyRound, toPyFloat, toPyInt } from '../../../agent/values/convert.js';
-import { pyJsonLoads } from '../../../agent/values/json-loads.js';
+import { JsonLoadsError, pyJsonLoads } from '../../../agent/values/json-loads.js';
 import { PyDate, PyFloat, pyJsonDumps, pyRepr, pyStr } from '../../../agent/values/python.js';
 import { pyYamlDump } from '../../../agent/values/yaml-dump.js';
 
@@ -78,7 +78,18 @@ describe('float(), int(), round()', () => {
 describe('json.loads and JSON-first loading', () => {
   it('reads numbers as Python does', () => {
     assert.equal(pyJsonDumps(pyJsonLoads('[1e3, 8.0, 12345678901234567890, -0, -0.0, NaN]')), '[1000.0, 8.0, 12345678901234567890, 0, -0.0, NaN]');
-    assert.throws(() => pyJsonLoads('{"a": 1,}'));
+    // Python's JSONDecodeError texts, as json.loads printed them.
+    const message = (text: string): string => {
+      try {
+        pyJsonLoads(text);
+        return 'no error';
+      } catch (e) {
+        return e instanceof JsonLoadsError ? e.pythonMessage : String(e);
+      }
+    };
+    assert.equal(message('{"a": 1,}'), 'Expecting property name enclosed in double quotes: line 1 column 9 (char 8)');
+    assert.equal(message(''), 'Expecting value: line 1 column 1 (char 0)');
+    assert.equal(message('[1,\n 2 x]'), "Expecting ',' delimiter: line 2 column 4 (char 7)");
   });
   it('reads a JSON file with JSON number rules, and YAML with YAML 1.1 rules, keeping positions', () => {
     const json = parseYaml('{\n  "v": 1e3,\n  "w": "x"\n}', 'vars.json');
