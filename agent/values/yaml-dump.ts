@@ -254,41 +254,32 @@ class Emitter {
   private writePlain(text: string, allowBreaks: boolean): void {
     const chars = [...text];
     if (!this.whitespace && chars.length > 0) this.put(' ');
-    let spaces = false;
-    let breaks = false;
-    for (let i = 0; i < chars.length; i++) {
-      const ch = chars[i] as string;
-      if (ch === ' ') {
-        if (allowBreaks && !spaces && this.column > BEST_WIDTH && chars[i + 1] !== ' ') this.writeIndent();
-        else this.put(ch);
-        spaces = true;
-      } else if (isBreak(ch)) {
-        if (!breaks && ch === '\n') this.putBreak();
-        this.writeBreak(ch);
-        this.indention = true;
-        breaks = true;
-      } else {
-        if (breaks) this.writeIndent();
-        this.put(ch);
-        this.indention = false;
-        spaces = false;
-        breaks = false;
-      }
-    }
+    this.writeFoldable(chars, allowBreaks, false);
     this.whitespace = false;
     this.indention = false;
   }
 
   private writeSingleQuoted(text: string, allowBreaks: boolean): void {
-    const chars = [...text];
     this.writeIndicator("'", true, false, false);
+    if (this.writeFoldable([...text], allowBreaks, true)) this.writeIndent();
+    this.writeIndicator("'", false, false, false);
+    this.whitespace = false;
+    this.indention = false;
+  }
+
+  /**
+   * The characters of a plain or single-quoted scalar: a single space past column 80 becomes a line
+   * break (in a quoted one, not the first or last character), a line break is written twice (YAML
+   * folds one away), a quote is doubled. Returns whether the text ended in line breaks.
+   */
+  private writeFoldable(chars: string[], allowBreaks: boolean, quoted: boolean): boolean {
     let spaces = false;
     let breaks = false;
     for (let i = 0; i < chars.length; i++) {
       const ch = chars[i] as string;
       if (ch === ' ') {
-        const fold = allowBreaks && !spaces && this.column > BEST_WIDTH && i !== 0 && i !== chars.length - 1 && chars[i + 1] !== ' ';
-        if (fold) this.writeIndent();
+        const inside = !quoted || (i !== 0 && i !== chars.length - 1);
+        if (allowBreaks && !spaces && this.column > BEST_WIDTH && inside && chars[i + 1] !== ' ') this.writeIndent();
         else this.put(ch);
         spaces = true;
       } else if (isBreak(ch)) {
@@ -298,17 +289,14 @@ class Emitter {
         breaks = true;
       } else {
         if (breaks) this.writeIndent();
-        if (ch === "'") this.put("'");
+        if (quoted && ch === "'") this.put("'");
         this.put(ch);
         this.indention = false;
         spaces = false;
         breaks = false;
       }
     }
-    if (breaks) this.writeIndent();
-    this.writeIndicator("'", false, false, false);
-    this.whitespace = false;
-    this.indention = false;
+    return breaks;
   }
 
   private writeDoubleQuoted(text: string, allowBreaks: boolean): void {
