@@ -138,44 +138,34 @@ class Emitter {
     this.indent = this.indents.pop() ?? -1;
   }
 
-  /** A flow sequence ([a, b]); items move to a new line once the column passes 80. */
+  /** A flow sequence ([a, b]). */
   private emitFlowSequence(items: unknown[]): void {
-    this.writeIndicator('[', true, true, false);
-    this.increaseIndent(true, false);
-    this.flowLevel++;
-    items.forEach((item, i) => {
-      if (i > 0) this.writeIndicator(',', false, false, false);
-      if (this.column > BEST_WIDTH) this.writeIndent();
-      this.emitNode(item, { mapping: false, simpleKey: false });
-    });
-    this.flowLevel--;
-    this.popIndent();
-    this.writeIndicator(']', false, false, false);
+    this.emitFlow('[', ']', items.length, (i) => this.emitNode(items[i], { mapping: false, simpleKey: false }));
   }
 
-  /** A flow mapping ({k: v}), keys sorted; a key that cannot be simple is written as "? key". */
+  /** A flow mapping ({k: v}), keys sorted. */
   private emitFlowMapping(map: Record<string, unknown>, keys: string[]): void {
-    this.writeIndicator('{', true, true, false);
-    this.increaseIndent(true, false);
-    this.flowLevel++;
-    [...keys].sort(byCodePoint).forEach((key, i) => {
-      if (i > 0) this.writeIndicator(',', false, false, false);
-      if (this.column > BEST_WIDTH) this.writeIndent();
-      const k = scalarOf(key);
-      if (isSimpleKey(k.text)) {
-        this.emitScalar(k, { mapping: true, simpleKey: true });
-        this.writeIndicator(':', false, false, false);
-      } else {
-        this.writeIndicator('?', true, false, false);
-        this.emitScalar(k, { mapping: true, simpleKey: false });
-        if (this.column > BEST_WIDTH) this.writeIndent();
-        this.writeIndicator(':', true, false, false);
-      }
+    const sorted = [...keys].sort(byCodePoint);
+    this.emitFlow('{', '}', sorted.length, (i) => {
+      const key = sorted[i] as string;
+      this.emitKey(key, true);
       this.emitNode(map[key], { mapping: true, simpleKey: false });
     });
+  }
+
+  /** A flow collection's brackets and commas; an item moves to a new line once the column passes 80. */
+  private emitFlow(open: string, close: string, count: number, item: (i: number) => void): void {
+    this.writeIndicator(open, true, true, false);
+    this.increaseIndent(true, false);
+    this.flowLevel++;
+    for (let i = 0; i < count; i++) {
+      if (i > 0) this.writeIndicator(',', false, false, false);
+      if (this.column > BEST_WIDTH) this.writeIndent();
+      item(i);
+    }
     this.flowLevel--;
     this.popIndent();
-    this.writeIndicator('}', false, false, false);
+    this.writeIndicator(close, false, false, false);
   }
 
   private emitBlockSequence(items: unknown[], ctx: Context): void {
@@ -192,19 +182,24 @@ class Emitter {
     this.increaseIndent(false, false);
     for (const key of [...keys].sort(byCodePoint)) {
       this.writeIndent();
-      const k = scalarOf(key);
-      if (isSimpleKey(k.text)) {
-        this.emitScalar(k, { mapping: true, simpleKey: true });
-        this.writeIndicator(':', false, false, false);
-      } else {
-        this.writeIndicator('?', true, false, true);
-        this.emitScalar(k, { mapping: true, simpleKey: false });
-        this.writeIndent();
-        this.writeIndicator(':', true, false, true);
-      }
+      this.emitKey(key, false);
       this.emitNode(map[key], { mapping: true, simpleKey: false });
     }
     this.popIndent();
+  }
+
+  /** A mapping key and its ":"; a key too long or spanning lines is written as "? key" (libyaml's check_simple_key). */
+  private emitKey(key: string, flow: boolean): void {
+    const k = scalarOf(key);
+    if (isSimpleKey(k.text)) {
+      this.emitScalar(k, { mapping: true, simpleKey: true });
+      this.writeIndicator(':', false, false, false);
+      return;
+    }
+    this.writeIndicator('?', true, false, !flow);
+    this.emitScalar(k, { mapping: true, simpleKey: false });
+    if (!flow || this.column > BEST_WIDTH) this.writeIndent();
+    this.writeIndicator(':', true, false, !flow);
   }
 
   private emitScalar(s: Scalar, ctx: Context): void {
