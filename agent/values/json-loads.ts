@@ -75,15 +75,29 @@ export function pyJsonLoads(text: string): unknown {
     return fail('Expecting value');
   };
 
-  const object = (depth: number): Record<string, unknown> => {
-    const out: Record<string, unknown> = {};
+  /** The items of an object or array up to its closing bracket, with Python's comma errors. */
+  const items = (close: string, item: () => void): void => {
     pos += 1;
     skip();
-    if (text[pos] === '}') {
+    if (text[pos] === close) {
       pos += 1;
-      return out;
+      return;
     }
     for (;;) {
+      item();
+      skip();
+      if (text[pos] === close) {
+        pos += 1;
+        return;
+      }
+      if (text[pos] !== ',') fail("Expecting ',' delimiter");
+      pos += 1;
+    }
+  };
+
+  const object = (depth: number): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    items('}', () => {
       skip();
       if (text[pos] !== '"') fail('Expecting property name enclosed in double quotes');
       const key = string();
@@ -93,40 +107,14 @@ export function pyJsonLoads(text: string): unknown {
       // A repeated key: Python's dict keeps the last value at the place of the first. defineProperty
       // makes "__proto__" an ordinary key.
       Object.defineProperty(out, key, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
-      skip();
-      if (text[pos] === ',') {
-        pos += 1;
-        continue;
-      }
-      if (text[pos] === '}') {
-        pos += 1;
-        return out;
-      }
-      fail("Expecting ',' delimiter");
-    }
+    });
+    return out;
   };
 
   const array = (depth: number): unknown[] => {
     const out: unknown[] = [];
-    pos += 1;
-    skip();
-    if (text[pos] === ']') {
-      pos += 1;
-      return out;
-    }
-    for (;;) {
-      out.push(value(depth + 1));
-      skip();
-      if (text[pos] === ',') {
-        pos += 1;
-        continue;
-      }
-      if (text[pos] === ']') {
-        pos += 1;
-        return out;
-      }
-      fail("Expecting ',' delimiter");
-    }
+    items(']', () => out.push(value(depth + 1)));
+    return out;
   };
 
   const string = (): string => {
