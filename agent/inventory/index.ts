@@ -17,8 +17,8 @@ export {
   type RenderOptions,
   type GraphOptions,
 } from './render.js';
-export { pyYamlDump } from './pyyaml-emit.js';
-export { pyStr, pyRepr } from './py-str.js';
+export { pyYamlDump } from '../values/yaml-dump.js';
+export { pyStr, pyRepr } from '../values/python.js';
 export { expandHostPattern, expandHostnameRange } from './address.js';
 export type { InventoryOptions } from './options.js';
 export { showInventory, type ShowInventoryOptions, type InventoryView } from './show.js';

@@ -8,7 +8,7 @@
  */
 import { LanesError, type SourceLocation } from '../errors.js';
 import type { InventoryData } from './data.js';
-import { JsonSyntaxError, parsePythonJson } from './json-source.js';
+import { JsonLoadsError, pyJsonLoads } from '../values/json-loads.js';
 import { MAX_INVENTORY_OUTPUT, runCapped } from './run-capped.js';
 import { addGroups } from './script-source.js';
 
@@ -63,9 +63,9 @@ export async function readPluginInventory(data: InventoryData, file: string, plu
   }
   let parsed: unknown;
   try {
-    parsed = parsePythonJson(r.stdout.toString('utf8'));
+    parsed = pyJsonLoads(r.stdout.toString('utf8'));
   } catch (e) {
-    if (!(e instanceof JsonSyntaxError)) throw e;
+    if (!(e instanceof JsonLoadsError)) throw e;
     throw new LanesError(`output of ${command} for inventory plugin "${plugin}" is not JSON: ${e.message}`, { location: loc });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

@@ -11,7 +11,7 @@
  */
 import { LanesError } from '../errors.js';
 import type { Inventory } from './model.js';
-import { pyStr } from './py-str.js';
+import { pyStr } from '../values/python.js';
 import { byCodePoint, setVar, type Vars } from './vars.js';
 
 export interface RenderOptions {

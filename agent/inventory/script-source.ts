@@ -15,7 +15,7 @@
 import { resolve } from 'node:path';
 import { LanesError, type SourceLocation } from '../errors.js';
 import type { InventoryData } from './data.js';
-import { JsonSyntaxError, parsePythonJson } from './json-source.js';
+import { JsonLoadsError, pyJsonLoads } from '../values/json-loads.js';
 import { firstLine, MAX_INVENTORY_OUTPUT, runCapped } from './run-capped.js';
 import { parseYaml, type YamlNode } from './yaml-source.js';
 
@@ -165,9 +165,9 @@ function stderrTail(stderr: string): string {
 function parseOutput(text: string, file: string, args: string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = parsePythonJson(text);
+    parsed = pyJsonLoads(text);
   } catch (e) {
-    if (!(e instanceof JsonSyntaxError)) throw e;
+    if (!(e instanceof JsonLoadsError)) throw e;
     // --host output goes through Ansible's loader, which takes YAML too; --list must be JSON.
     const yaml = args === '--list' ? undefined : yamlMapping(text, file);
     if (yaml !== undefined) return yaml;

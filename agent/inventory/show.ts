@@ -15,7 +15,7 @@ import { loadInventory } from './load.js';
 import type { Inventory, InventoryGroup, InventoryHost } from './model.js';
 import type { InventoryOptions } from './options.js';
 import { selectHosts } from './pattern.js';
-import { pyYamlDump } from './pyyaml-emit.js';
+import { pyYamlDump } from '../values/yaml-dump.js';
 import { hostVariables, inventoryGraph, inventoryListJson, inventoryYamlTree } from './render.js';
 import { setVar } from './vars.js';
 

@@ -21,7 +21,7 @@ import { LanesError } from '../errors.js';
 import { PyDate, PyFloat } from '../values/python.js';
 import { expandHostPattern } from './address.js';
 import type { InventoryData } from './data.js';
-import { isJsonNumberText, jsonNumberValue, parsePythonJson } from './json-source.js';
+import { isJsonNumberText, jsonNumberValue, pyJsonLoads } from '../values/json-loads.js';
 import { describeNode, isNullNode, parseYaml, type YamlNode, type YamlSource } from './yaml-source.js';
 
 const GROUP_KEYS = ['hosts', 'children', 'vars'];
@@ -144,7 +144,7 @@ function addChild(src: YamlSource, data: InventoryData, parent: string, keyNode:
 function isJson(text: string): boolean {
   if (!/^\s*[{[]/.test(text)) return false;
   try {
-    parsePythonJson(text);
+    pyJsonLoads(text);
     return true;
   } catch {
     return false;

@@ -27,7 +27,7 @@ import { setVar } from '../inventory/vars.js';
 import { pyArith, pyCompare, pyNumber } from '../values/arith.js';
 import { pyRound, toPyFloat, toPyInt } from '../values/convert.js';
 import { PyFloat, isPyValue, pyFloat, pyJsonDumps, pyStr } from '../values/python.js';
-import { pyJsonLoads } from '../values/json-loads.js';
+import { JsonLoadsError, pyJsonLoads } from '../values/json-loads.js';
 import { pyYamlDump } from '../values/yaml-dump.js';
 import { Confinement } from './confine.js';
 import { DICT_METHODS, LIMITS, NOT_A_VALUE, allowCall, enterSandbox, guardFilter, installSandbox, range, stringSize } from './sandbox.js';
@@ -570,7 +570,7 @@ function installFilters(engine: TemplateEngine): void {
     try {
       return pyJsonLoads(String(val));
     } catch (e) {
-      return fail(`from_json: ${(e as Error).message}`);
+      return fail(`from_json: ${e instanceof JsonLoadsError ? e.pythonMessage : (e as Error).message}`);
     }
   });
   // PyYAML's yaml.dump as Ansible calls it: flow style for collections of scalars, or block style (nice).

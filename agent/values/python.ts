@@ -209,8 +209,10 @@ function jsonString(s: string, ensureAscii: boolean): string {
 }
 
 /**
- * Python's str() of a value, as Jinja2 prints it: True/False/None, floats as repr (8.0), lists and
- * dicts as their repr ([1.0, 'a'], {'a': None}), dates as str(). Strings are themselves.
+ * Python's str() of a value, as Jinja2 prints it and as `ansible-inventory --graph --vars` prints
+ * `{name = value}` ("%s" % value): True/False/None, floats as repr (8.0, inf), lists and dicts as
+ * their repr ([1.0, 'a'], {'a': None}, keys in insertion order), dates as str(). Strings are
+ * themselves; undefined (a template's missing value) is empty.
  */
 export function pyStr(v: unknown): string {
   if (typeof v === 'string') return v;
@@ -244,7 +246,10 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** repr() of a str: single quotes unless the text has ' and no ", escapes for controls. */
+/**
+ * repr() of a str: single quotes unless the text has ' and no ", and escapes for what
+ * str.isprintable() rejects (\t \n \r, \xNN, \uNNNN, \UNNNNNNNN); checked against Python's reprs.
+ */
 export function pyStrRepr(s: string): string {
   const q = s.includes("'") && !s.includes('"') ? '"' : "'";
   let out = q;
@@ -254,10 +259,18 @@ export function pyStrRepr(s: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (c < 0x20 || (c >= 0x7f && c <= 0xa0) || c === 0xad) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else out += ch;
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (c > 0x7f && !isPrintable(ch)) {
+      const hex = c.toString(16);
+      out += c <= 0xff ? `\\x${hex.padStart(2, '0')}` : c <= 0xffff ? `\\u${hex.padStart(4, '0')}` : `\\U${hex.padStart(8, '0')}`;
+    } else out += ch;
   }
   return out + q;
+}
+
+/** Python's str.isprintable() for one character: not a control, format, surrogate, unassigned or separator (space aside). */
+function isPrintable(ch: string): boolean {
+  return ch === ' ' || !/[\p{C}\p{Z}]/u.test(ch);
 }
 
 /** repr() of a date/datetime as Python writes it: datetime.date(2001, 1, 1), datetime.datetime(…, tzinfo=…). */

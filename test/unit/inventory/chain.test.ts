@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadInventory, parseInventoryText, type Inventory } from '../../../agent/inventory/index.js';
 import { InventoryData } from '../../../agent/inventory/data.js';
-import { parsePythonJson } from '../../../agent/inventory/json-source.js';
+import { pyJsonLoads } from '../../../agent/values/json-loads.js';
 import { pluginFailure, readPluginInventory } from '../../../agent/inventory/plugin-source.js';
 import { runCapped } from '../../../agent/inventory/run-capped.js';
 import { PyFloat } from '../../../agent/values/python.js';
@@ -383,7 +383,7 @@ describe("Ansible's warnings", () => {
 
 describe('Python json.loads', () => {
   it('keeps floats, big integers and special values as Python has them', () => {
-    const v = parsePythonJson('{"a": 8.0, "b": 1e3, "c": 1.5, "d": 123456789012345678901, "e": [NaN, -Infinity], "f": "x\\u00e9\\n", "a": 2}') as Record<string, unknown>;
+    const v = pyJsonLoads('{"a": 8.0, "b": 1e3, "c": 1.5, "d": 123456789012345678901, "e": [NaN, -Infinity], "f": "x\\u00e9\\n", "a": 2}') as Record<string, unknown>;
     assert.equal(v.a, 2);
     assert.deepEqual(Object.keys(v), ['a', 'b', 'c', 'd', 'e', 'f']);
     assert.equal(String(v.b), '1000.0');
@@ -394,8 +394,8 @@ describe('Python json.loads', () => {
   });
 
   it('reports errors with line and column', () => {
-    assert.throws(() => parsePythonJson('{\n  "a": 1,\n  }'), /Expecting property name enclosed in double quotes/);
-    assert.throws(() => parsePythonJson('{"a": 1} x'), (e: Error & { line?: number; column?: number }) => e.message === 'Extra data' && e.column === 10);
-    assert.throws(() => parsePythonJson(''), /Expecting value/);
+    assert.throws(() => pyJsonLoads('{\n  "a": 1,\n  }'), /Expecting property name enclosed in double quotes/);
+    assert.throws(() => pyJsonLoads('{"a": 1} x'), (e: Error & { line?: number; column?: number }) => e.message === 'Extra data' && e.column === 10);
+    assert.throws(() => pyJsonLoads(''), /Expecting value/);
   });
 });

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parseYaml } from '../../../agent/inventory/yaml-source.js';
 import { pyArith, pyCompare } from '../../../agent/values/arith.js';
 import { pyRound, toPyFloat, toPyInt } from '../../../agent/values/convert.js';
-import { pyJsonLoads } from '../../../agent/values/json-loads.js';
+import { JsonLoadsError, pyJsonLoads } from '../../../agent/values/json-loads.js';
 import { PyDate, PyFloat, pyJsonDumps, pyRepr, pyStr } from '../../../agent/values/python.js';
 import { pyYamlDump } from '../../../agent/values/yaml-dump.js';
 
@@ -78,7 +78,18 @@ describe('float(), int(), round()', () => {
 describe('json.loads and JSON-first loading', () => {
   it('reads numbers as Python does', () => {
     assert.equal(pyJsonDumps(pyJsonLoads('[1e3, 8.0, 12345678901234567890, -0, -0.0, NaN]')), '[1000.0, 8.0, 12345678901234567890, 0, -0.0, NaN]');
-    assert.throws(() => pyJsonLoads('{"a": 1,}'));
+    // Python's JSONDecodeError texts, as json.loads printed them.
+    const message = (text: string): string => {
+      try {
+        pyJsonLoads(text);
+        return 'no error';
+      } catch (e) {
+        return e instanceof JsonLoadsError ? e.pythonMessage : String(e);
+      }
+    };
+    assert.equal(message('{"a": 1,}'), 'Expecting property name enclosed in double quotes: line 1 column 9 (char 8)');
+    assert.equal(message(''), 'Expecting value: line 1 column 1 (char 0)');
+    assert.equal(message('[1,\n 2 x]'), "Expecting ',' delimiter: line 2 column 4 (char 7)");
   });
   it('reads a JSON file with JSON number rules, and YAML with YAML 1.1 rules, keeping positions', () => {
     const json = parseYaml('{\n  "v": 1e3,\n  "w": "x"\n}', 'vars.json');
@@ -97,7 +108,16 @@ describe('yaml.dump', () => {
       pyYamlDump({ k: [{ a: 1, b: 2 }], z: { y: [1, 'a b', 'yes', '', '1.0', 'a: b'] } }, { flow: 'auto' }),
       "k:\n- {a: 1, b: 2}\nz:\n  y: [1, a b, 'yes', '', '1.0', 'a: b']\n",
     );
-    assert.equal(pyYamlDump(new PyFloat(1e16), { flow: 'auto' }), '1.0e+16\n...\n');
+    // libyaml (Ansible's dumper) ends a root scalar without "..." (pure-Python PyYAML would add it).
+    assert.equal(pyYamlDump(new PyFloat(1e16), { flow: 'auto' }), '1.0e+16\n');
+  });
+
+  it('matches what ansible-core 2.14.18 to_yaml / to_nice_yaml printed', () => {
+    assert.equal(pyYamlDump('x: y', { flow: 'auto' }), "'x: y'\n");
+    assert.equal(pyYamlDump(['a b', 'c,d', { k: 'x' }], { flow: 'auto' }), '- a b\n- c,d\n- {k: x}\n');
+    const v = { k: ['c,d', 'x', '', 'a'.repeat(50), 'b'.repeat(40)], m: 'l1\nl2' };
+    assert.equal(pyYamlDump(v, { flow: 'auto' }), `k: ['c,d', x, '', ${'a'.repeat(50)}, ${'b'.repeat(40)}]\nm: 'l1\n\n  l2'\n`);
+    assert.equal(pyYamlDump({ k: ['c,d'], m: 'l1\nl2' }, { flow: 'never', indent: 4 }), "k:\n- c,d\nm: 'l1\n\n    l2'\n");
   });
 });
 
