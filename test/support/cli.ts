@@ -8,10 +8,14 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<CliResult> {
+/**
+ * `inheritEnv: false` starts from an empty environment (only NO_COLOR, CI and `env`), for tests that
+ * must not see the machine's LANES_*, ANSIBLE_* or HOME.
+ */
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; inheritEnv?: boolean } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
-      env: { ...process.env, NO_COLOR: '1', CI: 'true', ...opts.env },
+      env: { ...(opts.inheritEnv === false ? {} : process.env), NO_COLOR: '1', CI: 'true', ...opts.env },
       cwd: opts.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -1,30 +1,18 @@
 // `lanes config` and settings taking effect in commands: the built CLI run in directories with an
 // ansible.cfg, with a clean environment (so the machine's own ANSIBLE_* cannot leak in).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SETTINGS } from '../../../agent/config/index.js';
-import { cliPath, fixture } from '../../support/paths.js';
+import { runCli, type CliResult } from '../../support/cli.js';
+import { fixture } from '../../support/paths.js';
 
 const HOME = '/nonexistent-home';
 
-function lanes(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      cwd,
-      env: { PATH: process.env.PATH, HOME, NO_COLOR: '1', CI: 'true', VAULT_DIR: '/run/vault', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function lanes(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runCli(args, { cwd, inheritEnv: false, env: { PATH: process.env.PATH, HOME, VAULT_DIR: '/run/vault', ...env } });
 }
 
 function tempDir(): string {
