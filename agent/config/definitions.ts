@@ -5,7 +5,7 @@
  * Everything else set in ansible.cfg or an ANSIBLE_* variable is reported as not supported.
  */
 
-import { IGNORED_EXTENSIONS } from '../inventory/load.js';
+import { IGNORED_EXTENSIONS } from '../inventory/options.js';
 
 export type SettingType = 'string' | 'boolean' | 'integer' | 'path' | 'pathlist' | 'list';
 

@@ -16,7 +16,7 @@ import { parseIniInventory } from './ini-format.js';
 import type { Inventory } from './model.js';
 import { resolveInventory, type SourceVars } from './resolve.js';
 import { isVaultText, parseDecrypted, registerSecretLeaves, vault } from '../vault/index.js';
-import type { InventoryOptions } from './options.js';
+import { IGNORED_EXTENSIONS, type InventoryOptions } from './options.js';
 import { loadVarsDir, type VarsFileCache } from './vars-files.js';
 import { byCodePoint } from './vars.js';
 import { parseYamlInventory } from './yaml-format.js';
@@ -26,8 +26,6 @@ import { parseYamlInventory } from './yaml-format.js';
  * (INVENTORY_IGNORE_EXTS and the names it always skips); note that it includes `.ini`, so an
  * INI file inside a directory source is skipped, exactly as `ansible -i dir/` skips it.
  */
-/** Ansible's default INVENTORY_IGNORE_EXTS: its REJECT_EXTS plus .orig, .ini, .cfg and .retry. */
-export const IGNORED_EXTENSIONS: readonly string[] = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];
 
 /** Names Ansible always skips in a directory source, whatever the settings say. */
 const IGNORED_ALWAYS: readonly RegExp[] = [/^\./, /^host_vars$/, /^group_vars$/, /^vars_plugins$/];

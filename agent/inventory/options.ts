@@ -10,7 +10,7 @@ export interface InventoryOptions {
   invalidGroupChars?: 'never' | 'always' | 'silently' | 'ignore';
   /**
    * Names ending in these are skipped inside a directory source (INVENTORY_IGNORE_EXTS; default
-   * IGNORED_EXTENSIONS in load.ts, Ansible's own list).
+   * IGNORED_EXTENSIONS below, Ansible's own list).
    */
   ignoreExtensions?: readonly string[];
   /** Regular expressions: names they match are skipped inside a directory source (INVENTORY_IGNORE_PATTERNS). */
@@ -20,3 +20,9 @@ export interface InventoryOptions {
   /** Directory relative paths and scripts run from (default: process.cwd()). */
   cwd?: string;
 }
+
+/**
+ * Ansible's default INVENTORY_IGNORE_EXTS: its REJECT_EXTS plus .orig, .ini, .cfg and .retry. Here, not
+ * in load.ts, so the settings (agent/config/) can name the default without loading the inventory code.
+ */
+export const IGNORED_EXTENSIONS: readonly string[] = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];

@@ -1,6 +1,6 @@
 // ansible.cfg and ANSIBLE_*: configparser rules, search order, precedence, value types, the
 // world-writable working directory, and settings lanes does not support.
-import { IGNORED_EXTENSIONS } from '../../../agent/inventory/load.js';
+import { IGNORED_EXTENSIONS } from '../../../agent/inventory/options.js';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
