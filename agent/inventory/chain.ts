@@ -39,9 +39,7 @@ export interface ChainContext {
   cwd: string;
   scriptTimeout?: number;
   /** The -i sources read before this one, in order: a plugin config is read after them (constructed). */
-  before?: string[];
-  /** What a directory source skips (ignoredInDirectory in load.ts). */
-  ignored?: readonly RegExp[];
+  before?: readonly string[];
   /** ansible-inventory, for plugin configs (tests point it elsewhere). */
   ansibleInventory?: string;
 }

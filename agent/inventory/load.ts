@@ -53,7 +53,10 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
     throw new LanesError('no inventory given', { hint: 'pass an inventory file or directory with -i' });
   }
   const data = new InventoryData(options);
-  const ctx: ChainContext = { cwd: options.cwd ?? process.cwd(), scriptTimeout: options.scriptTimeout, ignored: ignoredInDirectory(options) };
+  // `before` grows as sources are read: a plugin config later in the list works on what they built.
+  const before: string[] = [];
+  const ctx: ChainContext = { cwd: options.cwd ?? process.cwd(), scriptTimeout: options.scriptTimeout, before };
+  const ignored = ignoredInDirectory(options);
   const varsDirs: string[] = [];
   for (const given of paths) {
     // Relative to options.cwd when one is given; errors then name the full path.
@@ -62,7 +65,7 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
     if (!st) {
       if (p.includes(',')) {
         addHostList(data, given);
-        ctx.before = [...(ctx.before ?? []), given];
+        before.push(given);
         continue;
       }
       throw new LanesError(`inventory ${p} does not exist`, {
@@ -71,14 +74,14 @@ export async function loadInventory(paths: string[], options: InventoryOptions =
       });
     }
     if (st.isDirectory()) {
-      await loadDirectory(data, p, ctx);
+      await loadDirectory(data, p, ctx, ignored);
       varsDirs.push(p);
     } else {
       await loadFile(data, p, ctx);
       varsDirs.push(dirname(p));
     }
     // A plugin config later in the list (constructed, say) works on what these built, as in Ansible.
-    ctx.before = [...(ctx.before ?? []), p];
+    before.push(p);
   }
   data.reconcile();
 
@@ -129,18 +132,18 @@ async function loadFile(data: InventoryData, file: string, ctx: ChainContext): P
  * which Ansible skips in directories) is refused where Ansible warns "Unable to parse"; a
  * subdirectory without one gets Ansible's warning.
  */
-async function loadDirectory(data: InventoryData, dir: string, ctx: ChainContext, top = true): Promise<number> {
+async function loadDirectory(data: InventoryData, dir: string, ctx: ChainContext, ignored: readonly RegExp[], top = true): Promise<number> {
   const names = (await readdir(dir)).sort(byCodePoint);
   let read = 0;
   const skipped: string[] = [];
   for (const name of names) {
-    if ((ctx.ignored ?? IGNORED_IN_DIRECTORY).some((re) => re.test(name))) {
+    if (ignored.some((re) => re.test(name))) {
       if (!name.startsWith('.') && name !== 'group_vars' && name !== 'host_vars') skipped.push(name);
       continue;
     }
     const full = join(dir, name);
     const st = await stat(full);
-    if (st.isDirectory()) read += await loadDirectory(data, full, ctx, false);
+    if (st.isDirectory()) read += await loadDirectory(data, full, ctx, ignored, false);
     else if (st.isFile()) {
       await loadFile(data, full, ctx);
       read += 1;

@@ -522,24 +522,19 @@ export function installSandbox(): void {
   rt.lanesCompare = (a, op, b) => pyCompare(a, op, b);
   rt.lanesFloat = (n) => pyFloat(n);
   const compiler = (nunjucks as unknown as { compiler: { Compiler: { prototype: CompilerProto } } }).compiler.Compiler.prototype;
-  const binary = (fn: string): Compile =>
+  /** `left OP right` compiled to a runtime call: `runtime.<call>left, right)`. */
+  const runtimeCall = (call: string): Compile =>
     function (this: CompilerProto, node: AstNode, frame: unknown): void {
-      this._emit(`runtime.${fn}(`);
+      this._emit(`runtime.${call}`);
       this.compile(node.left, frame);
       this._emit(', ');
       this.compile(node.right, frame);
       this._emit(')');
     };
+  const binary = (fn: string): Compile => runtimeCall(`${fn}(`);
   compiler.compileAdd = binary('lanesAdd');
   compiler.compileConcat = binary('lanesConcat');
-  const arithmetic = (op: ArithOp): Compile =>
-    function (this: CompilerProto, node: AstNode, frame: unknown): void {
-      this._emit(`runtime.lanesArith("${op}", `);
-      this.compile(node.left, frame);
-      this._emit(', ');
-      this.compile(node.right, frame);
-      this._emit(')');
-    };
+  const arithmetic = (op: ArithOp): Compile => runtimeCall(`lanesArith("${op}", `);
   compiler.compileSub = arithmetic('-');
   compiler.compileMul = arithmetic('*');
   compiler.compileDiv = arithmetic('/');
