@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { checkBecomeMethod, inventoryOptionsOf, sshArgsOf } from '../agent/config/index.js';
 import { LanesError } from '../agent/errors.js';
 import type { InventoryOptions } from '../agent/inventory/index.js';
+import { DEFAULT_CONNECT_RATE, DEFAULT_CONNECT_RETRIES } from '../agent/transport/connect-limit.js';
 import { durationMs } from '../agent/rollout/spec.js';
 import { loadSshConfig, parseSshArgs, type SshConfigLookup, type SshConfigResult } from '../agent/transport/ssh-config.js';
 import type { ConnectOptions } from '../agent/transport/target.js';
@@ -24,6 +25,7 @@ export interface HostArgs extends VaultArgs {
   'accept-new-host-keys': boolean;
   'strict-host-keys': boolean;
   'connect-timeout': number;
+  'connect-rate': number;
   timeout: number;
   become: boolean;
   'become-user'?: string;
@@ -58,6 +60,11 @@ export function hostOptions<T>(y: Argv<T>): Argv<T & HostArgs> {
       describe: 'refuse to run when a host key would be accepted unchecked (StrictHostKeyChecking no/accept-new with no known_hosts entry)',
     })
     .option('connect-timeout', { type: 'number', ...settingDefault('DEFAULT_TIMEOUT', 10), describe: 'seconds to wait for the SSH handshake' })
+    .option('connect-rate', {
+      type: 'number',
+      ...connectRateDefault(),
+      describe: 'SSH connection starts in flight per jump host, and for all direct connections (sshd drops starts past MaxStartups, 10 by default); 0: no limit',
+    })
     .option('timeout', { type: 'number', default: 120, describe: 'seconds a remote command may run' })
     .option('become', { alias: 'b', type: 'boolean', ...settingDefault('DEFAULT_BECOME', false), describe: 'run commands with sudo' })
     .option('become-user', { type: 'string', ...settingDefault<string>('DEFAULT_BECOME_USER'), describe: 'user to become (default root)' })
@@ -82,6 +89,8 @@ export async function connectOptions(args: HostArgs): Promise<ConnectOptions> {
     acceptNewHostKeys: args['accept-new-host-keys'],
     strictHostKeys: args['strict-host-keys'] || process.env.LANES_STRICT_HOST_KEYS === '1',
     connectTimeoutMs: seconds(args['connect-timeout']),
+    connectRate: args['connect-rate'],
+    connectRetries: wholeEnv('LANES_CONNECT_RETRIES') ?? DEFAULT_CONNECT_RETRIES,
     become: args.become || undefined,
     becomeUser: args['become-user'],
     becomePassword,
@@ -99,6 +108,21 @@ export function inventoryDefault(): { default: string[]; defaultDescription?: st
   if (process.env.LANES_INVENTORY) return { default: [process.env.LANES_INVENTORY], defaultDescription: `${process.env.LANES_INVENTORY} ($LANES_INVENTORY)` };
   const fromSettings = settingDefault<string[]>('DEFAULT_HOST_LIST');
   return fromSettings.defaultDescription !== undefined ? { default: fromSettings.default ?? [], defaultDescription: fromSettings.defaultDescription } : { default: [], defaultDescription: '$LANES_INVENTORY' };
+}
+
+/** --connect-rate: $LANES_CONNECT_RATE, else 8 (below sshd's default MaxStartups of 10). */
+function connectRateDefault(): { default: number; defaultDescription?: string } {
+  const env = wholeEnv('LANES_CONNECT_RATE');
+  return env === undefined ? { default: DEFAULT_CONNECT_RATE } : { default: env, defaultDescription: `${env} ($LANES_CONNECT_RATE)` };
+}
+
+/** A whole number from the environment (unset or empty: undefined); anything else is refused. */
+function wholeEnv(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new LanesError(`$${name} must be a whole number of at least 0, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 /** host_key_checking = False accepts unknown hosts' keys, as `StrictHostKeyChecking no` does (a changed key is still refused). */

@@ -16,7 +16,7 @@ import { secrets } from '../report/mask.js';
 import type { HookEntry, ReleaseBlock } from '../resources/release.js';
 import type { DesiredResource } from '../resources/types.js';
 import { CancelledError, cancelledBy } from '../run/cancel.js';
-import type { HostSession } from '../run/session.js';
+import type { HostSession } from '../run/fleet.js';
 import { durationMs } from './duration.js';
 
 export const HOOK_POINTS = ['build', 'once', 'before_switch', 'after_switch', 'after_release', 'on_rollback'] as const;

@@ -24,8 +24,7 @@ import type { FpmInstall } from '../facts/php-fpm.js';
 import { probesFor } from '../plan/plan-host.js';
 import type { DesiredResource } from '../resources/types.js';
 import type { EventBus } from '../report/events.js';
-import type { FleetHost } from '../run/fleet.js';
-import { FleetSession, type HostSession } from '../run/session.js';
+import { Fleet, type FleetHost, type HostSession } from '../run/fleet.js';
 import type { ConnectOptions } from '../transport/target.js';
 import { currentReleaseScript, parseCurrentRelease, parseUnpackOutput, pruneScript, readArtifact, sharedEntry, unpackScript, type Artifact } from './artifact.js';
 import { artifactInfo, describeArtifact, type ArtifactInfo } from './artifact-info.js';
@@ -139,7 +138,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
   if (artifact) artifact.id = releaseIdWithConfig(artifact, specs);
   const rollback = !artifact;
 
-  const session = await FleetSession.open(hosts, { ...opts, command: opts.command ?? (artifact ? 'release' : 'rollback') });
+  const session = await Fleet.open(hosts, { ...opts, command: opts.command ?? (artifact ? 'release' : 'rollback') });
   if (artifact) opts.bus.emit({ type: 'message', level: 'info', code: 'artifact', text: describeArtifact(artifact), data: artifactInfo(artifact) });
   const state = new Map<string, HostState>();
   // Release scripts run as root and get their input (the artifact) on stdin.
@@ -180,10 +179,10 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
   // live anywhere), so no half-built release is left to switch to later.
   // Also on the host whose hook failed (its connection is fine); a removal that fails is a warning.
   const discardUnpacked = () =>
-    Promise.all(
-      session.sessions.map(async (s) => {
+    session.each(
+      async (s) => {
         const st = state.get(s.host);
-        if (!s.ctx || !st?.unpackedNow || !st.target || st.current === st.target) return;
+        if (!st?.unpackedNow || !st.target || st.current === st.target) return;
         try {
           const r = await s.ctx.step(`remove ${st.target}`, () => run(s, `rm -rf -- ${shq(releaseDir(st.spec, st.target!))}`));
           if (r.code !== 0) throw new LanesError(humanLines(r.stderr) || `exit ${r.code}`, { host: s.host });
@@ -192,7 +191,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
         } catch (err) {
           session.bus.emit({ type: 'message', level: 'warn', host: s.host, text: `release ${st.target} could not be removed: ${errorLineForHost(err, s.host)} (prune removes it later)` });
         }
-      }),
+      },
+      session.hosts.filter((s) => s.ctx),
     );
   // Whether a host will switch in this run: its target is not live there already.
   const willSwitch = (st: HostState) => st.target !== undefined && st.target !== st.current;
@@ -379,7 +379,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     operation: artifact ? 'release' : 'rollback',
     release: artifact?.id ?? firstSt?.target ?? '',
     ...(firstSt?.before ? { previous: firstSt.before } : {}),
-    hosts: session.sessions.map((s) => s.host),
+    hosts: session.hosts.map((s) => s.host),
     failures: session.failures.map((s) => ({ host: s.host, message: errorLineForHost(s.failed, s.host) })),
     cancelled: cancelled(),
     ...(runProblem ? { problem: runProblem } : {}),
@@ -395,7 +395,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
     cancelled: cancelled(),
     states,
     ...(artifact && first.hooks.once.length ? { onceHost } : {}),
-    hosts: session.sessions.map((s) => ({
+    hosts: session.hosts.map((s) => ({
       host: s.host,
       ok: !s.failed,
       message: s.failed ? errorLineForHost(s.failed, s.host) : s.summary,
@@ -717,9 +717,9 @@ async function appendHistory(s: HostSession, st: HostState, run: Runner, rec: Pi
  * Where each host is after a cancelled run, read from the host itself (a rollback may not have
  * completed): "on <id>", "rolled back to <id>", "untouched (on <id>)"; one host-state message each.
  */
-async function hostStates(session: FleetSession, state: Map<string, HostState>, run: Runner): Promise<{ host: string; state: string }[]> {
+async function hostStates(session: Fleet, state: Map<string, HostState>, run: Runner): Promise<{ host: string; state: string }[]> {
   const out: { host: string; state: string }[] = [];
-  for (const s of session.sessions) {
+  for (const s of session.hosts) {
     const st = state.get(s.host);
     let line: string;
     if (!s.ctx || !st) line = 'not reached (no connection): unchanged by this run';

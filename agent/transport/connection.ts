@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import ssh2, { type AuthenticationType, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { LanesError, errorLine } from '../errors.js';
 import { secrets } from '../report/mask.js';
+import { ConnectResetError, connectKey, connectPacing, isResetBeforeAuth, paced, type ConnectPacing } from './connect-limit.js';
 import { ExecError, type ExecResult, summarize } from './exec-result.js';
 import {
   appendKnownHost,
@@ -68,6 +69,8 @@ const HOST_KEY_ALGORITHMS = [
 
 export class SshConnection {
   private closed = false;
+  /** How many starts it took (more than 1 after a reset before authentication). */
+  attempts = 1;
 
   private constructor(
     readonly target: HostTarget,
@@ -79,8 +82,18 @@ export class SshConnection {
     });
   }
 
-  /** Connect (through any jump hosts), verify the host key, authenticate. */
-  static async open(target: HostTarget): Promise<SshConnection> {
+  /**
+   * Connect (through any jump hosts), verify the host key, authenticate. Starts are paced (see
+   * connect-limit.ts): at most `pacing.limiter.rate` in flight per jump host, a reset before
+   * authentication retried. Without `pacing`, a pacing of its own with the defaults.
+   */
+  static async open(target: HostTarget, pacing: ConnectPacing = connectPacing()): Promise<SshConnection> {
+    const { value, attempts } = await paced(pacing, connectKey(target), () => SshConnection.start(target));
+    value.attempts = attempts;
+    return value;
+  }
+
+  private static async start(target: HostTarget): Promise<SshConnection> {
     const hops: InstanceType<typeof Client>[] = [];
     try {
       // Each jump host is reached through the previous one; the last one forwards to the target.
@@ -90,7 +103,7 @@ export class SshConnection {
         hops.push(hop);
         sock = await forward(hop, target.jumps[i + 1] ?? target, target.name);
       }
-      const client = await connectClient(target, sock, target.name);
+      const client = await connectClient(target, sock, target.name, target.jumps.at(-1)?.name);
       return new SshConnection(target, client, hops);
     } catch (err) {
       for (const h of hops) h.end();
@@ -257,7 +270,8 @@ export function argv(args: (string | number)[]): string {
   return shCommand(args);
 }
 
-async function connectClient(target: HostTarget, sock: ConnectConfig['sock'], forHost: string): Promise<InstanceType<typeof Client>> {
+/** `via`: the jump host the target is reached through, named in its failures. */
+async function connectClient(target: HostTarget, sock: ConnectConfig['sock'], forHost: string, via?: string): Promise<InstanceType<typeof Client>> {
   const label = target.name === forHost ? forHost : `${forHost} (via jump host ${target.name})`;
   const known = await loadKnownHosts(target.knownHostsFiles);
   const knownTypes = knownKeyTypesFor(known, target.address, target.port);
@@ -320,12 +334,17 @@ async function connectClient(target: HostTarget, sock: ConnectConfig['sock'], fo
 
   return new Promise((resolve, reject) => {
     let done = false;
+    // The key exchange finished: authentication started, and nothing after this is a dropped start.
+    let handshakeDone = false;
+    client.on('handshake', () => {
+      handshakeDone = true;
+    });
     const fail = (err: Error & { level?: string; code?: string }) => {
       if (done) return;
       done = true;
       client.end();
       if (!proxy) {
-        reject(hostKeyFailure ?? connectError(target, label, err, auth.notes));
+        reject(hostKeyFailure ?? connectError(target, label, err, auth.notes, { handshakeDone, via }));
         return;
       }
       // The transport ended: if the command exited on its own, that is the story (its exit code
@@ -333,7 +352,7 @@ async function connectClient(target: HostTarget, sock: ConnectConfig['sock'], fo
       const p = proxy;
       const grace = new Promise<void>((r) => setTimeout(r, 500).unref());
       void Promise.race([p.exited, grace]).then(() => {
-        const why = hostKeyFailure ?? p.failure() ?? connectError(target, label, err, auth.notes);
+        const why = hostKeyFailure ?? p.failure() ?? connectError(target, label, err, auth.notes, { handshakeDone, via });
         p.kill();
         reject(why);
       });
@@ -416,8 +435,17 @@ async function authMethods(target: HostTarget, label: string): Promise<AuthPlan>
   return { methods, notes };
 }
 
-function connectError(target: HostTarget, label: string, err: Error & { level?: string; code?: string }, notes: string[]): LanesError {
-  const where = `${target.user}@${target.address}:${target.port}`;
+function connectError(
+  target: HostTarget,
+  label: string,
+  err: Error & { level?: string; code?: string },
+  notes: string[],
+  stage: { handshakeDone: boolean; via?: string },
+): LanesError {
+  const where = `${target.user}@${target.address}:${target.port}${stage.via ? ` through jump host ${stage.via}` : ''}`;
+  if (isResetBeforeAuth(err, stage.handshakeDone)) {
+    return new ConnectResetError(`cannot connect to ${where}: the connection was reset before authentication (${err.code ?? err.message})`, label);
+  }
   if (err.level === 'client-authentication') {
     return new LanesError(`authentication failed for ${where}`, {
       kind: 'connect',

@@ -58,6 +58,10 @@ export interface ConnectOptions {
   /** Refuse to run when some host's key would be accepted unchecked (--strict-host-keys). */
   strictHostKeys?: boolean;
   connectTimeoutMs?: number;
+  /** Connection starts in flight per jump host, and for all direct connections (--connect-rate; 0: no limit). */
+  connectRate?: number;
+  /** Retries of a start reset before authentication (LANES_CONNECT_RETRIES). */
+  connectRetries?: number;
   become?: boolean;
   becomeUser?: string;
   becomePassword?: string;

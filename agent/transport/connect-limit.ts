@@ -1,0 +1,136 @@
+/**
+ * Pacing of SSH connection starts (TCP connect → authenticated), apart from --forks.
+ *
+ * sshd's default `MaxStartups 10:30:100` drops unauthenticated connections beyond 10 at once
+ * (randomly, 30% rising to 100% at 100), so 50 forks through one bastion trip it. Two defences:
+ *   - a limit of starts in flight per jump host (the first hop: the one every start goes through),
+ *     and one shared limit for all direct connections (`--connect-rate`, default 8);
+ *   - a start reset before authentication (the drop looks like that to the client) is retried with
+ *     exponential backoff and jitter, a bounded number of times (`LANES_CONNECT_RETRIES`). A failure
+ *     after the key exchange (authentication refused, a host key mismatch) is never retried.
+ */
+import { LanesError } from '../errors.js';
+import type { HostTarget } from './target.js';
+
+/** Below sshd's default MaxStartups start (10), with room for a person's own ssh to the bastion. */
+export const DEFAULT_CONNECT_RATE = 8;
+/** Attempts after the first, for a start reset before authentication. */
+export const DEFAULT_CONNECT_RETRIES = 4;
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_MAX_MS = 4000;
+
+/** Starts in flight per key; `rate` 0 means no limit. */
+export class ConnectLimiter {
+  private readonly inFlight = new Map<string, number>();
+  private readonly queues = new Map<string, (() => void)[]>();
+
+  constructor(readonly rate: number) {
+    if (!Number.isInteger(rate) || rate < 0) throw new LanesError(`--connect-rate must be a whole number of at least 0, got ${rate}`, { hint: '0 means no limit; the default is 8' });
+  }
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    await this.acquire(key);
+    try {
+      return await fn();
+    } finally {
+      this.release(key);
+    }
+  }
+
+  /** How many starts under `key` are in flight now. */
+  active(key: string): number {
+    return this.inFlight.get(key) ?? 0;
+  }
+
+  private acquire(key: string): Promise<void> {
+    const n = this.active(key);
+    if (this.rate === 0 || n < this.rate) {
+      this.inFlight.set(key, n + 1);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const q = this.queues.get(key) ?? [];
+      q.push(resolve);
+      this.queues.set(key, q);
+    });
+  }
+
+  private release(key: string): void {
+    const next = this.queues.get(key)?.shift();
+    // The slot passes straight to the next waiter: the count stays as it is.
+    if (next) return next();
+    const n = this.active(key) - 1;
+    if (n > 0) this.inFlight.set(key, n);
+    else this.inFlight.delete(key);
+  }
+}
+
+/** What a start counts against: the first jump host it passes through, or the pool of direct starts. */
+export function connectKey(target: HostTarget): string {
+  const jump = target.jumps[0];
+  return jump ? `jump ${jump.user}@${jump.address}:${jump.port}` : 'direct';
+}
+
+/** How connection starts are paced in one run. */
+export interface ConnectPacing {
+  limiter: ConnectLimiter;
+  retries: number;
+  /** Tests: the jitter source and the wait. */
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export function connectPacing(rate = DEFAULT_CONNECT_RATE, retries = DEFAULT_CONNECT_RETRIES): ConnectPacing {
+  if (!Number.isInteger(retries) || retries < 0) throw new LanesError(`LANES_CONNECT_RETRIES must be a whole number of at least 0, got ${retries}`);
+  return { limiter: new ConnectLimiter(rate), retries };
+}
+
+/** A start the server (or something on the way) reset before authentication: worth another try. */
+export class ConnectResetError extends LanesError {
+  constructor(
+    message: string,
+    host: string,
+    readonly attempts = 1,
+  ) {
+    super(message, { kind: 'connect', host, hint: 'sshd drops connection starts past its MaxStartups: lower --connect-rate' });
+    this.name = 'ConnectResetError';
+  }
+}
+
+/**
+ * Whether an ssh2 connect error is a reset before authentication: the socket was reset or closed
+ * before the key exchange completed. `handshakeDone`: the key exchange finished (authentication then
+ * started; whatever fails after that is not a dropped start).
+ */
+export function isResetBeforeAuth(err: Error & { code?: string; level?: string }, handshakeDone: boolean): boolean {
+  if (handshakeDone || err.level === 'client-authentication') return false;
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return true;
+  return /Connection lost before handshake|connection closed during handshake|read ECONNRESET|socket hang up/i.test(err.message);
+}
+
+/** The wait before attempt `attempt + 1`: exponential from 250 ms, capped at 4 s, with the upper half jittered. */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * Run `start` (one whole connection attempt) under the limiter, again after a reset before
+ * authentication, at most `retries` more times. Resolves with the value and the attempts it took;
+ * a last reset names how many attempts were made.
+ */
+export async function paced<T>(pacing: ConnectPacing, key: string, start: () => Promise<T>): Promise<{ value: T; attempts: number }> {
+  const sleep = pacing.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { value: await pacing.limiter.run(key, start), attempts: attempt };
+    } catch (err) {
+      if (!(err instanceof ConnectResetError)) throw err;
+      if (attempt > pacing.retries) {
+        throw attempt === 1 ? err : new ConnectResetError(`${err.message} (${attempt} attempts)`, err.host ?? '', attempt);
+      }
+      // The wait is outside the limiter: others may start meanwhile.
+      await sleep(backoffMs(attempt, pacing.random));
+    }
+  }
+}
