@@ -25,7 +25,7 @@ export interface HostArgs extends VaultArgs {
   'accept-new-host-keys': boolean;
   'strict-host-keys': boolean;
   'connect-timeout': number;
-  'connect-rate': number;
+  'connect-rate'?: number;
   timeout: number;
   become: boolean;
   'become-user'?: string;
@@ -63,7 +63,7 @@ export function hostOptions<T>(y: Argv<T>): Argv<T & HostArgs> {
     .option('connect-rate', {
       type: 'number',
       ...connectRateDefault(),
-      describe: 'SSH connection starts in flight per jump host, and for all direct connections (sshd drops starts past MaxStartups, 10 by default); 0: no limit',
+      describe: 'SSH connection starts in flight per jump host (sshd drops starts past MaxStartups, 10 by default); given, also for all direct connections together; 0: no limit',
     })
     .option('timeout', { type: 'number', default: 120, describe: 'seconds a remote command may run' })
     .option('become', { alias: 'b', type: 'boolean', ...settingDefault('DEFAULT_BECOME', false), describe: 'run commands with sudo' })
@@ -110,10 +110,13 @@ export function inventoryDefault(): { default: string[]; defaultDescription?: st
   return fromSettings.defaultDescription !== undefined ? { default: fromSettings.default ?? [], defaultDescription: fromSettings.defaultDescription } : { default: [], defaultDescription: '$LANES_INVENTORY' };
 }
 
-/** --connect-rate: $LANES_CONNECT_RATE, else 8 (below sshd's default MaxStartups of 10). */
-function connectRateDefault(): { default: number; defaultDescription?: string } {
+/**
+ * --connect-rate: $LANES_CONNECT_RATE, else none given: the engine then paces 8 per jump host (below
+ * sshd's default MaxStartups of 10) and leaves direct connections to --forks.
+ */
+function connectRateDefault(): { default?: number; defaultDescription: string } {
   const env = wholeEnv('LANES_CONNECT_RATE');
-  return env === undefined ? { default: DEFAULT_CONNECT_RATE } : { default: env, defaultDescription: `${env} ($LANES_CONNECT_RATE)` };
+  return env === undefined ? { defaultDescription: `${DEFAULT_CONNECT_RATE} per jump host; direct connections: --forks` } : { default: env, defaultDescription: `${env} ($LANES_CONNECT_RATE)` };
 }
 
 /** A whole number from the environment (unset or empty: undefined); anything else is refused. */

@@ -4,7 +4,10 @@
  * sshd's default `MaxStartups 10:30:100` drops unauthenticated connections beyond 10 at once
  * (randomly, 30% rising to 100% at 100), so 50 forks through one bastion trip it. Two defences:
  *   - a limit of starts in flight per jump host (the first hop: the one every start goes through),
- *     and one shared limit for all direct connections (`--connect-rate`, default 8);
+ *     `--connect-rate`, default 8. Given explicitly, the same number also caps all direct
+ *     connections together; by default direct starts are bounded by --forks only, because each
+ *     goes to its own sshd (a cap of 8 would make a 300-host fleet connect several times slower
+ *     while no sshd ever sees more than one start);
  *   - a start reset before authentication (the drop looks like that to the client) is retried with
  *     exponential backoff and jitter, a bounded number of times (`LANES_CONNECT_RETRIES`). A failure
  *     after the key exchange (authentication refused, a host key mismatch) is never retried.
@@ -19,12 +22,15 @@ export const DEFAULT_CONNECT_RETRIES = 4;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_MAX_MS = 4000;
 
-/** Starts in flight per key; `rate` 0 means no limit. */
+/** Starts in flight per key: `rate` per jump host, `directRate` for the direct pool; 0 means no limit. */
 export class ConnectLimiter {
   private readonly inFlight = new Map<string, number>();
   private readonly queues = new Map<string, (() => void)[]>();
 
-  constructor(readonly rate: number) {
+  constructor(
+    readonly rate: number,
+    readonly directRate = rate,
+  ) {
     if (!Number.isInteger(rate) || rate < 0) throw new LanesError(`--connect-rate must be a whole number of at least 0, got ${rate}`, { hint: '0 means no limit; the default is 8' });
   }
 
@@ -44,7 +50,8 @@ export class ConnectLimiter {
 
   private acquire(key: string): Promise<void> {
     const n = this.active(key);
-    if (this.rate === 0 || n < this.rate) {
+    const cap = key === DIRECT ? this.directRate : this.rate;
+    if (cap === 0 || n < cap) {
       this.inFlight.set(key, n + 1);
       return Promise.resolve();
     }
@@ -65,10 +72,12 @@ export class ConnectLimiter {
   }
 }
 
+const DIRECT = 'direct';
+
 /** What a start counts against: the first jump host it passes through, or the pool of direct starts. */
 export function connectKey(target: HostTarget): string {
   const jump = target.jumps[0];
-  return jump ? `jump ${jump.user}@${jump.address}:${jump.port}` : 'direct';
+  return jump ? `jump ${jump.user}@${jump.address}:${jump.port}` : DIRECT;
 }
 
 /** How connection starts are paced in one run. */
@@ -80,9 +89,10 @@ export interface ConnectPacing {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export function connectPacing(rate = DEFAULT_CONNECT_RATE, retries = DEFAULT_CONNECT_RETRIES): ConnectPacing {
+/** `rate` undefined: the default per jump host, direct starts unpaced; given: both capped at it. */
+export function connectPacing(rate?: number, retries = DEFAULT_CONNECT_RETRIES): ConnectPacing {
   if (!Number.isInteger(retries) || retries < 0) throw new LanesError(`LANES_CONNECT_RETRIES must be a whole number of at least 0, got ${retries}`);
-  return { limiter: new ConnectLimiter(rate), retries };
+  return { limiter: rate === undefined ? new ConnectLimiter(DEFAULT_CONNECT_RATE, 0) : new ConnectLimiter(rate), retries };
 }
 
 /** A start the server (or something on the way) reset before authentication: worth another try. */

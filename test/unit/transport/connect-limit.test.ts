@@ -66,6 +66,24 @@ describe('ConnectLimiter', () => {
     await Promise.all(all);
   });
 
+  it('by default (no --connect-rate) 8 per jump host and direct starts unpaced; a rate given caps both', async () => {
+    for (const [pacing, jumpCap, directCap] of [
+      [connectPacing(), 8, 30],
+      [connectPacing(3), 3, 3],
+    ] as const) {
+      const g = gate();
+      const all = [...Array.from({ length: 30 }, () => pacing.limiter.run('jump ops@bastion:22', () => g.wait())), ...Array.from({ length: 30 }, () => pacing.limiter.run('direct', () => g.wait()))];
+      await tick();
+      assert.equal(pacing.limiter.active('jump ops@bastion:22'), jumpCap);
+      assert.equal(pacing.limiter.active('direct'), directCap);
+      while (g.pending > 0) {
+        g.releaseAll();
+        await tick();
+      }
+      await Promise.all(all);
+    }
+  });
+
   it('refuses a rate that is not a whole number of at least 0', () => {
     for (const bad of [-1, 2.5, Number.NaN]) assert.throws(() => new ConnectLimiter(bad), (e: unknown) => e instanceof LanesError && /--connect-rate/.test(e.message));
     assert.throws(() => connectPacing(8, -1), /LANES_CONNECT_RETRIES/);
