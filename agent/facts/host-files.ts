@@ -28,10 +28,10 @@ const UNIT_DIRS = [
  * `unit NAME` for every unit file whose name matches `pattern` (a shell glob of constant text), only
  * where systemctl exists (as list-unit-files did). A name can repeat (merged /usr): parsers dedupe.
  */
-export function unitFilesCommand(pattern: string): string {
+export function unitFilesCommand(pattern: string, dirs: readonly string[] = UNIT_DIRS): string {
   return [
     'if command -v systemctl >/dev/null 2>&1; then',
-    `  for u in ${UNIT_DIRS.map((d) => `${d}/${pattern}`).join(' ')}; do`,
+    `  for u in ${dirs.map((d) => `${d}/${pattern}`).join(' ')}; do`,
     '    [ -e "$u" ] || [ -L "$u" ] || continue',
     '    printf "unit %s\\n" "${u##*/}"',
     '  done',
