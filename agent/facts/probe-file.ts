@@ -40,14 +40,14 @@ function fileCommand(path: string): string {
     // A literal path's base64 is known here: one fork less per file (reads of many files add up).
     path.includes('*') ? '  p=$(printf %s "$f" | base64 -w0)' : `  p=${Buffer.from(path, 'utf8').toString('base64')}`,
     '  if [ -L "$f" ]; then t=symlink; elif [ -d "$f" ]; then t=directory; elif [ -f "$f" ]; then t=file; else t=other; fi',
-    '  sum=-; body=-; target=-; a=',
+    // Every variable set: the apply script's verify re-read runs this under `set -u`.
+    '  sum=-; body=-; target=-; a=; ok=',
     '  if [ $t = file ]; then',
-    '    ok=',
     // A brace group, not `exec`: a failed redirection of `exec` would end the shell.
     `    { a=$(stat -c ${ATTRS} -- "$f" - <&3 2>/dev/null) || a=$(stat -c ${ATTRS} -- "$f" && stat -L -c ${ATTRS} /dev/fd/3)`,
     '      set -- $a',
     // Same object (device:inode), and lstat sees a regular file (raw mode 8xxx): never a directory swapped in.
-    '      [ -n "${11}" ] && [ "${11}" = "$5" ] && case $6 in 8???) true ;; *) false ;; esac && ok=1 &&',
+    '      [ -n "${11:-}" ] && [ "${11}" = "$5" ] && case $6 in 8???) true ;; *) false ;; esac && ok=1 &&',
     // A small file's checksum is computed by the controller from its content (one read, fewer forks).
     `      if [ "$4" -le ${MAX_CONTENT_BYTES} ]; then body=$(base64 -w0 <&3); [ -n "$body" ] || body=.`,
     '      else sum=$(sha256sum <&3 | cut -d" " -f1); fi; } 3< "$f"',

@@ -20,7 +20,7 @@ function fakeBin(programs: Record<string, string>): string {
 }
 
 function ownerVersion(bin: string, path: string): string {
-  const r = spawnSync('/bin/sh', ['-c', `b='${path}'\n${OWNER_VERSION_COMMAND}\nprintf '%s' "$v"`], { encoding: 'utf8', env: { PATH: bin } });
+  const r = spawnSync('/bin/sh', ['-uc', `b='${path}'\n${OWNER_VERSION_COMMAND}\nprintf '%s' "$v"`], { encoding: 'utf8', env: { PATH: bin } });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
 }
@@ -59,7 +59,7 @@ describe('unit files from the unit directories', () => {
     const lib = mkdtempSync(join(tmpdir(), 'lanes-units-'));
     for (const [dir, name] of [[etc, 'php8.3-fpm.service'], [lib, 'php8.2-fpm.service'], [lib, 'php8.3-fpm.service'], [lib, 'nginx.service']] as const) writeFileSync(join(dir, name), '');
     const command = unitFilesCommand('php*fpm*.service', [etc, lib]);
-    const run = (bin: string) => spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', env: { PATH: bin } }).stdout;
+    const run = (bin: string) => spawnSync('/bin/sh', ['-uc', command], { encoding: 'utf8', env: { PATH: bin } }).stdout;
     assert.equal(run(fakeBin({ systemctl: 'exit 0' })), 'unit php8.3-fpm.service\nunit php8.2-fpm.service\nunit php8.3-fpm.service\n');
     assert.equal(run(fakeBin({})), '');
     assert.match(unitFilesCommand('php*fpm*.service'), /\/lib\/systemd\/system\/php\*fpm\*\.service /);

@@ -22,7 +22,7 @@ function read(path: string, statFilter?: string): FileState[] {
     chmodSync(join(dir, 'stat'), 0o755);
     env.PATH = `${dir}:${env.PATH}`;
   }
-  const r = spawnSync('/bin/sh', ['-c', fact.command], { encoding: 'utf8', env });
+  const r = spawnSync('/bin/sh', ['-uc', fact.command], { encoding: 'utf8', env });
   return Object.values(fact.parse(r.stdout)).flat();
 }
 
