@@ -4,11 +4,12 @@
  * (`/usr/sbin/php-fpm`, `/etc/php-fpm.conf`, `/etc/php-fpm.d/`, unit `php-fpm`).
  */
 import { keyLines, type Fact } from './fact.js';
+import { OWNER_VERSION_COMMAND, unitFilesCommand, upstreamVersion } from './host-files.js';
 
 export interface FpmInstall {
   /** Major.minor, e.g. "8.2". */
   version: string;
-  /** Full version as `php-fpm -v` prints it, e.g. "8.2.28". */
+  /** Full version as `php-fpm -v` prints it, e.g. "8.2.28" (read from the package database when it knows the binary). */
   fullVersion: string;
   binary: string;
   confFile: string;
@@ -27,11 +28,15 @@ export const phpFpmFact: Fact<PhpFpmFact> = {
   command: [
     'for b in /usr/sbin/php-fpm* /usr/sbin/php*-fpm; do',
     '  [ -x "$b" ] || continue',
-    '  printf "bin %s %s\\n" "$b" "$("$b" -v 2>/dev/null | head -n 1)"',
+    // The version from the package that installed the binary (no PHP start-up per binary); `-v`
+    // only for a binary no package database knows.
+    OWNER_VERSION_COMMAND,
+    '  case $v in [0-9]*.[0-9]*.[0-9]*|[0-9]*:[0-9]*.[0-9]*.[0-9]*) printf "pkgbin %s %s\\n" "$b" "$v" ;;',
+    '    *) printf "bin %s %s\\n" "$b" "$("$b" -v 2>/dev/null | head -n 1)" ;; esac',
     'done',
     'for d in /etc/php/*/fpm/pool.d /etc/php-fpm.d; do [ -d "$d" ] && printf "pooldir %s\\n" "$d"; done',
     'for f in /etc/php/*/fpm/php-fpm.conf /etc/php-fpm.conf; do [ -f "$f" ] && printf "conf %s\\n" "$f"; done',
-    'systemctl list-unit-files --no-legend --no-pager "php*fpm*.service" 2>/dev/null | awk \'{ print "unit " $1 }\'',
+    unitFilesCommand('php*fpm*.service'),
   ].join('\n'),
   parse(output) {
     const lines = keyLines(output);
@@ -41,9 +46,11 @@ export const phpFpmFact: Fact<PhpFpmFact> = {
     const units = pick('unit');
     const seen = new Set<string>();
     const installs: FpmInstall[] = [];
-    for (const line of pick('bin')) {
+    // `bin PATH <php -v's first line>` or `pkgbin PATH <package version>`, in the shell's glob order.
+    const bins = lines.filter(([k]) => k === 'bin' || k === 'pkgbin');
+    for (const [kind, line] of bins) {
       const [binary = '', ...rest] = line.split(' ');
-      const m = /PHP (\d+)\.(\d+)\.(\S+)/.exec(rest.join(' '));
+      const m = kind === 'bin' ? /PHP (\d+)\.(\d+)\.(\S+)/.exec(rest.join(' ')) : /^(\d+)\.(\d+)\.(\S+)/.exec(upstreamVersion(rest.join(' ')));
       if (!m) continue;
       const version = `${m[1]}.${m[2]}`;
       if (seen.has(version)) continue; // php-fpm and php-fpm8.2 can be the same program (alternatives)

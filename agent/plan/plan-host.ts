@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { staleStagingChanges, stagingProbes } from '../apply/staging.js';
 import { LanesError } from '../errors.js';
+import type { HostFacts } from '../facts/gather.js';
 import { isSensitiveSpec, markSensitive } from '../report/sensitive.js';
 import { resourceType } from '../resources/index.js';
 import type { ActualState, Change, DesiredResource, Probe } from '../resources/types.js';
@@ -39,28 +40,19 @@ function typeOf(d: DesiredResource) {
 
 /**
  * A digest of everything a plan was computed from, so `lanes apply PLANFILE` can refuse to run a
- * plan whose host changed since it was reviewed. Volatile readings that plans do not depend on
- * (systemd's overall state, hardware) are left out.
+ * plan whose host changed since it was reviewed: every reading, by key (host facts and every
+ * probe's value, whatever its kind: a new kind of state is covered without a change here). Volatile
+ * readings that plans do not depend on (systemd's overall state, hardware) are left out.
  */
 export function stateFingerprint(actual: ActualState): string {
-  const stable = {
-    os: actual.facts.os,
-    php_fpm: actual.facts.php_fpm,
-    supervisor: actual.facts.supervisor,
-    systemd: { pid1: actual.facts.systemd.pid1, version: actual.facts.systemd.version },
-    package_manager: actual.facts.package_manager,
-    files: sortedEntries(actual.files),
-    users: sortedEntries(actual.users),
-    groups: sortedEntries(actual.groups),
-    packages: sortedEntries(actual.packages),
-    units: sortedEntries(actual.units),
-    supervisor_processes: actual.supervisor ? sortedEntries(actual.supervisor) : null,
-  };
-  return `sha256:${createHash('sha256').update(JSON.stringify(stable)).digest('hex')}`;
-}
-
-function sortedEntries<V>(m: Map<string, V>): [string, V][] {
-  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const stable: Record<string, unknown> = { ...actual.readings };
+  delete stable['fact:hardware'];
+  const systemd = actual.readings['fact:systemd'] as HostFacts['systemd'] | undefined;
+  if (systemd) stable['fact:systemd'] = { pid1: systemd.pid1, version: systemd.version };
+  const entries = Object.keys(stable)
+    .sort()
+    .map((k) => [k, stable[k]]);
+  return `sha256:${createHash('sha256').update(JSON.stringify(entries)).digest('hex')}`;
 }
 
 /** Changes per resource type and action, for the fleet summary ("fpm_pool: 3 create, 1 update"). */

@@ -3,7 +3,7 @@
  *
  *   schema    — zod schema of the desired state as written in a playbook (after templating);
  *   probes    — what must be read from the host to know the actual state (read for ALL resources of a
- *               host in ONE exec, see agent/facts/probe-script.ts);
+ *               host in ONE exec, one batched fact per kind, see agent/facts/probe-kind.ts);
  *   plan      — PURE: (desired, actual, context) → changes, each with a diff or before→after fields
  *               and the declarative operations, validators and handlers that make it so.
  *
@@ -17,20 +17,28 @@ import type { HostFacts } from '../facts/gather.js';
 // ---------------------------------------------------------------------------------------------
 // Probes: what is read from the host
 
-export type Probe =
+/**
+ * The shape of each kind of probe, by kind. Open: a new kind of state augments this interface from its
+ * own file (`declare module`) beside its ProbeKind (agent/facts/probe-kind.ts), so Probe grows with it.
+ */
+export interface ProbeShapes {
   /** stat + content of a path. `path` may contain shell glob characters (`*`): every match is read. */
-  | { kind: 'file'; path: string }
-  /** `getent passwd NAME` + supplementary groups. */
-  | { kind: 'user'; name: string }
+  file: { path: string };
+  /** `getent passwd NAME` + its groups as `id -Gn` reports them (NSS). */
+  user: { name: string };
   /** `getent group NAME`. */
-  | { kind: 'group'; name: string }
+  group: { name: string };
   /** Installed version of a package (dpkg or rpm). */
-  | { kind: 'package'; name: string }
+  package: { name: string };
   /** `systemctl show` of a unit: the listed properties (always also LoadState, ActiveState, SubState,
-   *  UnitFileState, FragmentPath, NeedDaemonReload). */
-  | { kind: 'unit'; name: string; properties?: string[] }
+   *  UnitFileState, FragmentPath, NeedDaemonReload). All units of a host are read by one call. */
+  unit: { name: string; properties?: string[] };
   /** `supervisorctl status` of all programs (one probe covers every program). */
-  | { kind: 'supervisor' };
+  supervisor: Record<never, never>;
+}
+
+/** What must be read from a host for one resource: plain data (saved plans store it). */
+export type Probe = { [K in keyof ProbeShapes]: { kind: K } & ProbeShapes[K] }[keyof ProbeShapes];
 
 export interface FileState {
   path: string;
@@ -97,6 +105,11 @@ export interface ActualState {
   units: Map<string, UnitState>;
   /** undefined when supervisorctl is not available or supervisord is not running. */
   supervisor?: Map<string, SupervisorProcessState>;
+  /**
+   * Every value read, by key (`fact:os`, `unit:x.service`, `file:/etc/x`…): what the saved-plan
+   * fingerprint hashes, so anything a probe reads is covered by drift detection.
+   */
+  readings: Record<string, unknown>;
 }
 
 // ---------------------------------------------------------------------------------------------

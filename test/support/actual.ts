@@ -48,6 +48,7 @@ export function actualState(facts: HostFacts = debianFacts, parts: Partial<Omit<
     packages: parts.packages ?? new Map(),
     units: parts.units ?? new Map(),
     supervisor: parts.supervisor ?? new Map(),
+    readings: parts.readings ?? {},
   };
 }
 
