@@ -318,6 +318,8 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
           break;
         }
         session.bus.emit({ type: 'message', level: 'info', text: `batch ${i + 1}/${plan.length}: ${batch.join(', ')}` });
+        // The batch's hosts switch together, at most --forks at once (a batch larger than forks goes
+        // through in waves of forks); the next batch starts when all of them are done.
         const members = session.live.filter((s) => batch.includes(s.host));
         await session.each(async (s) => {
           const st = state.get(s.host)!;
