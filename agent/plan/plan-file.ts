@@ -15,7 +15,11 @@ import { computeIntegrity, planKeyFromEnv, verifyPlanIntegrity, type PlanIntegri
 import type { HostPlan } from './run.js';
 import { sealHostPlan } from './sealed.js';
 
-export const PLAN_FORMAT = 'lanes-plan/1';
+/**
+ * 2: a host's fingerprint hashes every reading by key (plan-host.ts stateFingerprint), so a plan saved by
+ * format 1 is refused as another format instead of as a host that changed.
+ */
+export const PLAN_FORMAT = 'lanes-plan/2';
 
 export interface PlanFile {
   format: typeof PLAN_FORMAT;

@@ -201,3 +201,11 @@ describe('plan max age', () => {
     await assert.rejects(readPlanFile(file, { key: null, maxAgeMs: 3600_000, now }), /written in the future/);
   });
 });
+
+describe('plan format', () => {
+  it('refuses a plan of format 1 (fingerprints of another meaning) naming the format it expects', async () => {
+    assert.equal(PLAN_FORMAT, 'lanes-plan/2');
+    const file = await edited((j) => (j.format = 'lanes-plan/1'));
+    await refused(file, /not a lanes plan file: format: .*expected a file written by lanes plan --out \(format lanes-plan\/2\)/);
+  });
+});
