@@ -1,0 +1,269 @@
+// An artifact URL: the checks before any connection, and the unpack script's download part run by a
+// real sh (the way release.ts runs it: the script on stdin) with a stub curl or wget first on PATH,
+// which records its arguments and the URL it was given on stdin and serves bytes chosen by the test.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LanesError } from '../../../agent/errors.js';
+import { secrets } from '../../../agent/report/mask.js';
+import { STDIN_SCRIPT_COMMAND } from '../../../agent/remote/sh.js';
+import { EXIT_CHECKSUM_MISMATCH, parseUnpackOutput, readArtifact, resolveArtifact, unpackScript, type Artifact } from '../../../agent/rollout/artifact.js';
+import {
+  DEFAULT_ARTIFACT_MAX_BYTES,
+  EXIT_FETCH_FAILED,
+  EXIT_NO_DOWNLOADER,
+  EXIT_TOO_LARGE,
+  curlConfigLine,
+  parseArtifactUrl,
+  parseFetched,
+  shownUrl,
+} from '../../../agent/rollout/artifact-fetch.js';
+import { frameShell } from '../../../agent/remote/frame.js';
+import { noHooks } from '../../../agent/rollout/hooks.js';
+import type { ReleaseSpec } from '../../../agent/rollout/types.js';
+import { fixturesDir } from '../../support/paths.js';
+
+const APP = path.join(fixturesDir, 'rollout', 'app');
+const isRoot = process.getuid?.() === 0;
+const SHA = 'ab'.repeat(32);
+
+let tmp: string;
+let art: Artifact;
+/** A directory with a link to every program of the system except curl and wget. */
+let plainBin: string;
+
+before(async () => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'lanes-artifact-fetch-'));
+  art = await readArtifact(APP);
+  plainBin = path.join(tmp, 'plain-bin');
+  mkdirSync(plainBin);
+  for (const dir of ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      if (name === 'curl' || name === 'wget' || existsSync(path.join(plainBin, name))) continue;
+      symlinkSync(path.join(dir, name), path.join(plainBin, name));
+    }
+  }
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function spec(root: string): ReleaseSpec {
+  return {
+    path: root,
+    keep: 3,
+    shared: ['storage'],
+    owner: isRoot ? 'nobody' : '',
+    group: isRoot ? 'nogroup' : '',
+    user: 'root',
+    hooks: noHooks(),
+    workers: { supervisor: [], systemd: [] },
+    pools: [],
+    reload: 'reload',
+    health: { timeoutMs: 1000 },
+    serial: [1],
+    maxFail: 0,
+    lockTtlMs: 60_000,
+    notify: [],
+  };
+}
+
+/**
+ * A stub downloader named `tool` in a fresh directory: logs its arguments to LOG.args and its stdin
+ * (the URL) to LOG.stdin, prints STUB_STDERR to stderr, exits STUB_EXIT if set, else sends STUB_BODY.
+ */
+function stub(tool: 'curl' | 'wget'): { bin: string; log: string } {
+  const bin = mkdtempSync(path.join(tmp, `${tool}-`));
+  const log = path.join(bin, 'log');
+  writeFileSync(
+    path.join(bin, tool),
+    `#!/bin/sh
+printf '%s\\n' "$*" >>${JSON.stringify(`${log}.args`)}
+cat >${JSON.stringify(`${log}.stdin`)}
+[ -n "\${STUB_STDERR:-}" ] && printf '%s\\n' "$STUB_STDERR" >&2
+[ -n "\${STUB_EXIT:-}" ] && exit "$STUB_EXIT"
+cat "$STUB_BODY"
+`,
+  );
+  chmodSync(path.join(bin, tool), 0o755);
+  return { bin, log };
+}
+
+/** Run the fetching unpack script as release.ts does: STDIN_SCRIPT_COMMAND, the script on stdin. */
+function fetchRun(root: string, url: string, o: { path: string; env?: Record<string, string>; maxBytes?: number; sha256?: string; seconds?: number }) {
+  const fetch = parseArtifactUrl(url, o.sha256 ?? art.sha256, o.maxBytes);
+  const script = unpackScript(spec(root), { id: art.id, sha256: fetch.sha256, label: fetch.shown }, { chown: isRoot, fetch, fetchSeconds: o.seconds ?? 30 });
+  const r = spawnSync('sh', ['-c', STDIN_SCRIPT_COMMAND], { input: script.text, encoding: 'utf8', env: { ...process.env, PATH: o.path, ...o.env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, nonce: script.nonce, fetch };
+}
+
+const leftovers = (root: string) => (existsSync(path.join(root, 'releases')) ? readdirSync(path.join(root, 'releases')) : []);
+
+describe('parseArtifactUrl: refused before any connection, in one line that never shows the credentials', () => {
+  const refusal = (f: () => unknown): LanesError => {
+    try {
+      f();
+    } catch (err) {
+      assert.ok(err instanceof LanesError, String(err));
+      return err;
+    }
+    assert.fail('not refused');
+  };
+
+  it('a URL without a sha256, or with a malformed one', () => {
+    const url = 'https://deploy:hunter22@artifacts.example.com/app.tar.gz?X-Amz-Signature=s3cr3tsig';
+    const none = refusal(() => parseArtifactUrl(url, undefined));
+    assert.match(none.message, /^release artifact https:\/\/artifacts\.example\.com\/app\.tar\.gz is a URL: --artifact-sha256 is required/);
+    assert.match(none.hint ?? '', /--artifact-sha256 <64 hex digits>/);
+    for (const bad of ['abc', 'g'.repeat(64), `${SHA}0`, ' '.repeat(64)]) {
+      assert.match(refusal(() => parseArtifactUrl(url, bad)).message, /is not a sha256 digest \(64 hex digits\)/, bad);
+    }
+    for (const e of [none, refusal(() => parseArtifactUrl(url, 'abc'))]) {
+      assert.doesNotMatch(`${e.message} ${e.hint ?? ''}`, /hunter22|s3cr3tsig|deploy/);
+      assert.doesNotMatch(e.message, /\n/);
+    }
+  });
+
+  it('schemes other than http and https, an unparsable URL, whitespace in it, a cap below 1', () => {
+    assert.match(refusal(() => parseArtifactUrl('file:///srv/app.tar.gz', SHA)).message, /only http:\/\/ and https:\/\/ URLs are fetched, not file:\/\//);
+    assert.match(refusal(() => parseArtifactUrl('ftp://u:pw1234@host/app.tar.gz', SHA)).message, /^release artifact ftp:\/\/host\/app\.tar\.gz: only http/);
+    assert.match(refusal(() => parseArtifactUrl('http://[::1/x', SHA)).message, /the URL given to --artifact is not a valid URL/);
+    assert.match(refusal(() => parseArtifactUrl('https://host/a b.tar.gz', SHA)).message, /whitespace or control characters/);
+    assert.match(refusal(() => parseArtifactUrl('https://host/a.tar.gz', SHA, 0)).message, /--artifact-max-bytes must be a positive whole number/);
+  });
+
+  it('accepts http with a sha256 (lowercased), shows the URL without userinfo, query or fragment, and masks its parts', () => {
+    const a = parseArtifactUrl('http://ci:tok3n99@127.0.0.1:8080/a/app.tar.gz?token=qwerty123&x=1#frag0', SHA.toUpperCase());
+    assert.deepEqual({ shown: a.shown, sha256: a.sha256, maxBytes: a.maxBytes }, { shown: 'http://127.0.0.1:8080/a/app.tar.gz', sha256: SHA, maxBytes: DEFAULT_ARTIFACT_MAX_BYTES });
+    assert.equal(shownUrl('https://h/p?q=1'), 'https://h/p');
+    const masked = secrets.mask(`curl: (22) ${a.url} said qwerty123, tok3n99, token=qwerty123&x=1`);
+    assert.doesNotMatch(masked, /qwerty123|tok3n99|frag0/);
+  });
+});
+
+describe('resolveArtifact', () => {
+  it('a URL names the release by its sha256 without reading anything', async () => {
+    const a = await resolveArtifact('https://h.example/app.tar.gz?sig=abcdef', { sha256: SHA });
+    assert.equal(a.id, `r${SHA.slice(0, 12)}`);
+    assert.deepEqual(a.source, { kind: 'url', url: 'https://h.example/app.tar.gz' });
+    assert.ok('fetch' in a && a.fetch.url.endsWith('sig=abcdef'));
+  });
+
+  it('refuses --artifact-sha256 with a local artifact; reads a local one as before', async () => {
+    await assert.rejects(resolveArtifact(APP, { sha256: SHA }), /--artifact-sha256 and --artifact-max-bytes go with an artifact URL/);
+    const local = await resolveArtifact(APP);
+    assert.equal(local.id, art.id);
+  });
+});
+
+describe('the fetching unpack script (real sh, stub downloader)', () => {
+  it('curl: gets the URL on stdin only (hostile characters intact, nothing run), unpacks, reports the sum', () => {
+    const { bin, log } = stub('curl');
+    const body = path.join(tmp, 'app.tar.gz');
+    writeFileSync(body, art.bytes);
+    const root = path.join(tmp, 'curl-ok');
+    const url = `https://h.example/a.tar.gz?sig=SECRET42&q="$(mkdir\${IFS}${tmp}/PWNED)"\\';\`x\``;
+    const r = fetchRun(root, url, { path: `${bin}:${process.env.PATH}`, env: { STUB_BODY: body } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(parseFetched(r.stdout, r.nonce), { sha256: art.sha256, bytes: art.bytes.length });
+    assert.equal(parseUnpackOutput(r.stdout, r.nonce).status, 'unpacked');
+    assert.ok(existsSync(path.join(root, 'releases', art.id, 'public', 'index.php')));
+    assert.ok(!existsSync(path.join(tmp, 'PWNED')), 'nothing in the URL ran');
+    assert.equal(readFileSync(`${log}.stdin`, 'utf8'), `${curlConfigLine(url)}\n`);
+    const args = readFileSync(`${log}.args`, 'utf8');
+    assert.doesNotMatch(args, /SECRET42|h\.example/, 'the URL is in no argument');
+    assert.match(args, /-q -K - .*--max-filesize \d+ /);
+    assert.deepEqual(leftovers(root).filter((n) => n.includes('.tmp-')), []);
+  });
+
+  it('curl config escaping: the line curl reads gives back the URL exactly', () => {
+    const url = 'https://h/x?a="b"\\c';
+    const line = curlConfigLine(url);
+    assert.equal(line, 'url = "https://h/x?a=\\"b\\"\\\\c"');
+    assert.equal(JSON.parse(line.slice('url = '.length)), url, 'curl unescapes \\" and \\\\ as JSON does');
+  });
+
+  it('wget when curl is missing: the URL on its stdin (-i -), unpacks', () => {
+    const { bin, log } = stub('wget');
+    const body = path.join(tmp, 'app-w.tar.gz');
+    writeFileSync(body, art.bytes);
+    const root = path.join(tmp, 'wget-ok');
+    const url = 'http://u:pw98765@h.example/app.tar.gz?t=SECRET43';
+    const r = fetchRun(root, url, { path: `${bin}:${plainBin}`, env: { STUB_BODY: body } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(parseUnpackOutput(r.stdout, r.nonce).status, 'unpacked');
+    assert.equal(readFileSync(`${log}.stdin`, 'utf8'), `${url}\n`);
+    assert.doesNotMatch(readFileSync(`${log}.args`, 'utf8'), /SECRET43|pw98765/);
+    assert.match(readFileSync(`${log}.args`, 'utf8'), /-i -$/m);
+  });
+
+  it('neither curl nor wget: refused with a sentence, nothing left', () => {
+    const root = path.join(tmp, 'none');
+    const r = fetchRun(root, 'https://h.example/app.tar.gz', { path: plainBin });
+    assert.equal(r.code, EXIT_NO_DOWNLOADER);
+    assert.match(r.stderr, /cannot fetch https:\/\/h\.example\/app\.tar\.gz: neither curl nor wget is installed on the host/);
+    assert.deepEqual(leftovers(root), []);
+  });
+
+  it('a server sending endless data stops at the cap: refused, nothing stored', () => {
+    const { bin } = stub('curl');
+    const root = path.join(tmp, 'endless');
+    const r = fetchRun(root, 'https://h.example/app.tar.gz', { path: `${bin}:${process.env.PATH}`, env: { STUB_BODY: '/dev/zero' }, maxBytes: 100_000 });
+    assert.equal(r.code, EXIT_TOO_LARGE, r.stderr);
+    assert.match(r.stderr, /downloading https:\/\/h\.example\/app\.tar\.gz: the server sends more than --artifact-max-bytes 100000 bytes; refused/);
+    assert.equal(parseFetched(r.stdout, r.nonce), undefined, 'no sum reported');
+    assert.deepEqual(leftovers(root), []);
+  });
+
+  it('another artifact than the sha256 says: exit 3 naming both sums, the actual one in the frame, nothing left', () => {
+    const { bin } = stub('curl');
+    const body = path.join(tmp, 'other.tar.gz');
+    writeFileSync(body, Buffer.concat([art.bytes, Buffer.from('x')]));
+    const root = path.join(tmp, 'mismatch');
+    const r = fetchRun(root, 'https://h.example/app.tar.gz?sig=zz9', { path: `${bin}:${process.env.PATH}`, env: { STUB_BODY: body } });
+    assert.equal(r.code, EXIT_CHECKSUM_MISMATCH);
+    const got = parseFetched(r.stdout, r.nonce);
+    assert.ok(got && got.sha256 !== art.sha256 && got.bytes === art.bytes.length + 1);
+    assert.match(r.stderr, new RegExp(`checksum mismatch: https://h\\.example/app\\.tar\\.gz has sha256 ${got.sha256}, expected ${art.sha256}`));
+    assert.deepEqual(leftovers(root), []);
+  });
+
+  it('a failing download (HTTP error, time limit): exit 7 with the downloader\'s words and nothing left', () => {
+    const { bin } = stub('curl');
+    const root = path.join(tmp, 'http-error');
+    const r = fetchRun(root, 'https://h.example/app.tar.gz', { path: `${bin}:${process.env.PATH}`, env: { STUB_EXIT: '22', STUB_STDERR: 'curl: (22) The requested URL returned error: 403' } });
+    assert.equal(r.code, EXIT_FETCH_FAILED);
+    assert.match(r.stderr, /returned error: 403\ndownloading https:\/\/h\.example\/app\.tar\.gz failed: curl exit 22/);
+    const t = fetchRun(root, 'https://h.example/app.tar.gz', { path: `${bin}:${process.env.PATH}`, env: { STUB_EXIT: '28' }, seconds: 17 });
+    assert.equal(t.code, EXIT_FETCH_FAILED);
+    assert.match(t.stderr, /downloading https:\/\/h\.example\/app\.tar\.gz did not finish within 17 s/);
+    assert.deepEqual(leftovers(root), []);
+  });
+
+  it('a release already on the host is not downloaded again', () => {
+    const { bin, log } = stub('curl');
+    const body = path.join(tmp, 'again.tar.gz');
+    writeFileSync(body, art.bytes);
+    const root = path.join(tmp, 'twice');
+    const env = { STUB_BODY: body };
+    assert.equal(fetchRun(root, 'https://h.example/app.tar.gz', { path: `${bin}:${process.env.PATH}`, env }).code, 0);
+    const again = fetchRun(root, 'https://h.example/app.tar.gz', { path: `${bin}:${process.env.PATH}`, env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(parseUnpackOutput(again.stdout, again.nonce).status, 'exists');
+    assert.equal(readFileSync(`${log}.args`, 'utf8').trim().split('\n').length, 1, 'one download in two runs');
+  });
+});
+
+describe('parseFetched', () => {
+  it('reads the frame of this nonce only, and only a well-formed one', () => {
+    const nonce = 'abcdef012345';
+    assert.match(frameShell(nonce), /LANES_NONCE/);
+    assert.deepEqual(parseFetched(`noise\n@@${nonce} fetched ${SHA} 1234\n`, nonce), { sha256: SHA, bytes: 1234 });
+    assert.equal(parseFetched(`@@000000000000 fetched ${SHA} 1234\n`, nonce), undefined);
+    assert.equal(parseFetched(`@@${nonce} fetched nothex 1234\n`, nonce), undefined);
+    assert.equal(parseFetched(`@@${nonce} fetched ${SHA} -1\n`, nonce), undefined);
+    assert.equal(parseFetched('', nonce), undefined);
+  });
+});
