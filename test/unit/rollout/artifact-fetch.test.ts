@@ -24,6 +24,10 @@ import {
 import { frameShell } from '../../../agent/remote/frame.js';
 import { noHooks } from '../../../agent/rollout/hooks.js';
 import type { ReleaseSpec } from '../../../agent/rollout/types.js';
+import { compilePlaybook } from '../../../agent/playbook/compile.js';
+import { resourceTypes } from '../../../agent/resources/index.js';
+import { renderReleasePlan } from '../../../agent/rollout/dry-run.js';
+import { parse, testInventory } from '../playbook/helpers.js';
 import { fixturesDir } from '../../support/paths.js';
 
 const APP = path.join(fixturesDir, 'rollout', 'app');
@@ -253,6 +257,18 @@ describe('the fetching unpack script (real sh, stub downloader)', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.equal(parseUnpackOutput(again.stdout, again.nonce).status, 'exists');
     assert.equal(readFileSync(`${log}.args`, 'utf8').trim().split('\n').length, 1, 'one download in two runs');
+  });
+});
+
+describe('--dry-run with an artifact URL', () => {
+  it('says the hosts fetch the URL without its credentials, with the sha256, instead of the upload', async () => {
+    const play = '- hosts: app\n  release:\n    path: /var/www/app\n    shared: [storage]\n';
+    const hosts = (await compilePlaybook(parse(play), await testInventory(), {}, resourceTypes)).hosts;
+    const a = await resolveArtifact('https://ci:pw55555@store.example/app.tar.gz?X-Amz-Signature=sig77777', { sha256: SHA });
+    const text = renderReleasePlan(hosts, ['lab1', 'lab2'], { artifact: a });
+    assert.match(text, new RegExp(`^release r${SHA.slice(0, 12)} to 2 hosts`));
+    assert.match(text, new RegExp(`hosts fetch https://store\\.example/app\\.tar\\.gz \\(sha256 ${SHA}\\), checksum verified, unpack to releases/r${SHA.slice(0, 12)}, shared links: storage`));
+    assert.doesNotMatch(text, /upload and unpack|pw55555|sig77777|X-Amz/);
   });
 });
 
