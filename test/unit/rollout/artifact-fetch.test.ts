@@ -2,7 +2,9 @@
 // real sh (the way release.ts runs it: the script on stdin) with a stub curl or wget first on PATH,
 // which records its arguments and the URL it was given on stdin and serves bytes chosen by the test.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -257,6 +259,68 @@ describe('the fetching unpack script (real sh, stub downloader)', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.equal(parseUnpackOutput(again.stdout, again.nonce).status, 'exists');
     assert.equal(readFileSync(`${log}.args`, 'utf8').trim().split('\n').length, 1, 'one download in two runs');
+  });
+});
+
+describe('the fetching unpack script with the real curl against a real HTTP server', () => {
+  /** The script run asynchronously (the server answers from this process meanwhile). */
+  function fetchAsync(root: string, url: string, o: { maxBytes?: number; seconds?: number }) {
+    const fetch = parseArtifactUrl(url, art.sha256, o.maxBytes);
+    const script = unpackScript(spec(root), { id: art.id, sha256: fetch.sha256, label: fetch.shown }, { chown: isRoot, fetch, fetchSeconds: o.seconds ?? 30 });
+    return new Promise<{ code: number | null; stdout: string; stderr: string; nonce: string }>((resolve) => {
+      const child = spawn('sh', ['-c', STDIN_SCRIPT_COMMAND], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr, nonce: script.nonce }));
+      child.stdin.end(script.text);
+    });
+  }
+  const hasCurl = spawnSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).status === 0;
+
+  it('endless data without a length, a 403, a server that never answers, and the real artifact', async () => {
+    assert.ok(hasCurl, 'curl is installed on this machine (the controller side of the lab)');
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/endless')) {
+        res.writeHead(200);
+        const pump = () => {
+          while (res.write(chunk));
+        };
+        res.on('drain', pump);
+        res.on('close', () => res.off('drain', pump));
+        pump();
+      } else if (req.url?.startsWith('/forbidden')) res.writeHead(403).end('no\n');
+      else if (req.url?.startsWith('/hang')) res.writeHead(200);
+      else res.writeHead(200, { 'content-length': art.bytes.length }).end(art.bytes);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const endless = path.join(tmp, 'real-endless');
+      const e = await fetchAsync(endless, `${base}/endless?k=SECRET77`, { maxBytes: 1_000_000 });
+      assert.equal(e.code, EXIT_TOO_LARGE, e.stderr);
+      assert.match(e.stderr, /the server sends more than --artifact-max-bytes 1000000 bytes; refused/);
+      assert.deepEqual(leftovers(endless), []);
+
+      const f = await fetchAsync(path.join(tmp, 'real-403'), `${base}/forbidden?k=SECRET77`, {});
+      assert.equal(f.code, EXIT_FETCH_FAILED);
+      assert.match(f.stderr, /403[\s\S]*failed: curl exit 22/);
+
+      const h = await fetchAsync(path.join(tmp, 'real-hang'), `${base}/hang`, { seconds: 2 });
+      assert.equal(h.code, EXIT_FETCH_FAILED);
+      assert.match(h.stderr, /did not finish within 2 s/);
+
+      const ok = path.join(tmp, 'real-ok');
+      const r = await fetchAsync(ok, `${base}/app.tar.gz?k=SECRET77`, {});
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(parseFetched(r.stdout, r.nonce), { sha256: art.sha256, bytes: art.bytes.length });
+      assert.ok(existsSync(path.join(ok, 'releases', art.id, 'public', 'index.php')));
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
 
