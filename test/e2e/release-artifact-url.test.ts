@@ -26,6 +26,8 @@ let lab: EnsuredLab;
 let server: Server;
 let url = '';
 let tarball: Buffer;
+/** The sample app without the script its queue worker runs. */
+let noWorker: { id: string; sha256: string; bytes: Buffer };
 let id = '';
 let sha256 = '';
 /** GET requests the server answered with the artifact. */
@@ -50,11 +52,17 @@ before(async () => {
   const art = await readArtifact(app);
   ({ id, sha256 } = art);
   tarball = art.bytes;
+  rmSync(path.join(app, 'worker.php'));
+  noWorker = await readArtifact(app);
   server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === `/app.tar.gz?token=${SECRET}`) {
       gets.push(req.socket.remoteAddress ?? '');
       res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': tarball.length });
       res.end(tarball);
+      return;
+    }
+    if (req.method === 'GET' && req.url === `/no-worker.tar.gz?token=${SECRET}`) {
+      res.writeHead(200, { 'content-type': 'application/gzip' }).end(noWorker.bytes);
       return;
     }
     res.writeHead(403).end('forbidden\n');
@@ -93,6 +101,17 @@ describe('lanes release --artifact URL', { concurrency: false }, () => {
     assertNoSecret(r);
     assert.deepEqual(await currents(), before, 'the live release is unchanged');
     assert.deepEqual(await extras(), ['', '', ''], 'no release directory and no temporary on any host');
+  });
+
+  it('a fetched release lacking the script a worker runs fails every host after the download, before any switch', async () => {
+    const before = await currents();
+    const r = await lanes(['release', site, '--artifact', url.replace('/app.tar.gz', '/no-worker.tar.gz'), '--artifact-sha256', noWorker.sha256]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const failed = r.stdout.split('\n').filter((l) => l.startsWith('FAILED'));
+    assert.equal(failed.length, 3, r.stdout);
+    for (const l of failed) assert.match(l, new RegExp(`worker app-queue runs ${APP}/current/worker\\.php, which release ${noWorker.id} does not contain`));
+    assertNoSecret(r);
+    assert.deepEqual(await currents(), before, 'never switched');
   });
 
   it('goes live on every host with the id an upload of the same tar.gz has, one GET per host, the token in no output', async () => {
