@@ -54,14 +54,17 @@ export function shownUrl(given: string): string {
   }
 }
 
-/** Register every part of the URL that may be a credential with the run's secret masker. */
+/**
+ * Register every part of the URL that may be a credential with the run's secret masker: userinfo,
+ * query, fragment, and the whole URL when it has any of them (a URL without them is shown as it is).
+ */
 function registerSecrets(given: string, u: URL | undefined): void {
-  secrets.add(given);
-  if (!u) return;
+  if (!u) return secrets.add(given);
+  if (given !== shownUrl(given)) secrets.add(given);
   for (const part of [u.username, u.password, decodeURIComponent(u.password), u.search.slice(1), u.hash.slice(1)]) if (part) secrets.add(part);
   for (const [, value] of u.searchParams) secrets.add(value);
-  // As it may appear percent-encoded in a message (curl prints some URLs normalised).
-  if (u.href !== given) secrets.add(u.href);
+  // As it may appear normalised in a message (curl prints some URLs so).
+  if (u.href !== given && u.href !== shownUrl(given)) secrets.add(u.href);
 }
 
 /**

@@ -146,6 +146,9 @@ describe('parseArtifactUrl: refused before any connection, in one line that neve
     assert.equal(shownUrl('https://h/p?q=1'), 'https://h/p');
     const masked = secrets.mask(`curl: (22) ${a.url} said qwerty123, tok3n99, token=qwerty123&x=1`);
     assert.doesNotMatch(masked, /qwerty123|tok3n99|frag0/);
+    // A URL without credentials is not a secret: its messages show it.
+    const plain = parseArtifactUrl('https://plain.example/releases/app.tar.gz', SHA);
+    assert.equal(secrets.mask(`fetch ${plain.shown}`), 'fetch https://plain.example/releases/app.tar.gz');
   });
 });
 
