@@ -12,7 +12,7 @@
  *                       (`reason`: one line saying why)
  *   time   the host's clock, UTC, seconds
  *   who    the lease holder (agent/rollout/lock.ts lockHolder) @ the controller's host name
- *   source where the release came from: {kind: directory|tarball|git, path?, commit?} (absent for rollbacks)
+ *   source where the release came from: {kind: directory|tarball|git|url, path?, commit?} (a URL without credentials) (absent for rollbacks)
  *
  * Each record is one short line appended with `>>`: a write of less than PIPE_BUF (4096) bytes to a
  * file opened with O_APPEND is atomic, so concurrent or interrupted appends never interleave lines.
