@@ -282,7 +282,7 @@ describe('the fetching unpack script with the real curl against a real HTTP serv
   }
   const hasCurl = spawnSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).status === 0;
 
-  it('endless data without a length, a 403, a server that never answers, and the real artifact', async () => {
+  it('endless data without a length, a 403, a server that never answers (the URL in no process\'s arguments meanwhile), and the real artifact', async () => {
     assert.ok(hasCurl, 'curl is installed on this machine (the controller side of the lab)');
     const chunk = Buffer.alloc(64 * 1024, 7);
     const server = createServer((req, res) => {
@@ -311,9 +311,15 @@ describe('the fetching unpack script with the real curl against a real HTTP serv
       assert.equal(f.code, EXIT_FETCH_FAILED);
       assert.match(f.stderr, /403[\s\S]*failed: curl exit 22/);
 
-      const h = await fetchAsync(path.join(tmp, 'real-hang'), `${base}/hang`, { seconds: 2 });
+      // While curl waits, no process on the machine shows the URL's credentials in its arguments.
+      const hanging = fetchAsync(path.join(tmp, 'real-hang'), `${base.replace('//', '//ci:PassWd99@')}/hang?token=TOPSECRET42`, { seconds: 3 });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
+      assert.match(ps, /curl -q -K - /, 'curl is running');
+      assert.ok(!ps.includes('TOPSECRET42') && !ps.includes('PassWd99') && !ps.includes('/hang'), ps);
+      const h = await hanging;
       assert.equal(h.code, EXIT_FETCH_FAILED);
-      assert.match(h.stderr, /did not finish within 2 s/);
+      assert.match(h.stderr, /did not finish within 3 s/);
 
       const ok = path.join(tmp, 'real-ok');
       const r = await fetchAsync(ok, `${base}/app.tar.gz?k=SECRET77`, {});
