@@ -5,8 +5,9 @@ import { errorLineForHost } from '../agent/errors.js';
 import { preparePlaybookRun } from '../agent/plan/prepare.js';
 import { planFleet, type HostPlan } from '../agent/plan/run.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
+import { secrets } from '../agent/report/mask.js';
 import { renderPlan } from '../agent/report/plan-text.js';
-import { readArtifact } from '../agent/rollout/artifact.js';
+import { resolveArtifact } from '../agent/rollout/artifact.js';
 import { describeArtifact } from '../agent/rollout/artifact-info.js';
 import { releaseIdFor, renderReleasePlan } from '../agent/rollout/dry-run.js';
 import { releaseFleet, type ReleaseRun } from '../agent/rollout/release.js';
@@ -35,21 +36,23 @@ export function rolloutOptions<T>(y: import('yargs').Argv<T>) {
     .option('notify', { type: 'string', array: true, describe: 'POST a JSON event to this URL on started, finished, failed and each rollback (repeatable; adds to release.notify)' });
 }
 
-type Args = RolloutArgs & { artifact: string; repo?: string; 'dry-run': boolean };
+type Args = RolloutArgs & { artifact: string; repo?: string; 'artifact-sha256'?: string; 'artifact-max-bytes'?: number; 'dry-run': boolean };
 
 export const releaseCommand: CommandModule<object, Args> = {
   command: 'release <playbook>',
   describe: 'Ship an artifact host by host: drain workers, switch, reload gracefully, health-check, roll back on failure',
   builder: (y) =>
     rolloutOptions(y)
-      .option('artifact', { type: 'string', demandOption: true, describe: 'the release: a directory, a .tar.gz, or git:REF (the tree of a commit)' })
+      .option('artifact', { type: 'string', demandOption: true, describe: 'the release: a directory, a .tar.gz, git:REF (the tree of a commit), or an http(s) URL of a .tar.gz that each host fetches itself' })
+      .option('artifact-sha256', { type: 'string', describe: 'with an artifact URL (required): the sha256 of the .tar.gz; it names the release and each host checks its download against it' })
+      .option('artifact-max-bytes', { type: 'number', describe: 'with an artifact URL: the most a host downloads before refusing (default 2147483648, 2 GiB)' })
       .option('repo', { type: 'string', describe: 'for --artifact git:REF: a directory of the git repository (default: the playbook\'s)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the batch plan, the steps per host and the layout diffs; touch nothing' }) as never,
   handler: async (args) => {
     const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
     const opts = await connectOptions(args);
     if (args['dry-run']) {
-      const artifact = await readArtifact(args.artifact, { repo: repoOf(args) });
+      const artifact = await resolveArtifact(args.artifact, artifactOptions(args));
       // config: the id the release would use (with the hosts' release.config).
       if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact({ ...artifact, id: releaseIdFor(prepared.desired, prepared.hosts.map((h) => h.name), artifact) })}\n`);
       for (const url of notifyUrls(args, prepared)) process.stdout.write(`notify: ${urlOrigin(url)} (started, finished, failed, rolled-back; nothing is sent in a dry run)\n`);
@@ -62,9 +65,18 @@ export const releaseCommand: CommandModule<object, Args> = {
       process.exitCode = failed.length ? 1 : 0;
       return;
     }
-    await runRollout(args, prepared, opts, { artifact: args.artifact, repo: repoOf(args) });
+    await runRollout(args, prepared, opts, { artifact: args.artifact, ...artifactOptions(args) });
   },
 };
+
+/** Where --artifact is read from (git:REF) and, for a URL, its sha256 and size cap. */
+function artifactOptions(args: Args): { repo: string; sha256?: string; maxBytes?: number } {
+  return {
+    repo: repoOf(args),
+    ...(args['artifact-sha256'] !== undefined ? { sha256: String(args['artifact-sha256']) } : {}),
+    ...(args['artifact-max-bytes'] !== undefined ? { maxBytes: args['artifact-max-bytes'] } : {}),
+  };
+}
 
 /** The repository a git:REF artifact is taken from: --repo, else the one the playbook lives in. */
 function repoOf(args: Args): string {
@@ -79,7 +91,7 @@ export async function runRollout(
   args: RolloutArgs,
   prepared: Awaited<ReturnType<typeof preparePlaybookRun>>,
   opts: Awaited<ReturnType<typeof connectOptions>>,
-  target: { artifact: string; repo?: string } | { rollbackTo: string | undefined; command: 'rollback' },
+  target: { artifact: string; repo?: string; sha256?: string; maxBytes?: number } | { rollbackTo: string | undefined; command: 'rollback' },
 ): Promise<void> {
   const urls = notifyUrls(args, prepared);
   const result = await withProgress(
@@ -91,7 +103,7 @@ export async function runRollout(
         return await releaseFleet(prepared.desired, prepared.hosts, {
           ...opts,
           ...leaseSettings(args),
-          ...target,
+          ...('artifact' in target ? { artifact: target.artifact, repo: target.repo, artifactSha256: target.sha256, artifactMaxBytes: target.maxBytes } : target),
           bus,
           signal,
           forks: args.forks,
@@ -107,7 +119,8 @@ export async function runRollout(
     },
     { cancellable: true },
   );
-  if (!args.json) process.stdout.write(renderRun(result));
+  // A host's failure line may quote a downloader's message: an artifact URL's credentials are masked.
+  if (!args.json) process.stdout.write(secrets.mask(renderRun(result)));
   process.exitCode = cancelExitCode() ?? (result.ok ? 0 : 1);
 }
 

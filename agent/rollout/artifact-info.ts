@@ -1,5 +1,5 @@
 /** What a run reports about the artifact it ships: for events, `--json` and the host history. */
-import type { Artifact, ArtifactSource } from './artifact.js';
+import type { ArtifactSource, ReleaseArtifact } from './artifact.js';
 
 export interface ArtifactInfo {
   id: string;
@@ -8,13 +8,13 @@ export interface ArtifactInfo {
   source: ArtifactSource;
 }
 
-export function artifactInfo(a: Artifact): ArtifactInfo {
+export function artifactInfo(a: ReleaseArtifact): ArtifactInfo {
   return { id: a.id, sha256: a.sha256, source: a.source };
 }
 
-/** One line: "release r1a2b3c4d5e6f from git:main (commit 0123456789ab…)". */
-export function describeArtifact(a: Pick<Artifact, 'id' | 'source'>): string {
+/** One line: "release r1a2b3c4d5e6f from git:main (commit 0123456789ab…)"; a URL is shown without credentials. */
+export function describeArtifact(a: Pick<ReleaseArtifact, 'id' | 'source'>): string {
   const s = a.source;
-  const from = s.kind === 'git' ? `git:${s.ref} (commit ${s.commit})` : `${s.kind} ${s.path}`;
+  const from = s.kind === 'git' ? `git:${s.ref} (commit ${s.commit})` : s.kind === 'url' ? `${s.url} (fetched by each host)` : `${s.kind} ${s.path}`;
   return `release ${a.id} from ${from}`;
 }

@@ -25,6 +25,7 @@ import { b64, frameShell, newNonce, parseFrames, unb64 } from '../remote/frame.j
 import type { FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
 import { releaseDir, type ReleaseSpec } from './types.js';
+import { fetchShell, isArtifactUrl, parseArtifactUrl, type ArtifactUrl } from './artifact-fetch.js';
 
 export interface Artifact {
   /** `r` + the first 12 hex characters of sha256: the release directory name. */
@@ -43,6 +44,20 @@ export interface Artifact {
   label: string;
 }
 
+/** An artifact the hosts download themselves (artifact-fetch.ts): the controller never has its bytes. */
+export interface UrlArtifact {
+  /** `r` + the first 12 hex characters of the given sha256. */
+  id: string;
+  sha256: string;
+  fetch: ArtifactUrl;
+  source: { kind: 'url'; url: string };
+  /** The URL without credentials. */
+  label: string;
+}
+
+/** What a release ships: uploaded from the controller, or fetched by the hosts. */
+export type ReleaseArtifact = Artifact | UrlArtifact;
+
 /** The marker file inside every complete release. */
 export const RELEASE_MARKER = '.lanes-release';
 /** Exit code of {@link unpackScript} when the upload does not match the expected sha256. */
@@ -56,11 +71,32 @@ export const EXIT_UNSAFE_ENTRY = 5;
 const STALE_TMP_MINUTES = 60;
 
 /** Where an artifact came from: recorded in the run's events and report (and the host history). */
-export type ArtifactSource = { kind: 'directory'; path: string } | { kind: 'tarball'; path: string } | GitSource;
+export type ArtifactSource = { kind: 'directory'; path: string } | { kind: 'tarball'; path: string } | GitSource | { kind: 'url'; url: string };
 
 export interface ReadArtifactOptions {
   /** For `git:REF`: a directory of the repository (default: the current directory). */
   repo?: string;
+  /** For a URL: the artifact's sha256 (required with a URL, refused without one). */
+  sha256?: string;
+  /** For a URL: the most a host downloads (default DEFAULT_ARTIFACT_MAX_BYTES). */
+  maxBytes?: number;
+}
+
+/**
+ * What `--artifact` names: an http(s) URL with its sha256 (checked here, fetched by the hosts:
+ * artifact-fetch.ts), else what {@link readArtifact} reads.
+ */
+export async function resolveArtifact(given: string, opts: ReadArtifactOptions = {}): Promise<ReleaseArtifact> {
+  if (isArtifactUrl(given)) {
+    const fetch = parseArtifactUrl(given, opts.sha256, opts.maxBytes);
+    return { id: releaseId(fetch.sha256), sha256: fetch.sha256, fetch, source: { kind: 'url', url: fetch.shown }, label: fetch.shown };
+  }
+  if (opts.sha256 !== undefined || opts.maxBytes !== undefined) {
+    throw new LanesError(`--artifact-sha256 and --artifact-max-bytes go with an artifact URL, not with ${given}`, {
+      hint: 'lanes release … --artifact https://host/app.tar.gz --artifact-sha256 HEX; a local artifact is checksummed by lanes itself',
+    });
+  }
+  return readArtifact(given, opts);
 }
 
 /** Read (or pack) a release artifact: a directory, a .tar.gz/.tgz, or `git:REF`. */
@@ -186,7 +222,17 @@ bad=$(find "$tmpd" -mindepth 1 \\( -type l -o -type f -links +1 -o ! -type f ! -
 export interface UnpackOptions {
   /** chown the release to spec.owner:spec.group (default true; needs root). */
   chown?: boolean;
+  /**
+   * The host downloads the artifact from this URL (artifact-fetch.ts) instead of reading it on
+   * stdin; `fetchSeconds` limits the download. The script then carries the URL: run it with
+   * STDIN_SCRIPT_COMMAND so it is in no command line.
+   */
+  fetch?: ArtifactUrl;
+  fetchSeconds?: number;
 }
+
+/** Time limit of a download when the run has none (--timeout 0). */
+const DEFAULT_FETCH_SECONDS = 600;
 
 /**
  * Script (POSIX sh, as root, the tarball on stdin) that unpacks an artifact into `releases/<id>`.
@@ -194,7 +240,9 @@ export interface UnpackOptions {
  * changes), otherwise `seeded <b64 entry>` for each shared entry moved from the release into an empty
  * shared/, `shared-missing <b64 entry>` for a link whose target does not exist yet, and finally
  * `unpacked <id>`. Exit 3: checksum mismatch; exit 4: `releases/<id>` is in the way (the reason, a
- * sentence, on stderr).
+ * sentence, on stderr). With `opts.fetch` the host downloads the tarball instead (frame `fetched
+ * <sha256> <bytes>` before the check; exits 6–8 of artifact-fetch.ts); a release already complete is
+ * not downloaded again.
  */
 export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: string; label?: string }, opts: UnpackOptions = {}): FramedScript {
   const base = checkPath(spec);
@@ -207,6 +255,7 @@ export function unpackScript(spec: ReleaseSpec, artifact: { id: string; sha256: 
       throw new LanesError(`shared paths ${inside} and ${a} overlap`, { hint: `${a} is already shared through ${inside}: list only ${inside}` });
     }
   }
+  if (opts.fetch && opts.fetch.sha256 !== artifact.sha256) throw new LanesError('the artifact URL and the artifact disagree on the sha256', { kind: 'internal' });
   const chown = opts.chown ?? true;
   const owner = chown ? `${spec.owner}${spec.group ? `:${spec.group}` : ''}` : '';
 
@@ -263,9 +312,15 @@ mkdir -p "$base/releases" "$base/shared" || fail 1 "cannot create $base/releases
 trap 'rm -rf "$tmpd" "$tmpf"' EXIT
 trap 'exit 130' INT TERM HUP
 tmpf=$(mktemp "$rel.tmp-XXXXXX") || fail 1 "cannot create a temporary file in $base/releases"
-cat > "$tmpf" || fail 1 "cannot store the upload in $base/releases (disk full?)"
+${
+  opts.fetch
+    ? `${fetchShell(opts.fetch, opts.fetchSeconds ?? DEFAULT_FETCH_SECONDS)}
 got=$(sha256_of "$tmpf")
-[ "$got" = "$want" ] || fail ${EXIT_CHECKSUM_MISMATCH} "checksum mismatch: the upload has sha256 $got, expected $want (corrupted transfer?)"
+[ "$got" = "$want" ] || fail ${EXIT_CHECKSUM_MISMATCH} ${shq(`checksum mismatch: ${opts.fetch.shown} has sha256`)} "$got, expected $want (--artifact-sha256); nothing was unpacked"`
+    : `cat > "$tmpf" || fail 1 "cannot store the upload in $base/releases (disk full?)"
+got=$(sha256_of "$tmpf")
+[ "$got" = "$want" ] || fail ${EXIT_CHECKSUM_MISMATCH} "checksum mismatch: the upload has sha256 $got, expected $want (corrupted transfer?)"`
+}
 # mktemp -d makes it 0700: nothing extracted is reachable by another user until it has been checked.
 tmpd=$(mktemp -d "$rel.tmp-XXXXXX") || fail 1 "cannot create a temporary directory in $base/releases"
 tar -xzf "$tmpf" -C "$tmpd" --no-same-owner --no-same-permissions || fail 1 "cannot extract the artifact into $tmpd"

@@ -22,7 +22,7 @@ export function releaseIdFor(desired: Map<string, DesiredResource[]>, hosts: str
 export function renderReleasePlan(
   desired: Map<string, DesiredResource[]>,
   hosts: string[],
-  given: { id?: string; artifact?: { id: string; sha256: string }; serial?: string; maxFail?: number; inventory?: Inventory; rollback?: boolean },
+  given: { id?: string; artifact?: { id: string; sha256: string; fetch?: { shown: string } }; serial?: string; maxFail?: number; inventory?: Inventory; rollback?: boolean },
 ): string {
   const specs = new Map(hosts.map((h) => [h, releaseSpecFor(h, desired.get(h) ?? [])]));
   const opts = { ...given, id: given.artifact ? releaseIdWithConfig(given.artifact, specs) : (given.id ?? '') };
@@ -45,6 +45,8 @@ export function renderReleasePlan(
     id: opts.id,
     config,
     rollback: opts.rollback === true,
+    // An artifact URL: "hosts fetch <URL without credentials> (sha256 …)" instead of the upload.
+    ...(given.artifact?.fetch ? { fetch: { url: given.artifact.fetch.shown, sha256: given.artifact.sha256 } } : {}),
     ...(onceHost !== undefined ? { onceHost } : {}),
     hostsOf: (h) => hostsOfHook(h, where),
   };

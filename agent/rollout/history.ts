@@ -12,7 +12,7 @@
  *                       (`reason`: one line saying why)
  *   time   the host's clock, UTC, seconds
  *   who    the lease holder (agent/rollout/lock.ts lockHolder) @ the controller's host name
- *   source where the release came from: {kind: directory|tarball|git, path?, commit?} (absent for rollbacks)
+ *   source where the release came from: {kind: directory|tarball|git|url, path?, commit?} (a URL without credentials) (absent for rollbacks)
  *
  * Each record is one short line appended with `>>`: a write of less than PIPE_BUF (4096) bytes to a
  * file opened with O_APPEND is atomic, so concurrent or interrupted appends never interleave lines.
@@ -75,14 +75,14 @@ export function historyWho(env: NodeJS.ProcessEnv = process.env): string {
 export function sourceOf(artifact: { source: ArtifactSource } | undefined): HistorySource | undefined {
   if (!artifact) return undefined;
   const s = artifact.source;
-  return s.kind === 'git' ? { kind: 'git', path: s.repo, commit: s.commit } : { kind: s.kind, path: s.path };
+  return s.kind === 'git' ? { kind: 'git', path: s.repo, commit: s.commit } : s.kind === 'url' ? { kind: 'url', path: s.url } : { kind: s.kind, path: s.path };
 }
 
 /** A source read back from a history line: only the known kinds and string fields. */
 function parseSource(v: unknown): HistorySource | undefined {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
   const o = v as Record<string, unknown>;
-  if (o.kind !== 'directory' && o.kind !== 'tarball' && o.kind !== 'git') return undefined;
+  if (o.kind !== 'directory' && o.kind !== 'tarball' && o.kind !== 'git' && o.kind !== 'url') return undefined;
   const src: HistorySource = { kind: o.kind };
   if (typeof o.path === 'string') src.path = o.path;
   if (typeof o.commit === 'string') src.commit = o.commit;

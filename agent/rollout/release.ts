@@ -26,7 +26,8 @@ import type { DesiredResource } from '../resources/types.js';
 import type { EventBus } from '../report/events.js';
 import { Fleet, type FleetHost, type HostSession } from '../run/fleet.js';
 import type { ConnectOptions } from '../transport/target.js';
-import { currentReleaseScript, parseCurrentRelease, parseUnpackOutput, pruneScript, readArtifact, sharedEntry, unpackScript, type Artifact } from './artifact.js';
+import { EXIT_CHECKSUM_MISMATCH, currentReleaseScript, parseCurrentRelease, parseUnpackOutput, pruneScript, resolveArtifact, sharedEntry, unpackScript, type ReleaseArtifact, type UrlArtifact } from './artifact.js';
+import { parseFetched } from './artifact-fetch.js';
 import { artifactInfo, describeArtifact, type ArtifactInfo } from './artifact-info.js';
 import { healthFailureMessage, healthScript, parseHealth } from './health.js';
 import { cancelledBy, isCancelled, throwIfCancelled } from '../run/cancel.js';
@@ -37,11 +38,12 @@ import { batches, parseSerial } from './serial.js';
 import { expectsRelease, releaseSpecFor } from './spec.js';
 import { releaseDir, type ReleaseSpec } from './types.js';
 import { drainScript, parseWorkers, undrainScript } from './workers.js';
-import { missingReleaseFiles, parsePreflight, preflightScript, releaseFilesOf } from './preflight.js';
+import { missingReleaseFiles, parsePreflight, preflightScript, releaseFilesOf, type WorkerCommand } from './preflight.js';
 import { parseFrames } from '../remote/frame.js';
-import { framedScript, type FramedScript } from '../remote/sh.js';
+import { STDIN_SCRIPT_COMMAND, framedScript, type FramedScript } from '../remote/sh.js';
 import { shq } from '../transport/quote.js';
 import { createHash } from 'node:crypto';
+import { secrets } from '../report/mask.js';
 import type { Inventory } from '../inventory/index.js';
 import { hookHostsFor, hostsOfHook, onceHostOf, runHook, type Hook, type HookContext, type HookHosts, type HookPoint } from './hooks.js';
 import { FLEET_STEPS, HOST_STEPS, ROLLBACK_STEPS, applies, type FleetStepId, type HostStepId, type RollbackStepId } from './steps.js';
@@ -53,8 +55,11 @@ export interface ReleaseOptions extends ConnectOptions {
   bus: EventBus;
   forks?: number;
   timeoutMs?: number;
-  /** A directory, .tar.gz or `git:REF` to ship; absent for a rollback. */
+  /** A directory, .tar.gz, `git:REF` or http(s) URL to ship; absent for a rollback. */
   artifact?: string;
+  /** With an artifact URL: its sha256 (required) and the most a host downloads (artifact-fetch.ts). */
+  artifactSha256?: string;
+  artifactMaxBytes?: number;
   /** For `git:REF`: a directory of the repository to take REF from. */
   repo?: string;
   /** Rollback target; default the release before the live one. */
@@ -100,6 +105,8 @@ interface HostState {
   target?: string;
   /** This run unpacked the release (it was not on the host before): a failed build removes it. */
   unpackedNow?: boolean;
+  /** What the workers run (from preflight): checked in a fetched release once it is unpacked. */
+  workers?: WorkerCommand[];
   /** What the host history (agent/rollout/history.ts) records about this run's switch. */
   record: Pick<HistoryRecord, 'who' | 'command' | 'source'> & { liveEvent: 'live' | 'rolled-back' };
 }
@@ -133,7 +140,13 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
   );
   const where = hookHostsFor(desired, plan.flat(), opts.inventory);
   const onceHost = onceHostOf(first.onceHost, where);
-  const artifact: Artifact | undefined = opts.artifact ? await readArtifact(opts.artifact, { repo: opts.repo }) : undefined;
+  const artifact: ReleaseArtifact | undefined = opts.artifact
+    ? await resolveArtifact(opts.artifact, {
+        repo: opts.repo,
+        ...(opts.artifactSha256 !== undefined ? { sha256: opts.artifactSha256 } : {}),
+        ...(opts.artifactMaxBytes !== undefined ? { maxBytes: opts.artifactMaxBytes } : {}),
+      })
+    : undefined;
   // config: the release id covers every host's release.config (the artifact's own id when none has any).
   if (artifact) artifact.id = releaseIdWithConfig(artifact, specs);
   const rollback = !artifact;
@@ -252,6 +265,7 @@ export async function releaseFleet(desired: Map<string, DesiredResource[]>, host
       const failed = await phase(async (s, st) => {
         if (cancelled()) return;
         leases.assertHeld(s.host);
+        if ('fetch' in artifact) return fetchOnHost(s, st, run, artifact, opts.timeoutMs);
         await s.ctx.step(`upload ${artifact.id}`, async () => {
           const unpack = unpackScript(st.spec, artifact);
           const r = await run(s, unpack.text, artifact.bytes);
@@ -430,7 +444,7 @@ export function pruneKeep(before: string | undefined, live: string | undefined, 
  * Preflight of one host (agent/rollout/preflight.ts): the workers, pools and FPM the release names are
  * there and healthy, and the scripts the workers run are in the release being switched to.
  */
-async function preflightHost(s: HostSession, st: HostState, run: Runner, artifact: Artifact | undefined): Promise<void> {
+async function preflightHost(s: HostSession, st: HostState, run: Runner, artifact: ReleaseArtifact | undefined): Promise<void> {
   if (!st.fpm) throw new LanesError('php-fpm is not installed', { kind: 'exec', host: s.host });
   const fpmUnit = st.fpm.unit;
   await s.ctx.step('preflight', async () => {
@@ -439,20 +453,58 @@ async function preflightHost(s: HostSession, st: HostState, run: Runner, artifac
     const p = parsePreflight(r.stdout, script.nonce);
     const problems = [...p.problems];
     const shared = st.spec.shared.map(sharedEntry);
-    if (artifact) {
+    if (artifact && 'fetch' in artifact) {
+      // The controller never sees a fetched artifact's listing: checked on the host once unpacked (fetchOnHost).
+      st.workers = p.workers;
+    } else if (artifact) {
       problems.push(...missingReleaseFiles(st.spec.path, shared, p.workers, (rel) => artifact.entries.has(rel), artifact.id));
     } else if (st.target && st.target !== st.current) {
       // A rollback target is on the host already: look there.
-      const wanted = [...new Set(p.workers.flatMap((w) => releaseFilesOf(st.spec.path, w)))];
-      const check = framedScript(
-        wanted.map((rel) => `[ -e ${shq(`${releaseDir(st.spec, st.target!)}/${rel}`)} ] && lanes_say has ${shq(rel)}`).concat('lanes_say checked'),
-        { doneKind: 'checked', tmpName: 'preflight' },
-      );
-      const out = parseFrames((await run(s, check.text)).stdout, check.nonce);
-      const has = new Set(out.filter((f) => f.kind === 'has').map((f) => f.fields[0]));
-      problems.push(...missingReleaseFiles(st.spec.path, shared, p.workers, (rel) => has.has(rel), st.target));
+      problems.push(...(await missingOnHost(s, st, run, st.target, p.workers)));
     }
     if (problems.length > 0) throw new LanesError(`preflight refused the ${artifact ? 'release' : 'rollback'}, nothing was changed: ${problems.join('; ')}`, { kind: 'exec', host: s.host });
+  });
+}
+
+/** The scripts `workers` run that release `target`, already on the host, does not contain. */
+async function missingOnHost(s: HostSession, st: HostState, run: Runner, target: string, workers: WorkerCommand[]): Promise<string[]> {
+  const wanted = [...new Set(workers.flatMap((w) => releaseFilesOf(st.spec.path, w)))];
+  if (wanted.length === 0) return [];
+  const check = framedScript(
+    wanted.map((rel) => `[ -e ${shq(`${releaseDir(st.spec, target)}/${rel}`)} ] && lanes_say has ${shq(rel)}`).concat('lanes_say checked'),
+    { doneKind: 'checked', tmpName: 'preflight' },
+  );
+  const out = parseFrames((await run(s, check.text)).stdout, check.nonce);
+  const has = new Set(out.filter((f) => f.kind === 'has').map((f) => f.fields[0]));
+  return missingReleaseFiles(st.spec.path, st.spec.shared.map(sharedEntry), workers, (rel) => has.has(rel), target);
+}
+
+/**
+ * The host downloads the artifact from its URL (artifact-fetch.ts), checks the sha256 and unpacks it.
+ * The script carries the URL, so it goes on stdin (no command line on the host shows it); the
+ * download gets the run's --timeout less a margin for the unpack. The sum the host reports is
+ * compared here too: a host that says nothing about it, or another sum, fails.
+ */
+async function fetchOnHost(s: HostSession, st: HostState, run: Runner, artifact: UrlArtifact, timeoutMs: number | undefined): Promise<void> {
+  const seconds = timeoutMs && timeoutMs > 0 ? Math.max(5, Math.floor(timeoutMs / 1000) - 10) : undefined;
+  await s.ctx.step(`fetch ${artifact.id}`, async () => {
+    const unpack = unpackScript(st.spec, artifact, { fetch: artifact.fetch, ...(seconds !== undefined ? { fetchSeconds: seconds } : {}) });
+    const r = await run(s, STDIN_SCRIPT_COMMAND, Buffer.from(unpack.text, 'utf8'));
+    const got = parseFetched(r.stdout, unpack.nonce);
+    const want = artifact.sha256;
+    if (r.code === EXIT_CHECKSUM_MISMATCH && got && got.sha256 !== want) {
+      throw new LanesError(`release ${artifact.id}: ${artifact.fetch.shown} has sha256 ${got.sha256} on this host, expected ${want} (--artifact-sha256); nothing was unpacked`, { kind: 'exec', host: s.host });
+    }
+    if (r.code !== 0) throw new LanesError(`the fetch of release ${artifact.id} failed: ${secrets.mask(humanLines(r.stderr)) || `exit ${r.code}`}`, { kind: 'exec', host: s.host });
+    const outcome = parseUnpackOutput(r.stdout, unpack.nonce);
+    if (outcome.status === 'unpacked' && got?.sha256 !== want) {
+      throw new LanesError(`release ${artifact.id}: the host unpacked ${artifact.fetch.shown} without reporting the expected sha256 ${want} (it reported ${got?.sha256 ?? 'none'})`, { kind: 'exec', host: s.host });
+    }
+    st.unpackedNow = outcome.status === 'unpacked';
+    const missing = await missingOnHost(s, st, run, artifact.id, st.workers ?? []);
+    if (missing.length > 0) throw new LanesError(`release ${artifact.id} cannot run here: ${missing.join('; ')}`, { kind: 'exec', host: s.host });
+    // config: the host's configuration files, before anything else runs in the release.
+    await writeReleaseConfig((cmd, input) => run(s, cmd, input), st.spec, artifact.id, s.host);
   });
 }
 

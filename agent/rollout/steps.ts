@@ -23,6 +23,8 @@ export interface DescribeContext {
   hostsOf(hook: Hook): string[];
   /** release.config files per group of hosts with the same ones (dest, mode, size: never content). */
   config?: { on: string[]; files: string[] }[];
+  /** The hosts fetch the artifact from this URL (shown without credentials) instead of an upload. */
+  fetch?: { url: string; sha256: string };
 }
 
 export type FleetStepId = 'lock' | 'preflight' | 'upload' | 'build' | 'once' | 'per host' | 'after_release' | 'prune';
@@ -84,11 +86,13 @@ export const FLEET_STEPS: StepDoc<FleetStepId>[] = [
   {
     id: 'upload',
     where: 'every host',
-    does: 'upload and unpack the artifact to releases/<id> (checksum verified, links and devices refused), link the shared paths, write the release.config files',
+    does: 'upload and unpack the artifact to releases/<id> (or, for an artifact URL, each host fetches it; checksum verified, links and devices refused), link the shared paths, write the release.config files',
     undo: 'a release that is not live changes nothing; prune removes it later',
     in: 'release',
     describe: (c) => [
-      `upload and unpack to releases/${c.id} (checksum verified), shared links: ${c.spec.shared.join(', ') || '(none)'}`,
+      c.fetch
+        ? `hosts fetch ${c.fetch.url} (sha256 ${c.fetch.sha256}), checksum verified, unpack to releases/${c.id}, shared links: ${c.spec.shared.join(', ') || '(none)'}`
+        : `upload and unpack to releases/${c.id} (checksum verified), shared links: ${c.spec.shared.join(', ') || '(none)'}`,
       ...(c.config ?? []).flatMap((g) => [`configuration files into releases/${c.id} on ${g.on.join(', ')}:`, ...g.files.map((f) => `  ${f}`)]),
     ],
   },

@@ -89,6 +89,7 @@ describe('history records', () => {
     assert.deepEqual(sourceOf({ source: { kind: 'directory', path: '/x/app' } }), { kind: 'directory', path: '/x/app' });
     assert.deepEqual(sourceOf({ source: { kind: 'tarball', path: '/x/app.tar.gz' } }), { kind: 'tarball', path: '/x/app.tar.gz' });
     assert.deepEqual(sourceOf({ source: { kind: 'git', ref: 'HEAD', repo: '/repo', commit: 'abc123' } }), { kind: 'git', path: '/repo', commit: 'abc123' });
+    assert.deepEqual(sourceOf({ source: { kind: 'url', url: 'https://store.example/app.tar.gz' } }), { kind: 'url', path: 'https://store.example/app.tar.gz' });
     assert.equal(sourceOf(undefined), undefined);
   });
 });
@@ -125,7 +126,7 @@ describe('reading a host', () => {
     symlinkSync('releases/r000000000002', path.join(root, 'current'));
     mkdirSync(path.join(root, 'releases', 'r000000000009.tmp-1'));
     const lines = [
-      rec({ release: 'r000000000001', event: 'live', time: '2026-11-01T00:00:00Z', source: { kind: 'directory', path: '/a' } }),
+      rec({ release: 'r000000000001', event: 'live', time: '2026-11-01T00:00:00Z', source: { kind: 'url', path: 'https://store.example/a.tar.gz' } }),
       rec({ release: 'r000000000002', event: 'live', time: '2026-11-02T00:00:00Z', previous: 'r000000000001', source: { kind: 'tarball', path: '/b.tgz' } }),
       rec({ release: 'r000000000003', event: 'failed', time: '2026-11-03T00:00:00Z', previous: 'r000000000002', reason: 'health gate: 500' }),
     ];
@@ -139,6 +140,7 @@ describe('reading a host', () => {
     assert.equal(read.current, 'r000000000002');
     assert.deepEqual(read.onDisk.map((d) => d.id).sort(), ['r000000000001', 'r000000000002', 'r000000000003']);
     assert.equal(read.records.length, 3);
+    assert.deepEqual(read.records[0]?.source, { kind: 'url', path: 'https://store.example/a.tar.gz' }, 'a fetched release\'s source is read back');
     assert.equal(read.skipped, 1);
     const h = hostReleases('web1', read);
     assert.equal(h.previous, 'r000000000001');
