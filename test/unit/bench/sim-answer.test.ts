@@ -11,6 +11,7 @@ import { STDIN_SCRIPT_COMMAND } from '../../../agent/remote/sh.js';
 import { acquireScript, newLease, parseLockChange, parseLockOutput, releaseScript } from '../../../agent/rollout/lock.js';
 import { shCommand } from '../../../agent/transport/quote.js';
 import { wrapSudo } from '../../../agent/transport/sudo.js';
+import { readSummaryLine } from '../../../bench/simulator/simulate.js';
 import { fixture } from '../../support/paths.js';
 
 const text = (command: string): Fact<string> => ({ name: command, command, parse: (out) => out });
@@ -98,5 +99,13 @@ describe('simulator: become and lease scripts', () => {
     const a = answerExec(planExec('rm -rf /tmp/x'), '', rec);
     assert.equal(a.code, 127);
     assert.match(a.stderr, /cannot answer: rm -rf/);
+  });
+});
+
+describe('simulator: the plain renderer\'s summary line', () => {
+  it('reads plan and apply summaries, and refuses output without one', () => {
+    assert.deepEqual(readSummaryLine('plan: x\n\nno changes: a, b\n\nFAILED c: cannot connect\n\n3 hosts: 0 to change, 2 unchanged, 1 failed\n'), { hosts: 3, changed: 0, unchanged: 2, failed: 1 });
+    assert.deepEqual(readSummaryLine('1 host: 1 changed, 0 unchanged, 0 failed\n'), { hosts: 1, changed: 1, unchanged: 0, failed: 0 });
+    assert.throws(() => readSummaryLine('lanes: error\n'), /no summary line/);
   });
 });
