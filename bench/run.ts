@@ -88,7 +88,7 @@ async function labBench(args: BenchArgs): Promise<void> {
       peer = `   ${(a.ms / 1000).toFixed(1)} s = ${(a.ms / median(cli)).toFixed(1)}x the CLI`;
     }
     rows.push(
-      `  ${String(n).padStart(5)}   ${spread(cli).padEnd(20)} ${spread(lib).padEnd(20)} ${spread(floor).padEnd(20)} ${`${(median(cli) / median(floor)).toFixed(2)}x`.padEnd(10)} ${`${(median(lib) / median(floor)).toFixed(2)}x`.padEnd(10)} ${`${rss.toFixed(0)} MiB`.padEnd(9)}${peer}`,
+      `  ${String(n).padStart(5)}   ${spread(cli).padEnd(24)} ${spread(lib).padEnd(24)} ${spread(floor).padEnd(24)} ${`${(median(cli) / median(floor)).toFixed(2)}x`.padEnd(10)} ${`${(median(lib) / median(floor)).toFixed(2)}x`.padEnd(10)} ${`${rss.toFixed(0)} MiB`.padEnd(9)}${peer}`,
     );
   }
 
@@ -107,7 +107,7 @@ async function labBench(args: BenchArgs): Promise<void> {
       `no-op plan of playbooks/site.yml on lab "${args.lab}", median (min–max) of ${args.runs} runs; target CLI / floor <= 1.30x`,
       '  lanes CLI = `node dist/cli/main.js plan … --detailed-exitcode` as a child process (start, inventory, playbook, plan, render)',
       '  lanes library = planFleet() in this process (connect, one exec, plan); floor = bench/floor.ts over OpenSSH, one exec per host',
-      `  hosts   ${'lanes CLI'.padEnd(20)} ${'lanes library'.padEnd(20)} ${'floor (OpenSSH)'.padEnd(20)} ${'CLI/floor'.padEnd(10)} ${'lib/floor'.padEnd(10)} ${'CLI RSS'.padEnd(9)}${ansible ? '   ansible --check (1 run)' : ''}`,
+      `  hosts   ${'lanes CLI'.padEnd(24)} ${'lanes library'.padEnd(24)} ${'floor (OpenSSH)'.padEnd(24)} ${'CLI/floor'.padEnd(10)} ${'lib/floor'.padEnd(10)} ${'CLI RSS'.padEnd(9)}${ansible ? '   ansible --check (1 run)' : ''}`,
       ...rows,
       `  peak RSS of the bench process (library runs, lab setup): ${libRss.toFixed(0)} MiB`,
       `start time, median (min–max) of 10; target <= 2x node -e 0`,
