@@ -1,122 +1,153 @@
 /**
- * `npm run bench`: the no-op plan of playbooks/site.yml on N lab hosts, beside its floor — one
- * parallel OpenSSH exec per host that reads the same state (same script, same sudo) — and their
- * ratio. Target: ratio ≤ 1.3. Also the CLI's wall time and peak memory for the same plan.
- * A benchmark, not a test: it prints figures and never fails on them.
+ * `npm run bench`: what a no-op `lanes plan` of playbooks/site.yml costs on 1, 3 and 10 lab hosts
+ * (one lab, subsets by --limit), beside an independent floor (floor.ts: one OpenSSH exec per host in
+ * parallel reading the same state with the fewest processes, written by hand), lanes' start time
+ * beside a bare `node -e 0`, the CLI's peak RSS and, with `--peer ansible`, `ansible-playbook --check`
+ * of an equivalent playbook. `--simulate N` runs the fleet simulator instead (simulator/).
  *
- *   LANES_BENCH_HOSTS=3 LANES_BENCH_RUNS=7 npm run bench
+ * A benchmark prints figures and never fails on them: it fails only when something errors or when
+ * the no-op plan is not a no-op. Usage: see args.ts (USAGE).
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { applyFleet } from '../agent/apply/run.js';
-import { gatherScript } from '../agent/facts/gather.js';
-import { stateFacts } from '../agent/facts/probes.js';
-import { labPaths, labUp } from '../agent/lab/index.js';
+import { labPaths, labStatus, labUp, type LabHost } from '../agent/lab/index.js';
 import { probesFor } from '../agent/plan/plan-host.js';
 import { preparePlaybookRun } from '../agent/plan/prepare.js';
 import { planFleet } from '../agent/plan/run.js';
 import { EventBus } from '../agent/report/events.js';
-import { wrapSudo } from '../agent/transport/sudo.js';
+import { findAnsible, runAnsibleCheck } from './ansible.js';
+import { parseBenchArgs, type BenchArgs } from './args.js';
+import { floorCommand, uncoveredProbes } from './floor.js';
+import { median, root, runChild, runCli, spread } from './measure.js';
+import type { Recording } from './simulator/answer.js';
+import { recordHost } from './simulator/record.js';
+import { simTable, simulate } from './simulator/simulate.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const hostsWanted = Number(process.env.LANES_BENCH_HOSTS ?? 3);
-const runs = Number(process.env.LANES_BENCH_RUNS ?? 7);
 const playbook = path.join(root, 'playbooks', 'site.yml');
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function run(cmd: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) process.stderr.write(stderr);
-      resolve({ code, stdout });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
-
-async function main() {
-  process.stderr.write(`bench: lab with ${hostsWanted} hosts\n`);
-  const lab = await labUp({ hosts: hostsWanted });
-  const paths = labPaths({});
+/** Boot (or reuse) the lab with `hosts` hosts and converge it, so every plan measured is a no-op. */
+async function convergedLab(args: BenchArgs, hosts: number) {
+  log(`lab "${args.lab}" with ${hosts} host(s)`);
+  const lab = await labUp({ name: args.lab, hosts });
+  const paths = labPaths({ name: args.lab });
   const prepared = await preparePlaybookRun({ playbook, inventory: [paths.inventoryFile] });
-  const bus = new EventBus();
-  const common = { bus, command: 'bench', forks: 50 };
-
-  // Converge first, so what is measured is the no-op plan a CI drift check runs.
-  const converged = await applyFleet(prepared.desired, prepared.hosts, common);
+  // The hand-written floor must still read everything lanes' plan reads (else its figure is too low).
+  const missing = uncoveredProbes(probesFor(prepared.desired.get(lab[0]!.name) ?? []));
+  if (missing.length) throw new Error(`bench/floor.ts no longer covers what lanes reads: ${missing.join(', ')}`);
+  const converged = await applyFleet(prepared.desired, prepared.hosts, { bus: new EventBus(), command: 'bench', forks: 50 });
   if (!converged.ok) throw new Error(`converging the lab failed: ${JSON.stringify(converged.summary.failures)}`);
+  return { lab, paths, prepared };
+}
 
-  // lanes: connect + one exec reading all state + pure plan, all hosts in parallel.
-  const lanesMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    const r = await planFleet(prepared.desired, prepared.hosts, common);
-    lanesMs.push(performance.now() - t0);
-    const changes = r.hosts.reduce((n, h) => n + (h.data?.changes.length ?? 0), 0);
-    if (!r.ok || changes !== 0) throw new Error(`the no-op plan was not a no-op (${changes} changes, ok=${r.ok})`);
-  }
+function floorRun(hosts: readonly LabHost[], paths: ReturnType<typeof labPaths>): Promise<number> {
+  const t0 = performance.now();
+  return Promise.all(
+    hosts.map(async (h) => {
+      const r = await runChild('ssh', [
+        '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none',
+        '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${paths.knownHostsFile}`,
+        '-i', paths.keyFile, `lanes@${h.address}`, floorCommand(),
+      ]);
+      if (r.code !== 0 || !r.stdout.includes('Id=workers.slice')) throw new Error(`the floor on ${h.name} failed (exit ${r.code}): ${r.stderr.trim()}`);
+    }),
+  ).then(() => performance.now() - t0);
+}
 
-  // Floor: OpenSSH, one exec per host in parallel, the same state-reading script under the same sudo.
-  const floorMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await Promise.all(
-      lab.map((h) => {
-        const desired = prepared.desired.get(h.name) ?? [];
-        const script = gatherScript(stateFacts(probesFor(desired)), randomBytes(6).toString('hex'));
-        const { command } = wrapSudo(script, { user: 'root' });
-        return run('ssh', [
-          '-o', 'BatchMode=yes',
-          '-o', 'StrictHostKeyChecking=yes',
-          '-o', `UserKnownHostsFile=${paths.knownHostsFile}`,
-          '-o', 'ControlMaster=no',
-          '-i', paths.keyFile,
-          `lanes@${h.address}`,
-          command,
-        ]).then((r) => {
-          if (r.code !== 0) throw new Error(`ssh to ${h.name} exited ${r.code}`);
-        });
-      }),
+async function labBench(args: BenchArgs): Promise<void> {
+  const { lab, paths } = await convergedLab(args, Math.max(...args.hosts));
+  const ansible = args.peer === 'ansible' ? findAnsible() : undefined;
+  if (args.peer === 'ansible' && !ansible) log('--peer ansible: ansible-playbook is not installed; the peer column stays empty');
+  const rows: string[] = [];
+  for (const n of args.hosts) {
+    const hosts = lab.slice(0, n);
+    const limit = hosts.map((h) => h.name).join(':');
+    const prepared = await preparePlaybookRun({ playbook, inventory: [paths.inventoryFile], limit });
+    const cli: number[] = [];
+    const lib: number[] = [];
+    const floor: number[] = [];
+    let rss = 0;
+    log(`${n} host(s): ${args.runs} runs of the CLI, the library and the floor, interleaved`);
+    for (let i = 0; i < args.runs; i++) {
+      const c = await runCli(['plan', playbook, '-i', paths.inventoryFile, '--limit', limit, '--detailed-exitcode'], { rss: true });
+      if (c.code !== 0) throw new Error(`lanes plan on ${n} hosts exited ${c.code} (2: not a no-op)\n${c.stdout.slice(-2000)}${c.stderr.slice(-2000)}`);
+      cli.push(c.ms);
+      rss = Math.max(rss, c.rssMiB ?? NaN);
+      const t0 = performance.now();
+      const r = await planFleet(prepared.desired, prepared.hosts, { bus: new EventBus(), command: 'bench', forks: 50 });
+      lib.push(performance.now() - t0);
+      const changes = r.hosts.reduce((k, h) => k + (h.data?.changes.length ?? 0), 0);
+      if (!r.ok || changes !== 0) throw new Error(`the no-op plan was not a no-op (${changes} changes, ok=${r.ok})`);
+      floor.push(await floorRun(hosts, paths));
+    }
+    let peer = '';
+    if (ansible) {
+      log(`${n} host(s): ansible-playbook --check (one run)`);
+      const a = await runAnsibleCheck(ansible, paths.inventoryFile, limit, 50);
+      peer = `   ${(a.ms / 1000).toFixed(1)} s = ${(a.ms / median(cli)).toFixed(1)}x the CLI`;
+    }
+    rows.push(
+      `  ${String(n).padStart(5)}   ${spread(cli).padEnd(24)} ${spread(lib).padEnd(24)} ${spread(floor).padEnd(24)} ${`${(median(cli) / median(floor)).toFixed(2)}x`.padEnd(10)} ${`${(median(lib) / median(floor)).toFixed(2)}x`.padEnd(10)} ${`${rss.toFixed(0)} MiB`.padEnd(9)}${peer}`,
     );
-    floorMs.push(performance.now() - t0);
   }
 
-  // The CLI end to end: process start, inventory, playbook, plan, render.
-  const cliMs: number[] = [];
-  for (let i = 0; i < Math.min(runs, 3); i++) {
-    const t0 = performance.now();
-    const r = await run(process.execPath, [path.join(root, 'dist/cli/main.js'), 'plan', playbook, '-i', paths.inventoryFile, '--detailed-exitcode']);
-    cliMs.push(performance.now() - t0);
-    if (r.code !== 0) throw new Error(`lanes plan exited ${r.code}`);
+  log('start time: node -e 0, lanes --version, lanes plan --help (10 each, interleaved)');
+  const bare: number[] = [];
+  const version: number[] = [];
+  const help: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    bare.push((await runChild(process.execPath, ['-e', '0'])).ms);
+    version.push((await runCli(['--version'])).ms);
+    help.push((await runCli(['plan', '--help'])).ms);
   }
-  const rssMiB = process.resourceUsage().maxRSS / 1024;
-
-  const lanes = median(lanesMs);
-  const floor = median(floorMs);
-  const fmt = (n: number) => `${n.toFixed(0)} ms`;
+  const libRss = process.resourceUsage().maxRSS / 1024;
   process.stdout.write(
     [
-      `no-op plan of playbooks/site.yml on ${lab.length} lab hosts, median of ${runs} runs`,
-      `  lanes (library: connect, 1 exec, plan)    ${fmt(lanes)}   [${lanesMs.map((x) => x.toFixed(0)).join(', ')}]`,
-      `  floor (OpenSSH, 1 parallel exec per host)  ${fmt(floor)}   [${floorMs.map((x) => x.toFixed(0)).join(', ')}]`,
-      `  ratio lanes / floor                        ${(lanes / floor).toFixed(2)}x   (target <= 1.30x)`,
-      `  lanes plan CLI, end to end                 ${fmt(median(cliMs))}`,
-      `  peak RSS of this process (all of the above) ${rssMiB.toFixed(0)} MiB`,
+      `no-op plan of playbooks/site.yml on lab "${args.lab}", median (min–max) of ${args.runs} runs; target CLI / floor <= 1.30x`,
+      '  lanes CLI = `node dist/cli/main.js plan … --detailed-exitcode` as a child process (start, inventory, playbook, plan, render)',
+      '  lanes library = planFleet() in this process (connect, one exec, plan); floor = bench/floor.ts over OpenSSH, one exec per host',
+      `  hosts   ${'lanes CLI'.padEnd(24)} ${'lanes library'.padEnd(24)} ${'floor (OpenSSH)'.padEnd(24)} ${'CLI/floor'.padEnd(10)} ${'lib/floor'.padEnd(10)} ${'CLI RSS'.padEnd(9)}${ansible ? '   ansible --check (1 run)' : ''}`,
+      ...rows,
+      `  peak RSS of the bench process (library runs, lab setup): ${libRss.toFixed(0)} MiB`,
+      `start time, median (min–max) of 10; target <= 2x node -e 0`,
+      `  node -e 0            ${spread(bare)}`,
+      `  lanes --version      ${spread(version)}   ${(median(version) / median(bare)).toFixed(2)}x`,
+      `  lanes plan --help    ${spread(help)}   ${(median(help) / median(bare)).toFixed(2)}x`,
       '',
     ].join('\n'),
   );
+}
+
+async function recording(args: BenchArgs): Promise<Recording> {
+  if (args.recording) return JSON.parse(await readFile(args.recording, 'utf8')) as Recording;
+  const { lab, paths } = await convergedLab(args, (await labUpCount(args)) ?? 1);
+  const prepared = await preparePlaybookRun({ playbook, inventory: [paths.inventoryFile], limit: lab[0]!.name });
+  log(`recording ${lab[0]!.name}'s state read`);
+  return recordHost(prepared, lab[0]!.name);
+}
+
+/** How many hosts the bench lab already runs (reused as is, so a recording does not trim a lab of 10). */
+async function labUpCount(args: BenchArgs): Promise<number | undefined> {
+  const running = (await labStatus({ name: args.lab })).filter((h) => h.state === 'running').length;
+  return running || undefined;
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs(process.argv.slice(2));
+  if (args.record) {
+    await writeFile(args.record, `${JSON.stringify(await recording({ ...args, recording: undefined }), null, 1)}\n`);
+    log(`recorded to ${args.record}`);
+    return;
+  }
+  if (args.simulate) {
+    const rec = await recording(args);
+    const opts = { latencyMs: args.simLatencyMs, failRate: args.simFailRate, forks: args.forks };
+    const figures = await simulate({ ...opts, max: args.simulate, recording: rec, playbook, ...(args.cpuProf ? { cpuProfDir: args.cpuProf } : {}) });
+    process.stdout.write(simTable(figures, opts));
+    return;
+  }
+  await labBench(args);
 }
 
 main().catch((err: unknown) => {
