@@ -8,6 +8,7 @@ import { LanesError } from '../../../agent/errors.js';
 import {
   appendKnownHost,
   checkHostKey,
+  entriesFor,
   fingerprintSha256,
   hostKeyError,
   hostKeyFromBlob,
@@ -298,6 +299,35 @@ describe('knownKeyTypesFor', { skip }, () => {
   });
 });
 
+describe('entriesFor (the index behind checkHostKey)', { skip }, () => {
+  it('gives exactly the entries a scan with hostMatches gives, in file order', () => {
+    const hashedFile = join(tmp, 'index_hashed');
+    writeFileSync(hashedFile, `lab3 ${k('ed').pub}\nlab1 ${k('ec256').pub}\n`);
+    execFileSync('ssh-keygen', ['-H', '-f', hashedFile], { stdio: 'ignore' });
+    const hashedLines = readFileSync(hashedFile, 'utf8').trim().split('\n');
+    assert.ok(hashedLines.length === 2 && hashedLines.every((l) => l.startsWith('|1|')));
+    const lines = [
+      ...hashedLines,
+      `lab1,Lab2 ${k('ed').pub}`,
+      `*.example.com,!bad.example.com ${k('rsa').pub}`,
+      `[127.0.0.1]:2222 ${k('ec256').pub}`,
+      `@revoked lab1 ${k('rsa').pub}`,
+      `lab?,lab10 ${k('ec256').pub}`,
+      `LAB2 ${k('rsa').pub}`,
+      `a,,b ${k('ed').pub}`,
+    ];
+    const entries = parseKnownHosts(lines.join('\n'), 'f');
+    const names = ['lab1', 'lab2', 'lab10', 'lab3', 'www.example.com', 'bad.example.com', '[127.0.0.1]:2222', '127.0.0.1', 'a', 'b', '', 'nothing'];
+    for (const name of names) {
+      assert.deepEqual(
+        entriesFor(entries, name).map((e) => e.line),
+        entries.filter((e) => hostMatches(e.hosts, name)).map((e) => e.line),
+        name,
+      );
+    }
+  });
+});
+
 describe('loadKnownHosts and appendKnownHost', { skip }, () => {
   it('loads several files, skipping missing ones', async () => {
     const a = join(tmp, 'load_a');
@@ -309,6 +339,18 @@ describe('loadKnownHosts and appendKnownHost', { skip }, () => {
       entries.map((e) => `${e.file}:${e.line}`),
       [`${a}:1`, `${b}:2`],
     );
+  });
+
+  it('reads a file once while it is unchanged, and again after an append', async () => {
+    const file = join(tmp, 'cached');
+    writeFileSync(file, `lab1 ${k('ed').pub}\n`);
+    const first = await loadKnownHosts([file]);
+    assert.equal(await loadKnownHosts([file]), first, 'the same parsed list while the file is unchanged');
+    await appendKnownHost(file, 'lab2', 22, k('rsa').key);
+    const second = await loadKnownHosts([file]);
+    assert.notEqual(second, first);
+    assert.equal(checkHostKey(second, 'lab2', 22, k('rsa').key).status, 'known');
+    assert.equal(checkHostKey(second, 'lab1', 22, k('ed').key).status, 'known');
   });
 
   it('creates the directory (0700) and file (0600) and writes lines OpenSSH reads', async () => {
