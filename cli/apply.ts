@@ -16,7 +16,6 @@ import { colorEnabled, painter } from '../agent/report/color.js';
 import { secrets } from '../agent/report/mask.js';
 import { durationMs } from '../agent/rollout/duration.js';
 import type { FleetResult } from '../agent/run/fleet.js';
-import { confirm } from './confirm.js';
 import { connectOptions, hostOptions, inventoryOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { cancelExitCode, withProgress } from './render.js';
@@ -83,6 +82,7 @@ export const applyCommand: CommandModule<object, Args> = {
           return;
         }
         const n = toChange.reduce((a, p) => a + p.changes.length, 0);
+        const { confirm } = await import('./confirm.js');
         if (!(await confirm(`apply ${n} change${n === 1 ? '' : 's'} to ${toChange.length} host${toChange.length === 1 ? '' : 's'}?`))) {
           process.stdout.write('not applied\n');
           process.exitCode = 1;
