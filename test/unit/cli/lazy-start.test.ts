@@ -63,7 +63,8 @@ describe('lanes starts without loading the engine', () => {
     );
   });
 
-  for (const args of [['plan', '--help'], ['--help'], ['apply', '--help'], ['release', '--help'], ['lab', 'up', '--help']]) {
+  // Every command's definition is loaded by any of these (cli/commands.ts); a builder imports nothing more.
+  for (const args of [['plan', '--help'], ['--help'], ['lab', 'up', '--help']]) {
     it(`lanes ${args.join(' ')} loads yargs but none of ${HEAVY.join(', ')}, nor the engine`, () => {
       const r = loadedBy(args);
       assert.equal(r.status, 0);
