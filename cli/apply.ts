@@ -7,19 +7,15 @@
  *   state still matches, naming the hosts that drifted.
  */
 import type { CommandModule } from 'yargs';
-import { applyFleet, type HostApplyResult } from '../agent/apply/run.js';
+import type { HostApplyResult } from '../agent/apply/run.js';
 import { LanesError, errorLineForHost } from '../agent/errors.js';
-import { isPlanFile, readPlanFile, type PlanFile } from '../agent/plan/plan-file.js';
-import { checkRecompiled, isSealed } from '../agent/plan/sealed.js';
+import type { PlanFile } from '../agent/plan/plan-file.js';
 import type { DesiredResource } from '../agent/resources/types.js';
-import { hostsOfSavedPlan, preparePlaybookRun } from '../agent/plan/prepare.js';
-import { planFleet, type HostPlan } from '../agent/plan/run.js';
+import type { HostPlan } from '../agent/plan/run.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
 import { secrets } from '../agent/report/mask.js';
-import { durationMs } from '../agent/rollout/spec.js';
-import { renderPlan } from '../agent/report/plan-text.js';
+import { durationMs } from '../agent/rollout/duration.js';
 import type { FleetResult } from '../agent/run/fleet.js';
-import { confirm } from './confirm.js';
 import { connectOptions, hostOptions, inventoryOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { cancelExitCode, withProgress } from './render.js';
@@ -40,6 +36,15 @@ export const applyCommand: CommandModule<object, Args> = {
         describe: 'refuse a saved plan written longer ago than this (30m, 2h, 1d)',
       }) as never,
   handler: async (args) => {
+    // The engine is loaded when the command runs: `lanes apply --help` must not pay for it.
+    const [{ applyFleet }, { isPlanFile, readPlanFile }, { isSealed }, { hostsOfSavedPlan, preparePlaybookRun }, { planFleet }, { renderPlan }] = await Promise.all([
+      import('../agent/apply/run.js'),
+      import('../agent/plan/plan-file.js'),
+      import('../agent/plan/sealed.js'),
+      import('../agent/plan/prepare.js'),
+      import('../agent/plan/run.js'),
+      import('../agent/report/plan-text.js'),
+    ]);
     const opts = await connectOptions(args);
     const common = { ...opts, ...leaseSettings(args), command: 'apply', forks: args.forks, timeoutMs: timeoutMs(args) };
     const cancellable = { cancellable: true };
@@ -77,6 +82,7 @@ export const applyCommand: CommandModule<object, Args> = {
           return;
         }
         const n = toChange.reduce((a, p) => a + p.changes.length, 0);
+        const { confirm } = await import('./confirm.js');
         if (!(await confirm(`apply ${n} change${n === 1 ? '' : 's'} to ${toChange.length} host${toChange.length === 1 ? '' : 's'}?`))) {
           process.stdout.write('not applied\n');
           process.exitCode = 1;
@@ -91,7 +97,7 @@ export const applyCommand: CommandModule<object, Args> = {
         if (failed.length) process.exitCode = 1;
       }
     }
-    report(result, args.target, args.json, paint);
+    await report(result, args.target, args.json, paint);
     if (!result.ok) process.exitCode = 1;
     process.exitCode = cancelExitCode() ?? process.exitCode;
   },
@@ -111,14 +117,16 @@ function maxAgeMs(v: string | undefined): number | undefined {
  * compiled again (with -e given again) and must give exactly the saved resources on every host.
  */
 async function recompileSealed(plan: PlanFile, inventory: string[], extra: Record<string, unknown> | undefined): Promise<Map<string, DesiredResource[]>> {
+  const [{ preparePlaybookRun }, { checkRecompiled }] = await Promise.all([import('../agent/plan/prepare.js'), import('../agent/plan/sealed.js')]);
   const prepared = await preparePlaybookRun({ playbook: plan.playbook, inventory, limit: plan.limit, extraVars: extra, inventoryOptions: inventoryOptions() });
   for (const h of plan.hosts) checkRecompiled(h.host, h.desired, prepared.desired.get(h.host) ?? []);
   return prepared.desired;
 }
 
-function report(result: FleetResult<HostApplyResult>, target: string, json: boolean, paint: ReturnType<typeof painter>) {
+async function report(result: FleetResult<HostApplyResult>, target: string, json: boolean, paint: ReturnType<typeof painter>): Promise<void> {
   const applied = result.hosts.filter((h) => h.ok && h.data).map((h) => h.data!) as HostApplyResult[];
   const failed = result.hosts.filter((h) => !h.ok).map((h) => ({ host: h.host, message: errorLineForHost(h.error, h.host) }));
   if (json) return; // the event stream on stdout already carries every host's result
+  const { renderPlan } = await import('../agent/report/plan-text.js');
   process.stdout.write(secrets.mask(renderPlan({ title: `applied: ${target}`, mode: 'applied', hosts: applied, failed }, paint)));
 }

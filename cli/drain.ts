@@ -1,7 +1,5 @@
 /** `lanes drain` and `lanes undrain`: stop the release's workers gracefully (jobs in progress finish), or start them again. */
 import type { CommandModule } from 'yargs';
-import { preparePlaybookRun } from '../agent/plan/prepare.js';
-import { workersFleet } from '../agent/rollout/maintenance.js';
 import { connectOptions, hostOptions, inventoryOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { withRenderer } from './render.js';
@@ -14,6 +12,8 @@ function workersCommand(action: 'drain' | 'undrain', describe: string): CommandM
     describe,
     builder: (y) => leaseOptions(playbookOptions(hostOptions(y))).positional('playbook', { type: 'string', demandOption: true, describe: 'playbook with a release: block' }) as never,
     handler: async (args) => {
+      // The engine is loaded when the command runs, not when lanes starts.
+      const [{ preparePlaybookRun }, { workersFleet }] = await Promise.all([import('../agent/plan/prepare.js'), import('../agent/rollout/maintenance.js')]);
       const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
       const opts = await connectOptions(args);
       // --timeout bounds the lease scripts only: a drain is bounded by the workers' own stop timeouts.

@@ -1,7 +1,5 @@
 /** `lanes facts`: what lanes reads from each host (OS, PHP-FPM, Supervisor, systemd, CPUs, memory). */
 import type { CommandModule } from 'yargs';
-import { readFacts } from '../agent/run/facts.js';
-import { selectFromInventory } from '../agent/run/select.js';
 import { connectOptions, hostOptions, inventoryOptions, timeoutMs, type HostArgs } from './options.js';
 import { withRenderer } from './render.js';
 
@@ -13,6 +11,8 @@ export const factsCommand: CommandModule<object, Args> = {
   builder: (y) =>
     hostOptions(y).positional('pattern', { type: 'string', array: true, default: ['all'], describe: 'hosts or patterns' }) as never,
   handler: async (args) => {
+    // The engine is loaded when the command runs, not when lanes starts.
+    const [{ readFacts }, { selectFromInventory }] = await Promise.all([import('../agent/run/facts.js'), import('../agent/run/select.js')]);
     const { hosts } = await selectFromInventory(args.inventory, args.pattern.join(':'), args.limit, inventoryOptions());
     const opts = await connectOptions(args);
     process.exitCode = await withRenderer(args.json, (bus) =>

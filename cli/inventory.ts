@@ -4,7 +4,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { LanesError } from '../agent/errors.js';
-import { showInventory, type InventoryView } from '../agent/inventory/index.js';
+import type { InventoryView } from '../agent/inventory/index.js';
 import { inventoryDefault, inventoryOptions } from './options.js';
 import { vaultOptions, type VaultArgs } from './vault-options.js';
 
@@ -59,6 +59,8 @@ export const inventoryCommand: CommandModule<object, Args> = {
     if (args.inventory.length === 0) {
       throw new LanesError('no inventory given', { hint: 'pass -i INVENTORY (a YAML or INI inventory file, or a directory), set LANES_INVENTORY, or set inventory in ansible.cfg' });
     }
+    // The inventory loader is imported when the command runs, not when lanes starts.
+    const { showInventory } = await import('../agent/inventory/index.js');
     const view: InventoryView = args.list ? 'list' : args.graph ? 'graph' : args.host !== undefined ? 'host' : 'limit';
     const shown = await showInventory({
       ...inventoryOptions(),

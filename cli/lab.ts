@@ -1,6 +1,10 @@
 /** `lanes lab up|status|down|inventory`: the local lab of real Debian hosts under systemd-nspawn. */
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULT_HOSTS, labDown, labInventoryYaml, labPaths, labStatus, labUp, type LabHost } from '../agent/lab/index.js';
+import type { LabHost } from '../agent/lab/index.js';
+import { DEFAULT_HOSTS } from '../agent/lab/paths.js';
+
+/** The lab itself (nspawn, the image, the hosts) is imported when a lab command runs, not when lanes starts. */
+const lab = () => import('../agent/lab/index.js');
 
 interface NameArgs {
   name: string;
@@ -26,7 +30,7 @@ const up: CommandModule<object, NameArgs & { hosts: number }> = {
   builder: (y) =>
     withName(y).option('hosts', { type: 'number', default: DEFAULT_HOSTS, describe: 'number of hosts (lab1 … labN)' }) as never,
   handler: async (args) => {
-    const hosts = await labUp({ name: args.name, hosts: args.hosts, onProgress: progress });
+    const hosts = await (await lab()).labUp({ name: args.name, hosts: args.hosts, onProgress: progress });
     process.stdout.write(statusTable(hosts));
   },
 };
@@ -36,7 +40,7 @@ const status: CommandModule<object, NameArgs & { json: boolean }> = {
   describe: 'Show the lab hosts: address, whether they run, what systemd inside says',
   builder: (y) => withName(y).option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
   handler: async (args) => {
-    const hosts = await labStatus({ name: args.name });
+    const hosts = await (await lab()).labStatus({ name: args.name });
     if (args.json) {
       process.stdout.write(`${JSON.stringify(hosts, null, 2)}\n`);
     } else if (hosts.length === 0) {
@@ -52,7 +56,7 @@ const down: CommandModule<object, NameArgs> = {
   describe: 'Stop the hosts and delete them (the lab key and the image cache stay)',
   builder: (y) => withName(y) as never,
   handler: async (args) => {
-    await labDown({ name: args.name, onProgress: progress });
+    await (await lab()).labDown({ name: args.name, onProgress: progress });
   },
 };
 
@@ -62,6 +66,7 @@ const inventory: CommandModule<object, NameArgs & { path: boolean }> = {
   builder: (y) =>
     withName(y).option('path', { type: 'boolean', default: false, describe: 'print the path of the inventory file instead' }) as never,
   handler: async (args) => {
+    const { labInventoryYaml, labPaths } = await lab();
     const yaml = await labInventoryYaml({ name: args.name });
     process.stdout.write(args.path ? `${labPaths({ name: args.name }).inventoryFile}\n` : yaml);
   },

@@ -4,58 +4,51 @@
  * renders. User errors (LanesError, bad arguments) print one line and exit 1; anything else is a
  * bug in lanes and is printed with its stack (exit 70).
  */
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import { readFileSync } from 'node:fs';
 import { loadSettings, unsupportedWarning } from '../agent/config/index.js';
 import { isLanesError } from '../agent/errors.js';
 import { secrets } from '../agent/report/mask.js';
-import { applyCommand } from './apply.js';
-import { configCommand } from './config.js';
-import { drainCommand, undrainCommand } from './drain.js';
-import { factsCommand } from './facts.js';
-import { inventoryCommand } from './inventory.js';
-import { labCommand } from './lab.js';
 import { quietOnClosedPipes } from './pipes.js';
-import { pingCommand } from './ping.js';
-import { planCommand } from './plan.js';
-import { releaseCommand } from './release.js';
-import { releasesCommand } from './releases.js';
-import { rollbackCommand } from './rollback.js';
-import { runCommand } from './run.js';
-import { schemaCommand } from './schema.js';
 import { useSettings } from './settings.js';
 
 export async function main(argv: string[]): Promise<number> {
+  // `lanes --version` alone answers before yargs and the commands are loaded (most of a start's cost).
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
   try {
     readSettings(argv);
   } catch (err) {
     return report(err);
   }
+  // The command definitions are light (their engines load in their handlers); yargs is needed from here on.
+  const [{ default: yargs }, c] = await Promise.all([import('yargs'), import('./commands.js')]);
   const parser = yargs(argv)
     .scriptName('lanes')
     // '-i a.yml web1' must not swallow the positional: repeat -i for several inventories.
     .parserConfiguration({ 'greedy-arrays': false })
     .usage('$0 <command> [options]\n\nProvision PHP application servers over SSH and ship releases without downtime.')
-    .command(planCommand)
-    .command(applyCommand)
-    .command(releaseCommand)
-    .command(rollbackCommand)
-    .command(releasesCommand)
-    .command(drainCommand)
-    .command(undrainCommand)
-    .command(runCommand)
-    .command(pingCommand)
-    .command(factsCommand)
-    .command(inventoryCommand)
-    .command(labCommand)
-    .command(schemaCommand)
-    .command(configCommand)
+    .command(c.planCommand)
+    .command(c.applyCommand)
+    .command(c.releaseCommand)
+    .command(c.rollbackCommand)
+    .command(c.releasesCommand)
+    .command(c.drainCommand)
+    .command(c.undrainCommand)
+    .command(c.runCommand)
+    .command(c.pingCommand)
+    .command(c.factsCommand)
+    .command(c.inventoryCommand)
+    .command(c.labCommand)
+    .command(c.schemaCommand)
+    .command(c.configCommand)
     .demandCommand(1, 'name a command (lanes --help lists them)')
     .strict()
     .recommendCommands()
     .help()
     .alias('help', 'h')
-    .version()
+    .version(version())
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
@@ -96,6 +89,12 @@ function report(err: unknown): number {
 
 class UsageError extends Error {}
 
+/** lanes' version, from its package.json (dist/cli/main.js → the package root), as yargs would find it. */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 quietOnClosedPipes();
-const code = await main(hideBin(process.argv));
+// process.argv without node and the script (what yargs' hideBin returns for a node process).
+const code = await main(process.argv.slice(2));
 process.exitCode = code;

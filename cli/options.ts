@@ -2,14 +2,17 @@
  * Options shared by every command that talks to hosts, and their translation to agent options.
  * Defaults come from Ansible's settings where one applies (ansible.cfg, ANSIBLE_*: see
  * cli/settings.ts), so the precedence is command line > environment > ansible.cfg > lanes' default.
+ *
+ * Import-light: every command's builder uses these, and `lanes --help` / `--version` must not load
+ * the engine (ssh2, zod, nunjucks…). Engine code is imported inside the async functions that need it.
  */
 import type { Argv } from 'yargs';
 import { checkBecomeMethod, inventoryOptionsOf, sshArgsOf } from '../agent/config/index.js';
 import { LanesError } from '../agent/errors.js';
 import type { InventoryOptions } from '../agent/inventory/index.js';
 import { DEFAULT_CONNECT_RATE, DEFAULT_CONNECT_RETRIES } from '../agent/transport/connect-limit.js';
-import { durationMs } from '../agent/rollout/spec.js';
-import { loadSshConfig, parseSshArgs, type SshConfigLookup, type SshConfigResult } from '../agent/transport/ssh-config.js';
+import { durationMs } from '../agent/rollout/duration.js';
+import type { SshConfigLookup, SshConfigResult } from '../agent/transport/ssh-config.js';
 import type { ConnectOptions } from '../agent/transport/target.js';
 import { promptHidden } from './prompt.js';
 import { settingDefault, settings } from './settings.js';
@@ -80,6 +83,7 @@ export function hostOptions<T>(y: Argv<T>): Argv<T & HostArgs> {
 
 export async function connectOptions(args: HostArgs): Promise<ConnectOptions> {
   checkBecomeMethod(settings());
+  const { loadSshConfig, parseSshArgs } = await import('../agent/transport/ssh-config.js');
   let becomePassword = process.env.LANES_BECOME_PASSWORD || undefined;
   if (args['ask-become-pass'] && becomePassword === undefined) becomePassword = await promptHidden('BECOME password: ');
   return {
@@ -94,7 +98,7 @@ export async function connectOptions(args: HostArgs): Promise<ConnectOptions> {
     become: args.become || undefined,
     becomeUser: args['become-user'],
     becomePassword,
-    sshConfig: withSettingsSshArgs(await loadSshConfig(args['ssh-config'])),
+    sshConfig: withSettingsSshArgs(await loadSshConfig(args['ssh-config']), parseSshArgs),
   };
 }
 
@@ -146,7 +150,7 @@ function sshConfigDefault(): { default?: string; defaultDescription?: string } {
  * host like command-line ssh options: over the ssh config file, under the host's own
  * ansible_ssh_common_args / ansible_ssh_extra_args and inventory connection variables.
  */
-function withSettingsSshArgs(lookup: SshConfigLookup): SshConfigLookup {
+function withSettingsSshArgs(lookup: SshConfigLookup, parseSshArgs: typeof import('../agent/transport/ssh-config.js').parseSshArgs): SshConfigLookup {
   const a = sshArgsOf(settings());
   if (a.args === '') return lookup;
   const fromSettings = parseSshArgs(a.args, a.where);

@@ -1,7 +1,5 @@
 /** `lanes ping`: connect to every selected host and run a trivial command. */
 import type { CommandModule } from 'yargs';
-import { ping } from '../agent/run/ping.js';
-import { selectFromInventory } from '../agent/run/select.js';
 import { connectOptions, hostOptions, inventoryOptions, timeoutMs, type HostArgs } from './options.js';
 import { withRenderer } from './render.js';
 
@@ -13,6 +11,8 @@ export const pingCommand: CommandModule<object, Args> = {
   builder: (y) =>
     hostOptions(y).positional('pattern', { type: 'string', default: 'all', describe: 'host pattern' }) as never,
   handler: async (args) => {
+    // The engine is loaded when the command runs, not when lanes starts.
+    const [{ ping }, { selectFromInventory }] = await Promise.all([import('../agent/run/ping.js'), import('../agent/run/select.js')]);
     const { hosts } = await selectFromInventory(args.inventory, args.pattern, args.limit, inventoryOptions());
     const opts = await connectOptions(args);
     process.exitCode = await withRenderer(args.json, (bus) =>

@@ -1,11 +1,7 @@
 /** `lanes plan`: the dry-run for change review — every change with its diff; nothing is written to any host. */
 import type { CommandModule } from 'yargs';
-import { writePlanFile, PLAN_FORMAT } from '../agent/plan/plan-file.js';
-import { isSealed, sealHostPlan } from '../agent/plan/sealed.js';
-import { preparePlaybookRun } from '../agent/plan/prepare.js';
-import { planFleet, type HostPlan } from '../agent/plan/run.js';
+import type { HostPlan } from '../agent/plan/run.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
-import { renderPlan } from '../agent/report/plan-text.js';
 import { secrets } from '../agent/report/mask.js';
 import { errorLineForHost } from '../agent/errors.js';
 import { connectOptions, hostOptions, inventoryOptions, timeoutMs, type HostArgs } from './options.js';
@@ -23,6 +19,14 @@ export const planCommand: CommandModule<object, Args> = {
       .option('detailed-exitcode', { type: 'boolean', default: false, describe: 'exit 0 when nothing would change, 2 when something would, 1 on error' })
       .option('out', { type: 'string', describe: 'save the plan to apply it later exactly as reviewed (lanes apply FILE)' }) as never,
   handler: async (args) => {
+    // The engine is loaded when the command runs: `lanes plan --help` must not pay for it.
+    const [{ writePlanFile, PLAN_FORMAT }, { isSealed, sealHostPlan }, { preparePlaybookRun }, { planFleet }, { renderPlan }] = await Promise.all([
+      import('../agent/plan/plan-file.js'),
+      import('../agent/plan/sealed.js'),
+      import('../agent/plan/prepare.js'),
+      import('../agent/plan/run.js'),
+      import('../agent/report/plan-text.js'),
+    ]);
     const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
     const opts = await connectOptions(args);
     const result = await withProgress(args.json, (bus) =>

@@ -1,6 +1,5 @@
 /** Options of the commands that take a playbook (plan, apply). */
 import type { Argv } from 'yargs';
-import { parseExtraVars } from '../agent/playbook/index.js';
 import { inventoryOptions } from './options.js';
 
 export interface PlaybookArgs {
@@ -17,6 +16,8 @@ export function playbookOptions<T>(y: Argv<T>): Argv<T & PlaybookArgs> {
 }
 
 export async function extraVars(args: PlaybookArgs): Promise<Record<string, unknown>> {
-  // Several -e are combined as Ansible does, honouring hash_behaviour.
+  // Several -e are combined as Ansible does, honouring hash_behaviour. Imported here: the options'
+  // definitions above must not load the playbook compiler (`--help` stays fast).
+  const { parseExtraVars } = await import('../agent/playbook/vars.js');
   return parseExtraVars(args['extra-vars'] ?? [], process.cwd(), inventoryOptions().hashBehaviour);
 }

@@ -2,18 +2,10 @@
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { errorLineForHost } from '../agent/errors.js';
-import { preparePlaybookRun } from '../agent/plan/prepare.js';
-import { planFleet, type HostPlan } from '../agent/plan/run.js';
+import type { PreparedRun } from '../agent/plan/prepare.js';
+import type { HostPlan } from '../agent/plan/run.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
-import { secrets } from '../agent/report/mask.js';
-import { renderPlan } from '../agent/report/plan-text.js';
-import { resolveArtifact } from '../agent/rollout/artifact.js';
-import { describeArtifact } from '../agent/rollout/artifact-info.js';
-import { releaseIdFor, renderReleasePlan } from '../agent/rollout/dry-run.js';
-import { releaseFleet, type ReleaseRun } from '../agent/rollout/release.js';
-import { historyWho } from '../agent/rollout/history.js';
-import { Notifier, checkNotifyUrls, urlOrigin } from '../agent/rollout/notify.js';
-import { releaseSpecFor } from '../agent/rollout/spec.js';
+import type { ReleaseRun } from '../agent/rollout/release.js';
 import type { DesiredResource } from '../agent/resources/types.js';
 import { cancelExitCode, withProgress } from './render.js';
 import { connectOptions, hostOptions, inventoryOptions, leaseOptions, leaseSettings, timeoutMs, type HostArgs, type LeaseArgs } from './options.js';
@@ -49,13 +41,23 @@ export const releaseCommand: CommandModule<object, Args> = {
       .option('repo', { type: 'string', describe: 'for --artifact git:REF: a directory of the git repository (default: the playbook\'s)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the batch plan, the steps per host and the layout diffs; touch nothing' }) as never,
   handler: async (args) => {
+    // The engine is loaded when the command runs, not when lanes starts.
+    const { preparePlaybookRun } = await import('../agent/plan/prepare.js');
     const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
     const opts = await connectOptions(args);
     if (args['dry-run']) {
+      const [{ planFleet }, { renderPlan }, { resolveArtifact }, { describeArtifact }, { releaseIdFor, renderReleasePlan }, { urlOrigin }] = await Promise.all([
+        import('../agent/plan/run.js'),
+        import('../agent/report/plan-text.js'),
+        import('../agent/rollout/artifact.js'),
+        import('../agent/rollout/artifact-info.js'),
+        import('../agent/rollout/dry-run.js'),
+        import('../agent/rollout/notify.js'),
+      ]);
       const artifact = await resolveArtifact(args.artifact, artifactOptions(args));
       // config: the id the release would use (with the hosts' release.config).
       if (artifact.source.kind === 'git') process.stdout.write(`${describeArtifact({ ...artifact, id: releaseIdFor(prepared.desired, prepared.hosts.map((h) => h.name), artifact) })}\n`);
-      for (const url of notifyUrls(args, prepared)) process.stdout.write(`notify: ${urlOrigin(url)} (started, finished, failed, rolled-back; nothing is sent in a dry run)\n`);
+      for (const url of await notifyUrls(args, prepared)) process.stdout.write(`notify: ${urlOrigin(url)} (started, finished, failed, rolled-back; nothing is sent in a dry run)\n`);
       process.stdout.write(renderReleasePlan(prepared.desired, prepared.hosts.map((h) => h.name), { artifact, serial: args.serial, maxFail: args['max-fail'], inventory: prepared.inventory }));
       const layout = new Map([...prepared.desired].map(([h, d]) => [h, d.filter((r) => r.type === 'release')]));
       const planned = await withProgress(args.json, (bus) => planFleet(layout, prepared.hosts, { ...opts, bus, command: 'plan', forks: args.forks, timeoutMs: timeoutMs(args) }));
@@ -89,11 +91,12 @@ function repoOf(args: Args): string {
  */
 export async function runRollout(
   args: RolloutArgs,
-  prepared: Awaited<ReturnType<typeof preparePlaybookRun>>,
+  prepared: PreparedRun,
   opts: Awaited<ReturnType<typeof connectOptions>>,
   target: { artifact: string; repo?: string; sha256?: string; maxBytes?: number } | { rollbackTo: string | undefined; command: 'rollback' },
 ): Promise<void> {
-  const urls = notifyUrls(args, prepared);
+  const urls = await notifyUrls(args, prepared);
+  const [{ releaseFleet }, { historyWho }, { Notifier }] = await Promise.all([import('../agent/rollout/release.js'), import('../agent/rollout/history.js'), import('../agent/rollout/notify.js')]);
   const result = await withProgress(
     args.json,
     async (bus, signal) => {
@@ -120,12 +123,14 @@ export async function runRollout(
     { cancellable: true },
   );
   // A host's failure line may quote a downloader's message: an artifact URL's credentials are masked.
+  const { secrets } = await import('../agent/report/mask.js');
   if (!args.json) process.stdout.write(secrets.mask(renderRun(result)));
   process.exitCode = cancelExitCode() ?? (result.ok ? 0 : 1);
 }
 
 /** The webhooks told about this run: the play's release.notify (first host's) plus --notify. */
-function notifyUrls(args: RolloutArgs, prepared: { hosts: { name: string }[]; desired: Map<string, DesiredResource[]> }): string[] {
+async function notifyUrls(args: RolloutArgs, prepared: { hosts: { name: string }[]; desired: Map<string, DesiredResource[]> }): Promise<string[]> {
+  const [{ checkNotifyUrls }, { releaseSpecFor }] = await Promise.all([import('../agent/rollout/notify.js'), import('../agent/rollout/spec.js')]);
   const fromCli = (args.notify ?? []).map(String);
   checkNotifyUrls(fromCli, '--notify');
   const first = prepared.hosts[0];

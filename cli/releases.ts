@@ -1,8 +1,6 @@
 /** `lanes releases`: per host the live release, the previous one and the others kept, from the host's own history. */
 import type { CommandModule } from 'yargs';
-import { preparePlaybookRun } from '../agent/plan/prepare.js';
 import { EventBus } from '../agent/report/events.js';
-import { describeHost, readReleasesFleet } from '../agent/rollout/history.js';
 import { connectOptions, hostOptions, inventoryOptions, timeoutMs, type HostArgs } from './options.js';
 import { extraVars, playbookOptions, type PlaybookArgs } from './playbook-options.js';
 import { withProgress } from './render.js';
@@ -14,6 +12,8 @@ export const releasesCommand: CommandModule<object, Args> = {
   describe: 'Show per host the live release, the previous one and the others kept: when, who, source, outcome',
   builder: (y) => playbookOptions(hostOptions(y)).positional('playbook', { type: 'string', demandOption: true, describe: 'playbook with a release: block' }) as never,
   handler: async (args) => {
+    // The engine is loaded when the command runs, not when lanes starts.
+    const [{ preparePlaybookRun }, { describeHost, readReleasesFleet }] = await Promise.all([import('../agent/plan/prepare.js'), import('../agent/rollout/history.js')]);
     const prepared = await preparePlaybookRun({ playbook: args.playbook, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
     const opts = await connectOptions(args);
     // Read-only: no lease. With --json, stdout is one JSON document (no event stream).

@@ -1,6 +1,6 @@
 /** Wire a command's event bus to the renderer the output stream calls for, and map results to exit codes. */
 import { EventBus } from '../agent/report/events.js';
-import { chooseRenderer } from '../agent/report/choose.js';
+import type { ChooseRendererOptions } from '../agent/report/choose.js';
 import type { Renderer } from '../agent/report/renderer.js';
 
 /** Exit codes of a run ended by a signal (128 + its number, as shells report it). */
@@ -31,7 +31,7 @@ type Work<T> = (bus: EventBus, signal: AbortSignal) => Promise<T>;
  * signal cancelled the run.
  */
 export async function withRenderer(json: boolean, work: Work<{ ok: boolean }>, opts: RenderOptions = {}): Promise<number> {
-  const result = await attach(chooseRenderer({ json }), work, opts);
+  const result = await attach(await loadRenderer({ json }), work, opts);
   return cancelExitCode() ?? (result.ok ? 0 : 1);
 }
 
@@ -41,7 +41,13 @@ export async function withRenderer(json: boolean, work: Work<{ ok: boolean }>, o
  * as for every command, and the per-host results are in the `host-end` events' `data`.
  */
 export async function withProgress<T>(json: boolean, work: Work<T>, opts: RenderOptions = {}): Promise<T> {
-  return attach(json ? chooseRenderer({ json: true }) : chooseRenderer({ stream: process.stderr }), work, opts);
+  return attach(await loadRenderer(json ? { json: true } : { stream: process.stderr }), work, opts);
+}
+
+/** The renderers (listr2 among them) are loaded when a command runs, not when lanes starts. */
+async function loadRenderer(options: ChooseRendererOptions): Promise<Renderer> {
+  const { chooseRenderer } = await import('../agent/report/choose.js');
+  return chooseRenderer(options);
 }
 
 async function attach<T>(renderer: Renderer, work: Work<T>, opts: RenderOptions): Promise<T> {

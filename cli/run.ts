@@ -1,10 +1,6 @@
 /** `lanes run PATTERN -i INV -- COMMAND…`: an ad-hoc command on the selected hosts, output grouped. */
 import type { CommandModule } from 'yargs';
 import { LanesError, errorLineForHost } from '../agent/errors.js';
-import { AdhocFailed, runAdhoc } from '../agent/run/adhoc.js';
-import { selectFromInventory } from '../agent/run/select.js';
-import { preparePlaybookRun } from '../agent/plan/prepare.js';
-import { releaseSpecFor } from '../agent/rollout/spec.js';
 import { colorEnabled, painter } from '../agent/report/color.js';
 import { secrets } from '../agent/report/mask.js';
 import { renderRunOutput, type RunHostOutput } from '../agent/report/run-text.js';
@@ -42,6 +38,8 @@ export const runCommand: CommandModule<object, Args> = {
     if (args.release && args.cwd !== undefined && args.cwd !== 'current') {
       throw new LanesError(`--release runs in the release's current directory: --cwd ${args.cwd} cannot be given with it`);
     }
+    // The engine is loaded when the command runs, not when lanes starts.
+    const [{ AdhocFailed, runAdhoc }, { selectFromInventory }] = await Promise.all([import('../agent/run/adhoc.js'), import('../agent/run/select.js')]);
     const { hosts } = await selectFromInventory(args.inventory, args.pattern, args.limit, inventoryOptions());
     const release = args.release ? await releaseRoots(args, hosts.map((h) => h.name)) : undefined;
     const opts = await connectOptions(args);
@@ -64,6 +62,7 @@ export const runCommand: CommandModule<object, Args> = {
 
 /** --release PLAYBOOK: each selected host's release root and user, from the play's `release:` block. */
 async function releaseRoots(args: Args, names: string[]): Promise<Map<string, { path: string; user: string }>> {
+  const [{ preparePlaybookRun }, { releaseSpecFor }] = await Promise.all([import('../agent/plan/prepare.js'), import('../agent/rollout/spec.js')]);
   const prepared = await preparePlaybookRun({ playbook: args.release!, inventory: args.inventory, limit: args.limit, extraVars: await extraVars(args), inventoryOptions: inventoryOptions() });
   return new Map(
     names.map((host) => {

@@ -5,7 +5,6 @@
  */
 import type { Argv } from 'yargs';
 import { LanesError } from '../agent/errors.js';
-import { loadVaultSecrets, vault, vaultIdSpecs } from '../agent/vault/index.js';
 import { promptHidden } from './prompt.js';
 import { settingDefault, settings } from './settings.js';
 
@@ -36,6 +35,8 @@ export function vaultOptions<T>(y: Argv<T>): Argv<T & VaultArgs> {
 
 /** Read every vault password the options and environment name, and give them to the run's keyring. */
 export async function useVaultPasswords(args: VaultArgs, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  // Imported here, not at the top: building the options (`--help`) must not load the engine.
+  const { loadVaultSecrets, vault, vaultIdSpecs } = await import('../agent/vault/index.js');
   const specs = vaultIdSpecs({ vaultIds: args['vault-id'], passwordFiles: args['vault-password-file'], askVaultPass: args['ask-vault-pass'], env });
   vault.setSecrets(await loadVaultSecrets(specs, { prompt: askVaultPassword }));
 }

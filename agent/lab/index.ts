@@ -18,12 +18,12 @@ import { knownHostsLines, mountOverlay, overlayStatus, prepareHost, unmountHost 
 import { ensureImage } from './image.js';
 import { renderInventoryYaml } from './inventory.js';
 import { withLock } from './lock.js';
-import { hostName, hostPaths, machineName, MAX_HOSTS, resolveLabPaths, type LabPaths } from './paths.js';
+import { DEFAULT_HOSTS, hostName, hostPaths, machineName, MAX_HOSTS, resolveLabPaths, type LabPaths } from './paths.js';
 import { ensureTools, isRoot, requireRoot } from './prereq.js';
 import { readState, takenBlocks, writeState, type HostRecord, type LabState } from './state.js';
 
 export { renderInventoryYaml } from './inventory.js';
-export { DEFAULT_LAB_NAME, type LabPaths } from './paths.js';
+export { DEFAULT_HOSTS, DEFAULT_LAB_NAME, type LabPaths } from './paths.js';
 
 export interface LabOptions {
   /** Lab name; default 'lanes' (addresses 127.0.1.N). */
@@ -45,7 +45,6 @@ export interface LabHost {
   systemState?: string;
 }
 
-export const DEFAULT_HOSTS = 3;
 /** How long one host may take from `systemd-nspawn` to a running system with sshd answering. */
 const BOOT_TIMEOUT_MS = 180_000;
 /**

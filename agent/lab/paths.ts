@@ -7,6 +7,8 @@ import path from 'node:path';
 import { LanesError } from '../errors.js';
 
 export const DEFAULT_LAB_NAME = 'lanes';
+/** Hosts `lanes lab up` boots when not told (here, not in index.ts: the CLI's --help shows it without loading the lab). */
+export const DEFAULT_HOSTS = 3;
 /** Hosts are lab1 … labN; N is capped by the last octet of their loopback address. */
 export const MAX_HOSTS = 254;
 

@@ -2,13 +2,15 @@
  * The plan as a reviewer reads it: hosts whose changes are identical are shown once, as one block
  * with the list of hosts it applies to, so a 50-host fleet reads like one host. Each change shows
  * its structured before → after fields, its unified diff, its notes, and the block ends with the
- * handlers that will run. A fleet summary closes the plan.
+ * handlers that will run. A fleet summary closes the plan. Above FLEET_THRESHOLD hosts the host lists
+ * are abbreviated (`web001…web998 (998 hosts)`) and failures grouped by reason (agent/report/fleet.ts).
  */
 import { describeHandler, orderHandlers } from '../apply/handlers.js';
 import { countChanges } from '../plan/plan-host.js';
 import type { Change } from '../resources/types.js';
 import type { Paint } from './color.js';
 import { escapeControls } from './escape.js';
+import { abbreviateHosts, groupBy, isFleet, SHOWN_GROUPS } from './fleet.js';
 import { redactChange } from './sensitive.js';
 
 export interface PlanReportInput {
@@ -25,10 +27,12 @@ const SIGN: Record<Change['action'], string> = { create: '+', update: '~', delet
 
 export function renderPlan(input: PlanReportInput, paint: Paint = (_s, t) => t): string {
   const out: string[] = [`${input.title}`, ''];
+  const fleet = isFleet(input.hosts.length + input.failed.length);
+  const names = (hosts: string[]) => (fleet ? abbreviateHosts(hosts) : hosts.join(', '));
   const groups = groupIdentical(input.hosts);
   for (const g of groups) {
     if (g.changes.length === 0) continue;
-    out.push(paint('bold', `${g.hosts.join(', ')}: ${g.changes.length} change${g.changes.length === 1 ? '' : 's'}`));
+    out.push(paint('bold', `${names(g.hosts)}: ${g.changes.length} change${g.changes.length === 1 ? '' : 's'}`));
     for (const c of g.changes) out.push(...renderChange(c, paint));
     const handlers = orderHandlers(g.changes).map(describeHandler);
     if (handlers.length) {
@@ -38,8 +42,9 @@ export function renderPlan(input: PlanReportInput, paint: Paint = (_s, t) => t):
     out.push('');
   }
   const unchanged = input.hosts.filter((h) => h.changes.length === 0).map((h) => h.host);
-  if (unchanged.length) out.push(paint('dim', `no changes: ${unchanged.join(', ')}`), '');
-  for (const f of input.failed) out.push(paint('red', `FAILED ${f.host}: ${escapeControls(f.message)}`));
+  if (unchanged.length) out.push(paint('dim', `no changes: ${names(unchanged)}`), '');
+  if (fleet) out.push(...failedGroups(input.failed, paint));
+  else for (const f of input.failed) out.push(paint('red', `FAILED ${f.host}: ${escapeControls(f.message)}`));
   if (input.failed.length) out.push('');
   out.push(summaryLine(input));
   const counts = countChanges(input.hosts.flatMap((h) => h.changes));
@@ -51,6 +56,15 @@ export function renderPlan(input: PlanReportInput, paint: Paint = (_s, t) => t):
     );
   }
   return `${out.join('\n')}\n`;
+}
+
+/** A large fleet's failures: one line per distinct reason (the host's own name taken out), then the rest counted. */
+function failedGroups(failed: PlanReportInput['failed'], paint: Paint): string[] {
+  const groups = groupBy(failed, (f) => escapeControls(f.message.startsWith(`${f.host}: `) ? f.message.slice(f.host.length + 2) : f.message));
+  const lines = groups.slice(0, SHOWN_GROUPS).map((g) => paint('red', `FAILED ${abbreviateHosts(g.items.map((f) => f.host))}: ${g.key}`));
+  const rest = groups.slice(SHOWN_GROUPS).flatMap((g) => g.items.map((f) => f.host));
+  if (rest.length) lines.push(paint('red', `FAILED ${abbreviateHosts(rest)}, with ${groups.length - SHOWN_GROUPS} other reasons: see --json`));
+  return lines;
 }
 
 export function summaryLine(input: PlanReportInput): string {

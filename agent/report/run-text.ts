@@ -2,9 +2,11 @@
  * `lanes run` output as a reader scans it: hosts whose command printed exactly the same (stdout,
  * stderr, exit code) form one group, shown once with the list of hosts, like the plan groups identical
  * changes; hosts that could not run it (unreachable, timed out, stopped) are shown with their reason.
+ * Above FLEET_THRESHOLD hosts the host lists are abbreviated (`web001…web998 (998 hosts)`, fleet.ts).
  */
 import { escapeControls } from './escape.js';
 import type { Paint } from './color.js';
+import { abbreviateHosts, isFleet } from './fleet.js';
 
 export interface RunHostOutput {
   host: string;
@@ -36,6 +38,7 @@ export function groupOutputs(hosts: RunHostOutput[]): Group[] {
 
 export function renderRunOutput(hosts: RunHostOutput[], paint: Paint = (_s, t) => t): string {
   const out: string[] = [];
+  const names = (list: string[]) => (isFleet(hosts.length) ? abbreviateHosts(list) : list.join(', '));
   for (const g of groupOutputs(hosts)) {
     const s = g.sample;
     const failed = s.error !== undefined || s.code !== 0;
@@ -45,14 +48,14 @@ export function renderRunOutput(hosts: RunHostOutput[], paint: Paint = (_s, t) =
         : s.code !== null && s.code !== undefined
           ? `exit ${s.code}`
           : `killed by ${s.signal ?? 'a signal'}`;
-    out.push(paint(failed ? 'red' : 'bold', `${g.hosts.join(', ')}: ${status}`));
+    out.push(paint(failed ? 'red' : 'bold', `${names(g.hosts)}: ${status}`));
     out.push(...block(s.stdout));
     const err = block(s.stderr, '    ');
     if (err.length) out.push(paint('dim', '  stderr:'), ...err);
   }
   const ok = hosts.filter((h) => h.error === undefined && h.code === 0).length;
   const bad = hosts.length - ok;
-  out.push(`${ok} ok, ${bad} failed${bad ? ` (${hosts.filter((h) => !(h.error === undefined && h.code === 0)).map((h) => h.host).join(', ')})` : ''}`);
+  out.push(`${ok} ok, ${bad} failed${bad ? ` (${names(hosts.filter((h) => !(h.error === undefined && h.code === 0)).map((h) => h.host))})` : ''}`);
   return `${out.join('\n')}\n`;
 }
 
