@@ -10,7 +10,7 @@ import type { Argv } from 'yargs';
 import { checkBecomeMethod, inventoryOptionsOf, sshArgsOf } from '../agent/config/index.js';
 import { LanesError } from '../agent/errors.js';
 import type { InventoryOptions } from '../agent/inventory/index.js';
-import { DEFAULT_CONNECT_RATE, DEFAULT_CONNECT_RETRIES } from '../agent/transport/connect-limit.js';
+import { DEFAULT_CONNECT_RATE, DEFAULT_CONNECT_RETRIES } from '../agent/transport/connect-defaults.js';
 import { durationMs } from '../agent/rollout/duration.js';
 import type { SshConfigLookup, SshConfigResult } from '../agent/transport/ssh-config.js';
 import type { ConnectOptions } from '../agent/transport/target.js';

@@ -13,12 +13,11 @@
  *     after the key exchange (authentication refused, a host key mismatch) is never retried.
  */
 import { LanesError } from '../errors.js';
+import { DEFAULT_CONNECT_RATE, DEFAULT_CONNECT_RETRIES } from './connect-defaults.js';
 import type { HostTarget } from './target.js';
 
-/** Below sshd's default MaxStartups start (10), with room for a person's own ssh to the bastion. */
-export const DEFAULT_CONNECT_RATE = 8;
-/** Attempts after the first, for a start reset before authentication. */
-export const DEFAULT_CONNECT_RETRIES = 4;
+export { DEFAULT_CONNECT_RATE, DEFAULT_CONNECT_RETRIES };
+
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_MAX_MS = 4000;
 
