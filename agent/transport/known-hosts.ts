@@ -338,6 +338,8 @@ function expandTilde(file: string): string {
  * files, and reading and parsing a fleet's file once per host made connecting quadratic in hosts. A
  * file is read again when its size, modification time or inode differ (an accept-new run appends to it).
  */
+const NO_ENTRIES: KnownHostsEntry[] = [];
+
 const parsedFiles = new Map<string, { signature: string; entries: KnownHostsEntry[] }>();
 
 /** The last list loadKnownHosts returned for a list of files, so its index (entriesFor) is built once. */
@@ -368,7 +370,8 @@ async function loadKnownHostsFile(file: string): Promise<KnownHostsEntry[]> {
     return entries;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    // One shared empty list, so a missing file does not make every call's list (and its index) new.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return NO_ENTRIES;
     throw new LanesError(`cannot read known_hosts file: ${(err as Error).message}`, {
       kind: 'hostkey',
       location: { file },

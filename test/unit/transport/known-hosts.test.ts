@@ -345,7 +345,9 @@ describe('loadKnownHosts and appendKnownHost', { skip }, () => {
     const file = join(tmp, 'cached');
     writeFileSync(file, `lab1 ${k('ed').pub}\n`);
     const first = await loadKnownHosts([file]);
+    const missing = join(tmp, 'cached-missing');
     assert.equal(await loadKnownHosts([file]), first, 'the same parsed list while the file is unchanged');
+    assert.equal(await loadKnownHosts([file, missing]), await loadKnownHosts([file, missing]), 'a missing file does not make the list new');
     await appendKnownHost(file, 'lab2', 22, k('rsa').key);
     const second = await loadKnownHosts([file]);
     assert.notEqual(second, first);
