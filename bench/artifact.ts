@@ -19,7 +19,7 @@ import { labPaths, labStatus, labUp } from '../agent/lab/index.js';
 import { STDIN_SCRIPT_COMMAND } from '../agent/remote/sh.js';
 import { parseUnpackOutput, readArtifact, unpackScript } from '../agent/rollout/artifact.js';
 import { parseArtifactUrl } from '../agent/rollout/artifact-fetch.js';
-import { noHooks } from '../agent/rollout/hooks.js';
+import { bareReleaseSpec } from '../test/support/release-spec.js';
 import type { ReleaseSpec } from '../agent/rollout/types.js';
 import { SshConnection } from '../agent/transport/connection.js';
 import { resolveTarget } from '../agent/transport/target.js';
@@ -31,23 +31,7 @@ const runs = Number(process.env.LANES_BENCH_RUNS ?? 3);
 /** A directory of its own on each host, removed before every run and at the end. */
 const BASE = '/var/tmp/lanes-bench-artifact';
 
-const spec: ReleaseSpec = {
-  path: BASE,
-  keep: 1,
-  shared: [],
-  owner: 'root',
-  group: 'root',
-  user: 'root',
-  hooks: noHooks(),
-  workers: { supervisor: [], systemd: [] },
-  pools: [],
-  reload: 'reload',
-  health: { timeoutMs: 1000 },
-  serial: [1],
-  maxFail: 0,
-  lockTtlMs: 60_000,
-  notify: [],
-};
+const spec: ReleaseSpec = bareReleaseSpec(BASE, { keep: 1, owner: 'root', group: 'root' });
 
 const mib = (n: number) => (n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 function median(xs: number[]): number {

@@ -24,7 +24,7 @@ import {
   shownUrl,
 } from '../../../agent/rollout/artifact-fetch.js';
 import { frameShell } from '../../../agent/remote/frame.js';
-import { noHooks } from '../../../agent/rollout/hooks.js';
+import { bareReleaseSpec } from '../../support/release-spec.js';
 import type { ReleaseSpec } from '../../../agent/rollout/types.js';
 import { compilePlaybook } from '../../../agent/playbook/compile.js';
 import { resourceTypes } from '../../../agent/resources/index.js';
@@ -57,23 +57,7 @@ before(async () => {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function spec(root: string): ReleaseSpec {
-  return {
-    path: root,
-    keep: 3,
-    shared: ['storage'],
-    owner: isRoot ? 'nobody' : '',
-    group: isRoot ? 'nogroup' : '',
-    user: 'root',
-    hooks: noHooks(),
-    workers: { supervisor: [], systemd: [] },
-    pools: [],
-    reload: 'reload',
-    health: { timeoutMs: 1000 },
-    serial: [1],
-    maxFail: 0,
-    lockTtlMs: 60_000,
-    notify: [],
-  };
+  return bareReleaseSpec(root, { shared: ['storage'], owner: isRoot ? 'nobody' : '', group: isRoot ? 'nogroup' : '' });
 }
 
 /**

@@ -42,7 +42,7 @@ import {
 import type { ReleaseSpec } from '../../../agent/rollout/types.js';
 import { fixturesDir } from '../../support/paths.js';
 import { systemTarListing } from '../../support/tar-listing.js';
-import { noHooks } from '../../../agent/rollout/hooks.js';
+import { bareReleaseSpec } from '../../support/release-spec.js';
 
 const APP = path.join(fixturesDir, 'rollout', 'app');
 const isRoot = process.getuid?.() === 0;
@@ -64,24 +64,7 @@ function appCopy(name: string): string {
 }
 
 function spec(root: string, over: Partial<ReleaseSpec> = {}): ReleaseSpec {
-  return {
-    path: root,
-    keep: 3,
-    shared: ['storage', '.env'],
-    owner: isRoot ? 'nobody' : '',
-    group: isRoot ? 'nogroup' : '',
-    user: 'root',
-    hooks: noHooks(),
-    workers: { supervisor: [], systemd: [] },
-    pools: [],
-    reload: 'reload',
-    health: { timeoutMs: 1000 },
-    serial: [1],
-    maxFail: 0,
-    lockTtlMs: 60_000,
-    notify: [],
-    ...over,
-  };
+  return bareReleaseSpec(root, { shared: ['storage', '.env'], owner: isRoot ? 'nobody' : '', group: isRoot ? 'nogroup' : '', ...over });
 }
 
 function sh(script: FramedScript, input?: Buffer | string) {
