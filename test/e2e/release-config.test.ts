@@ -14,6 +14,7 @@ import { jsonEvents, runCli, type CliResult } from '../support/cli.js';
 import { fixture, repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
+import { copySampleApp, ONE_BATCH } from './support/sample-app.js';
 
 const pwFile = fixture('vault', 'password-default.txt');
 const password = readFileSync(pwFile, 'utf8').trim();
@@ -28,10 +29,7 @@ let hosts: string[];
 
 /** A copy of the sample app with a VERSION file, so each variant is a distinct artifact. */
 function variant(name: string): string {
-  const dir = path.join(tmp, name);
-  cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-  writeFileSync(path.join(dir, 'VERSION'), `${name}\n`);
-  return dir;
+  return copySampleApp(path.join(tmp, name), { version: name });
 }
 
 /** Where `current` points on each host. */
@@ -105,7 +103,7 @@ describe('release.config', { concurrency: false }, () => {
     assert.match(dry.stdout, /configuration files into releases\/r[0-9a-f]{12} on lab1, lab2, lab3:\n {4}\.env {2}0640 {2}\(sensitive\)\n/);
     assert.ok(!dry.stdout.includes('APP_COLOR'), dry.stdout);
 
-    const r = await cli(['release', site, '--artifact', v1, '--json']);
+    const r = await cli(['release', site, '--artifact', v1, '--json', ...ONE_BATCH]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assertNoSecret(r);
     id1 = releaseIdOf(r);
@@ -130,7 +128,7 @@ describe('release.config', { concurrency: false }, () => {
     const sameCodeId = /^release (r[0-9a-f]{12}) /.exec(dry.stdout)?.[1];
     assert.ok(sameCodeId && sameCodeId !== id1, `${sameCodeId} differs from ${id1}`);
 
-    const r = await cli(['release', site, '--artifact', v2, '--json']);
+    const r = await cli(['release', site, '--artifact', v2, '--json', ...ONE_BATCH]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assertNoSecret(r);
     const id2 = releaseIdOf(r);
@@ -140,7 +138,7 @@ describe('release.config', { concurrency: false }, () => {
       assert.equal(await onHost(lab, h, `cat /var/www/app/releases/${id1}/.env`), expectedEnv(h, 'blue'), `${h}: the old release keeps its own .env`);
     }
 
-    const back = await cli(['rollback', site]);
+    const back = await cli(['rollback', site, ...ONE_BATCH]);
     assert.equal(back.code, 0, back.stdout + back.stderr);
     assertNoSecret(back);
     for (const h of hosts) {

@@ -3,7 +3,7 @@
 // hosts only until its (short) TTL ends — the next release waits for it (--lock-wait), takes over,
 // reports whose lease it took, and brings every host to the new release with its workers.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { repoRoot } from '../support/paths.js';
 import { assertHostSound, jobsLogLength, leaseOn } from './support/fleet-checks.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { provision, startCli } from './support/spawn.js';
+import { copySampleApp, ONE_BATCH } from './support/sample-app.js';
 
 const site = path.join(repoRoot, 'playbooks', 'site.yml');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-release-lease-'));
@@ -22,10 +23,7 @@ let names: string[];
 const jobsFrom = new Map<string, number>();
 
 function variant(name: string): string {
-  const dir = path.join(tmp, name);
-  cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-  writeFileSync(path.join(dir, 'VERSION'), `${name}\n`);
-  return dir;
+  return copySampleApp(path.join(tmp, name), { version: name });
 }
 
 before(async () => {
@@ -39,7 +37,7 @@ before(async () => {
 describe('the lease of a release', { concurrency: false }, () => {
   it('an apply while a release runs is refused, naming the release and its holder', async () => {
     const v1 = variant('l1');
-    const release = startCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1, '--json'], { LANES_LOCK_HOLDER: 'release-pipeline' });
+    const release = startCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1, '--json', ...ONE_BATCH], { LANES_LOCK_HOLDER: 'release-pipeline' });
     await release.waitFor((e) => e.type === 'step-start' && String(e.step).startsWith('upload '));
     const apply = await runCli(['apply', site, '-i', lab.inventoryFile, '--limit', limit, '--yes']);
     assert.equal(apply.code, 1, apply.stdout + apply.stderr);
@@ -68,7 +66,7 @@ describe('the lease of a release', { concurrency: false }, () => {
     assert.match(refused.stdout + refused.stderr, /host locked by killed-pipeline@/);
 
     // Waiting: the lease expires (20 s, no heartbeat any more) and is taken over, reported.
-    const retry = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2, '--lock-wait', '90s'], { env: { LANES_LOCK_HOLDER: 'retry-pipeline' } });
+    const retry = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2, '--lock-wait', '90s', ...ONE_BATCH], { env: { LANES_LOCK_HOLDER: 'retry-pipeline' } });
     assert.equal(retry.code, 0, retry.stdout + retry.stderr);
     assert.match(retry.stderr, /waiting up to \d+s for the lease held by killed-pipeline@/);
     for (const h of names) assert.match(retry.stderr, new RegExp(`\\[${h}\\] warn: took over an expired lease of killed-pipeline@\\S+ \\(pid \\d+, operation release\\) since `));

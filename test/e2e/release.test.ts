@@ -2,7 +2,7 @@
 // zero failed requests under load during a rolling release, no job killed, a broken release rolled
 // back on the first host with the others untouched, a concurrent release refused by the lock.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { startLoad } from './support/load.js';
 import { onHost } from './support/remote.js';
 import { sitePlaybook } from './support/faults.js';
+import { copySampleApp, ONE_BATCH } from './support/sample-app.js';
 
 const site = path.join(repoRoot, 'playbooks', 'site.yml');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-release-'));
@@ -21,11 +22,7 @@ let limit: string;
 
 /** A copy of the sample app with one extra file, so each variant is a distinct release. */
 function variant(name: string, extra: Record<string, string> = {}): string {
-  const dir = path.join(tmp, name);
-  cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-  writeFileSync(path.join(dir, 'VERSION'), `${name}\n`);
-  for (const [f, content] of Object.entries(extra)) writeFileSync(path.join(dir, f), content);
-  return dir;
+  return copySampleApp(path.join(tmp, name), { version: name, extra });
 }
 
 async function served(address: string): Promise<string> {
@@ -123,7 +120,7 @@ describe('lanes release', { concurrency: false }, () => {
 
   it('a second release while one runs is refused, naming the lock holder', async () => {
     const v3 = variant('v3');
-    const running = runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v3], { env: { LANES_LOCK_HOLDER: 'first-pipeline' } });
+    const running = runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v3, ...ONE_BATCH], { env: { LANES_LOCK_HOLDER: 'first-pipeline' } });
     await new Promise((r) => setTimeout(r, 1500));
     const second = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v3], { env: { LANES_LOCK_HOLDER: 'second-pipeline' } });
     assert.equal(second.code, 1, second.stdout + second.stderr);
@@ -149,7 +146,7 @@ describe('lanes release', { concurrency: false }, () => {
     const v3 = (await readArtifact(path.join(tmp, 'v3'))).id;
     const v2id = (await readArtifact(v2)).id;
     assert.equal(await currentOf(lab.hosts[0]!.name), `releases/${v3}`);
-    const r = await runCli(['rollback', site, '-i', lab.inventoryFile, '--limit', limit]);
+    const r = await runCli(['rollback', site, '-i', lab.inventoryFile, '--limit', limit, ...ONE_BATCH]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     for (const h of lab.hosts.slice(0, 3)) assert.equal(await served(h.address), v2id);
   });
