@@ -71,8 +71,8 @@ describe('lanes release', { concurrency: false }, () => {
   });
 
   it('ships a release host by host under steady load with zero failed requests and no job killed', async () => {
-    // First release: from the bootstrap placeholder to v1.
-    const first = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1, '--serial', '1']);
+    // First release: from the bootstrap placeholder to v1 (in one batch: the release under test is the next one).
+    const first = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1, ...ONE_BATCH]);
     assert.equal(first.code, 0, first.stdout + first.stderr);
     const id1 = (await readArtifact(v1)).id;
     // Let the v1 workers start some jobs, so the next release has jobs in flight to wait for.
