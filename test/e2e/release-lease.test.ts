@@ -60,13 +60,17 @@ describe('the lease of a release', { concurrency: false }, () => {
     assert.equal(k.signal, 'SIGKILL');
     for (const h of names) assert.match(await leaseOn(lab, h), /"holder":"killed-pipeline".*"operation":"release"/, `${h}: the dead run's lease is still there`);
 
-    // At once: refused, naming the dead run's lease.
-    const refused = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2], { env: { LANES_LOCK_HOLDER: 'retry-pipeline' } });
+    // Both started at once, while the dead run's lease is still valid (one after the other, a loaded
+    // machine let the lease expire before the second started: nothing was left to wait for).
+    // Without --lock-wait: refused, naming the dead run's lease. With it: the lease expires (20 s, no
+    // heartbeat any more) and is taken over, reported.
+    const [refused, retry] = await Promise.all([
+      runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2], { env: { LANES_LOCK_HOLDER: 'retry-pipeline' } }),
+      runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2, '--lock-wait', '90s', ...ONE_BATCH], { env: { LANES_LOCK_HOLDER: 'retry-pipeline' } }),
+    ]);
     assert.equal(refused.code, 1, refused.stdout + refused.stderr);
     assert.match(refused.stdout + refused.stderr, /host locked by killed-pipeline@/);
 
-    // Waiting: the lease expires (20 s, no heartbeat any more) and is taken over, reported.
-    const retry = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2, '--lock-wait', '90s', ...ONE_BATCH], { env: { LANES_LOCK_HOLDER: 'retry-pipeline' } });
     assert.equal(retry.code, 0, retry.stdout + retry.stderr);
     assert.match(retry.stderr, /waiting up to \d+s for the lease held by killed-pipeline@/);
     for (const h of names) assert.match(retry.stderr, new RegExp(`\\[${h}\\] warn: took over an expired lease of killed-pipeline@\\S+ \\(pid \\d+, operation release\\) since `));
