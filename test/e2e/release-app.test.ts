@@ -74,7 +74,8 @@ describe('releasing the sample app with hooks (composer, migration)', { concurre
     assert.deepEqual(result.bad, [], `every request answered 2xx: ${JSON.stringify(result.byStatus)} ${result.errors.slice(0, 5).join('; ')}`);
 
     const runsOfId: string[] = [];
-    for (const [i, n] of names.entries()) {
+    // The hosts are checked at once (every check is an SSH connection of its own).
+    await Promise.all(names.map(async (n, i) => {
       const host = lab.hosts[i]!;
       assert.equal((await onHost(lab, n, `readlink ${app}/current`)).trim(), `releases/${id}`, `${n} switched`);
       const served = await page(host.address);
@@ -89,7 +90,7 @@ describe('releasing the sample app with hooks (composer, migration)', { concurre
       // after_switch ran here, for this release, as deploy (writing shared storage through the group app).
       assert.match(await onHost(lab, n, `cat ${app}/shared/storage/queue-restart; stat -c %U ${app}/shared/storage/queue-restart`), new RegExp(`^${n} ${id} \\d+\\ndeploy\\n$`));
       runsOfId.push(...(await migrationRuns(n)).filter((l) => l.endsWith(` ${id}`)));
-    }
+    }));
     assert.equal(runsOfId.length, 1, `the migration ran once for ${id}, on one host: ${JSON.stringify(runsOfId)}`);
     assert.ok(names.includes(runsOfId[0]!.split(' ')[0]!), 'recorded with the host name lanes gave it (LANES_HOST)');
   });

@@ -110,14 +110,14 @@ describe('release.config', { concurrency: false }, () => {
     assert.match(id1, /^r[0-9a-f]{12}$/);
     assert.notEqual(id1, artifactId, 'the configuration is part of the release id');
     assert.match(dry.stdout, new RegExp(`^release ${id1} to 3 hosts`), 'the dry run names the same id');
-    for (const h of hosts) {
+    await Promise.all(hosts.map(async (h) => {
       const dir = `/var/www/app/releases/${id1}`;
       assert.equal((await onHost(lab, h, 'readlink /var/www/app/current')).trim(), `releases/${id1}`);
       assert.equal(await onHost(lab, h, `cat ${dir}/.env`), expectedEnv(h, 'blue'), `${h}: its own .env`);
       assert.equal((await onHost(lab, h, `stat -c '%a %U %G %F' ${dir}/.env`)).trim(), '640 root app regular file', `${h}: mode, owner, group`);
       // site.yml's build hooks mark the release built too (.lanes-built).
       assert.equal((await onHost(lab, h, `ls -A ${dir} | grep lanes- || true`)).trim(), '.lanes-built\n.lanes-config\n.lanes-release', `${h}: only the three markers, no staged leftovers`);
-    }
+    }));
   });
 
   it('a changed inventory variable changes the release id; rollback returns the old .env with the old code', async () => {
@@ -133,21 +133,21 @@ describe('release.config', { concurrency: false }, () => {
     assertNoSecret(r);
     const id2 = releaseIdOf(r);
     assert.notEqual(id2, id1);
-    for (const h of hosts) {
+    await Promise.all(hosts.map(async (h) => {
       assert.equal(await onHost(lab, h, 'cat /var/www/app/current/.env /var/www/app/current/VERSION'), `${expectedEnv(h, 'green')}v2\n`);
       assert.equal(await onHost(lab, h, `cat /var/www/app/releases/${id1}/.env`), expectedEnv(h, 'blue'), `${h}: the old release keeps its own .env`);
-    }
+    }));
 
     const back = await cli(['rollback', site, ...ONE_BATCH]);
     assert.equal(back.code, 0, back.stdout + back.stderr);
     assertNoSecret(back);
-    for (const h of hosts) {
+    await Promise.all(hosts.map(async (h) => {
       assert.equal((await onHost(lab, h, 'readlink /var/www/app/current')).trim(), `releases/${id1}`);
       assert.equal(await onHost(lab, h, 'cat /var/www/app/current/.env /var/www/app/current/VERSION'), `${expectedEnv(h, 'blue')}v1\n`, `${h}: code and configuration back together`);
       // The workers run the rolled-back release (they read its .env from their working directory).
       const cwd = await onHost(lab, h, `for p in $(pgrep -f '^/usr/bin/php .*/worker\\.php'); do readlink /proc/$p/cwd; done | sort -u`);
       assert.equal(cwd.trim(), `/var/www/app/releases/${id1}`);
-    }
+    }));
   });
 
   it('an artifact shipping the dest as a symbolic link is refused on every host: nothing written through it, nothing switched', async () => {
@@ -162,11 +162,11 @@ describe('release.config', { concurrency: false }, () => {
     for (const h of hosts) assert.match(r.stdout + r.stderr, new RegExp(`${h}.*writing the configuration files of release r[0-9a-f]{12} failed: \\.env is a symbolic link in the release: refused`));
     assert.deepEqual(await currents(), before, 'no host switched');
     const id = /release (r[0-9a-f]{12}) failed/.exec(r.stdout + r.stderr)?.[1];
-    for (const h of hosts) {
+    await Promise.all(hosts.map(async (h) => {
       const dir = `/var/www/app/releases/${id}`;
       assert.equal(await onHost(lab, h, `cat ${dir}/public/index.php`), index, `${h}: the link target is untouched`);
       assert.equal((await onHost(lab, h, `test -L ${dir}/.env && ! test -e ${dir}/.lanes-config && echo refused`)).trim(), 'refused', `${h}: no configuration marker`);
       assert.equal((await onHost(lab, h, 'test -e /var/lib/lanes/lease && echo held || echo free')).trim(), 'free', `${h}: lease released`);
-    }
+    }));
   });
 });

@@ -86,14 +86,14 @@ describe('lanes release', { concurrency: false }, () => {
     assert.deepEqual(result.bad, [], `every request answered 2xx: ${JSON.stringify(result.byStatus)} ${result.errors.slice(0, 5).join('; ')}`);
 
     const id2 = (await readArtifact(v2)).id;
-    for (const h of lab.hosts.slice(0, 3)) {
+    await Promise.all(lab.hosts.slice(0, 3).map(async (h) => {
       assert.equal(await served(h.address), id2, `${h.name} serves the new release`);
       assert.equal(await currentOf(h.name), `releases/${id2}`);
       const jobs = await unfinishedJobs(h.name, id1);
       assert.ok(jobs.started > 0, `${h.name}: the v1 workers ran jobs`);
       assert.deepEqual(jobs.kinds, ['queue', 'scheduler'], `${h.name}: jobs from the Supervisor worker and the systemd one`);
       assert.deepEqual(jobs.unfinished, [], `${h.name}: every job v1 started finished`);
-    }
+    }));
     const workers = await onHost(lab, lab.hosts[0]!.name, `for p in $(pgrep -f '^/usr/bin/php .*/(worker|scheduler)\\.php'); do readlink /proc/$p/cwd; done | sort -u`);
     assert.equal(workers.trim(), `/var/www/app/releases/${id2}`, 'every worker runs the new release');
   });
