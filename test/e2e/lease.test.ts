@@ -22,10 +22,11 @@ const playbook = path.join(tmp, 'lease.yml');
 let lab: EnsuredLab;
 let host: string;
 
-// A worker that, on SIGTERM, needs 8 s to finish its job (sh runs the trap once `sleep 1` returns);
-// a file whose validation lasts as long as the test holds it (HOLD exists), so an apply that changes
-// it holds the lease until the test has done what it must do meanwhile — however slow a loaded
-// machine starts the CLI (a fixed 6 s was not always enough there), and no longer than that.
+// A worker that, on SIGTERM, needs 8 s to finish its job (sh runs the trap once `sleep 1` returns),
+// and longer while the test holds it (HOLD exists, at most 60 s more); a file whose validation lasts
+// as long as the test holds it, so an apply that changes it holds the lease that long. The test
+// holds a drain or an apply until it has done what it must do meanwhile, however slow a loaded
+// machine starts the CLI (fixed 8 s and 6 s windows were not always enough there).
 writeFileSync(
   playbook,
   `- name: lease test
@@ -39,7 +40,7 @@ writeFileSync(
       mode: "0755"
       content: |
         #!/bin/sh
-        trap 'sleep 8; echo "finished $$" >> ${LOG}; exit 0' TERM
+        trap 'sleep 8; n=0; while test -e ${HOLD} && test $n -lt 600; do sleep 0.1; n=$((n+1)); done; echo "finished $$" >> ${LOG}; exit 0' TERM
         while :; do sleep 1; done
     - path: /var/tmp/lanes-e2e-lease-stamp
       content: "{{ stamp }}\\n"
@@ -49,7 +50,7 @@ writeFileSync(
       lanes-slow-worker:
         command: /usr/local/bin/lanes-slow-worker
         directory: ${ROOT}/current
-        stopwaitsecs: 30
+        stopwaitsecs: 90 # above the longest hold (8 s + 60 s)
   release:
     path: ${ROOT}
     workers: { supervisor: [lanes-slow-worker] }
@@ -78,12 +79,13 @@ after(async () => {
 
 describe('the host lease', { concurrency: false }, () => {
   it('a drain longer than --timeout is not cut short, and holds the lease: an apply meanwhile is refused naming it', async () => {
-    await onHost(lab, host, `rm -f ${LOG}`);
+    await onHost(lab, host, `rm -f ${LOG}; touch ${HOLD}`);
     const drain = startCli(['drain', playbook, '-i', lab.inventoryFile, '--limit', host, '--timeout', '5', '--json', '-e', 'stamp=initial'], { LANES_LOCK_HOLDER: 'drain-job' });
     await drain.waitFor((e) => e.type === 'step-start' && e.step === 'drain workers');
     const refused = await apply('during-drain');
     assert.equal(refused.code, 1, refused.stdout + refused.stderr);
     assert.match(refused.stdout + refused.stderr, new RegExp(`${host}: host locked by drain-job@\\S+ \\(pid \\d+, operation drain\\)`));
+    await onHost(lab, host, `rm -f ${HOLD}`);
     const d = await drain.done;
     assert.equal(d.code, 0, d.stdout + d.stderr);
     assert.match(await onHost(lab, host, `cat ${LOG}`), /^finished \d+$/m, 'the worker finished its job (was not killed)');
