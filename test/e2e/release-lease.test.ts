@@ -23,7 +23,8 @@ let names: string[];
 const jobsFrom = new Map<string, number>();
 
 function variant(name: string): string {
-  return copySampleApp(path.join(tmp, name), { version: name });
+  // The sample's 3 s jobs: the first test's apply must find the release still running (draining).
+  return copySampleApp(path.join(tmp, name), { version: name, jobSeconds: 3 });
 }
 
 before(async () => {
@@ -37,7 +38,7 @@ before(async () => {
 describe('the lease of a release', { concurrency: false }, () => {
   it('an apply while a release runs is refused, naming the release and its holder', async () => {
     const v1 = variant('l1');
-    const release = startCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1, '--json', ...ONE_BATCH], { LANES_LOCK_HOLDER: 'release-pipeline' });
+    const release = startCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1, '--json'], { LANES_LOCK_HOLDER: 'release-pipeline' });
     await release.waitFor((e) => e.type === 'step-start' && String(e.step).startsWith('upload '));
     const apply = await runCli(['apply', site, '-i', lab.inventoryFile, '--limit', limit, '--yes']);
     assert.equal(apply.code, 1, apply.stdout + apply.stderr);
@@ -58,7 +59,8 @@ describe('the lease of a release', { concurrency: false }, () => {
     killed.kill('SIGKILL');
     const k = await killed.done;
     assert.equal(k.signal, 'SIGKILL');
-    for (const h of names) assert.match(await leaseOn(lab, h), /"holder":"killed-pipeline".*"operation":"release"/, `${h}: the dead run's lease is still there`);
+    // The hosts at once: the dead run's lease expires 20 s after its last renewal, and the two runs below must start before.
+    await Promise.all(names.map(async (h) => assert.match(await leaseOn(lab, h), /"holder":"killed-pipeline".*"operation":"release"/, `${h}: the dead run's lease is still there`)));
 
     // Both started at once, while the dead run's lease is still valid (one after the other, a loaded
     // machine let the lease expire before the second started: nothing was left to wait for).
