@@ -12,6 +12,7 @@ import { repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { startLoad } from './support/load.js';
 import { onHost } from './support/remote.js';
+import { startCli } from './support/spawn.js';
 import { sitePlaybook } from './support/faults.js';
 import { copySampleApp, ONE_BATCH } from './support/sample-app.js';
 
@@ -120,13 +121,15 @@ describe('lanes release', { concurrency: false }, () => {
 
   it('a second release while one runs is refused, naming the lock holder', async () => {
     const v3 = variant('v3');
-    const running = runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v3, ...ONE_BATCH], { env: { LANES_LOCK_HOLDER: 'first-pipeline' } });
-    await new Promise((r) => setTimeout(r, 1500));
+    // The second starts once the first holds every host (its upload started): after a fixed 1.5 s, a
+    // loaded machine had not started the first yet and the second took some of the hosts.
+    const running = startCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v3, '--json', ...ONE_BATCH], { LANES_LOCK_HOLDER: 'first-pipeline' });
+    await running.waitFor((e) => e.type === 'step-start' && String(e.step).startsWith('upload '));
     const second = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v3], { env: { LANES_LOCK_HOLDER: 'second-pipeline' } });
     assert.equal(second.code, 1, second.stdout + second.stderr);
     assert.match(second.stdout + second.stderr, /locked by first-pipeline/);
-    const done = await running;
-    assert.equal(done.code, 0, done.stdout + done.stderr);
+    const done = await running.done;
+    assert.equal(done.code, 0, done.stdout.slice(-3000) + done.stderr);
   });
 
   it('lanes drain stops the workers gracefully and lanes undrain starts them on the live release', async () => {
