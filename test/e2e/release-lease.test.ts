@@ -52,19 +52,20 @@ describe('the lease of a release', { concurrency: false }, () => {
   it('SIGKILL mid-release: the lease stays, expires within its TTL, and the next release takes over naming the previous holder', async () => {
     const v2 = variant('l2');
     const id2 = (await readArtifact(v2)).id;
-    const killed = startCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2, '--serial', '1', '--lock-ttl', '20s', '--json'], {
+    const killed = startCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2, '--serial', '1', '--lock-ttl', '40s', '--json'], {
       LANES_LOCK_HOLDER: 'killed-pipeline',
     });
     await killed.waitFor((e) => e.type === 'step-start' && e.step === 'drain workers');
     killed.kill('SIGKILL');
     const k = await killed.done;
     assert.equal(k.signal, 'SIGKILL');
-    // The hosts at once: the dead run's lease expires 20 s after its last renewal, and the two runs below must start before.
+    // The hosts at once: the dead run's lease expires 40 s after its last renewal (renewed every third of
+    // that), and the two runs below must reach the hosts before: at 20 s a loaded machine did not.
     await Promise.all(names.map(async (h) => assert.match(await leaseOn(lab, h), /"holder":"killed-pipeline".*"operation":"release"/, `${h}: the dead run's lease is still there`)));
 
     // Both started at once, while the dead run's lease is still valid (one after the other, a loaded
     // machine let the lease expire before the second started: nothing was left to wait for).
-    // Without --lock-wait: refused, naming the dead run's lease. With it: the lease expires (20 s, no
+    // Without --lock-wait: refused, naming the dead run's lease. With it: the lease expires (40 s, no
     // heartbeat any more) and is taken over, reported.
     const [refused, retry] = await Promise.all([
       runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2], { env: { LANES_LOCK_HOLDER: 'retry-pipeline' } }),
