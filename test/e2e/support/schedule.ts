@@ -6,46 +6,43 @@
 import path from 'node:path';
 
 /**
- * Seconds per e2e file, for the order only (longest first). Measured 2026-11-28 on the shared 2-core
- * machine, 3 labs at once, while other work loaded it (load average 17-30, so about twice CI's
- * figures): every file in one run of the suite; the files whose tests changed since (the releases
- * with 1 s jobs and one batch, lease.test's hold file) from a second run, scaled down by how much
- * slower the unchanged files ran in it (1.77x). Refresh from the table a run prints at its end when a
- * file grows or shrinks a lot.
+ * Seconds per e2e file, for the order only (longest first): one run of the suite on the shared 2-core
+ * machine, 3 labs at once, 2026-11-28 (load average about 5 from other work). Refresh from the table a
+ * run prints at its end when a file grows or shrinks a lot.
  */
 export const MEASURED_SECONDS: Readonly<Record<string, number>> = {
-  'release.test.js': 255,
-  'rollback-faults.test.js': 220,
-  'release-lease.test.js': 110,
-  'release-cancel-switch.test.js': 155,
-  'reconcile.test.js': 276,
-  'apply-faults.test.js': 202,
-  'release-cancel.test.js': 142,
-  'release-faults.test.js': 95,
-  'lease.test.js': 89,
-  'rollout-steps.test.js': 69,
-  'transport.test.js': 93,
-  'lab.test.js': 50,
-  'cli-errors.test.js': 104,
-  'rollout-blocks.test.js': 16,
-  'remote-hardening.test.js': 203,
-  'secrets.test.js': 184,
-  'plan-integrity.test.js': 83,
-  'ssh-config.test.js': 51,
-  'hostile-templates.test.js': 79,
-  'vault.test.js': 75,
-  'release-git.test.js': 54,
-  'run-command.test.js': 46,
-  'releases-history.test.js': 245,
-  'release-app.test.js': 161,
-  'release-notify.test.js': 225,
-  'release-hooks.test.js': 284,
-  'release-config.test.js': 268,
-  'ansible-inventory-sources.test.js': 32,
+  'release.test.js': 188,
+  'rollback-faults.test.js': 82,
+  'release-lease.test.js': 108,
+  'release-cancel-switch.test.js': 100,
+  'reconcile.test.js': 198,
+  'apply-faults.test.js': 89,
+  'release-cancel.test.js': 98,
+  'release-faults.test.js': 64,
+  'lease.test.js': 59,
+  'rollout-steps.test.js': 46,
+  'transport.test.js': 30,
+  'lab.test.js': 33,
+  'cli-errors.test.js': 44,
+  'rollout-blocks.test.js': 5,
+  'remote-hardening.test.js': 71,
+  'secrets.test.js': 137,
+  'plan-integrity.test.js': 40,
+  'ssh-config.test.js': 32,
+  'hostile-templates.test.js': 29,
+  'vault.test.js': 22,
+  'release-git.test.js': 38,
+  'run-command.test.js': 29,
+  'releases-history.test.js': 151,
+  'release-app.test.js': 54,
+  'release-notify.test.js': 120,
+  'release-hooks.test.js': 234,
+  'release-config.test.js': 160,
+  'ansible-inventory-sources.test.js': 15,
 };
 
 /** A file not in the table (a new one): assumed mid-sized, so it neither starts last nor delays the long ones. */
-export const UNKNOWN_SECONDS = 90;
+export const UNKNOWN_SECONDS = 45;
 
 export function estimatedSeconds(file: string): number {
   return MEASURED_SECONDS[path.basename(file)] ?? UNKNOWN_SECONDS;
