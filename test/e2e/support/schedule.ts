@@ -7,7 +7,7 @@ import path from 'node:path';
 
 /**
  * Seconds per e2e file, for the order only (longest first): one run of the suite on the shared 2-core
- * machine, 3 labs at once, 2026-11-28 (load average about 5 from other work). Refresh from the table a
+ * machine, 3 labs at once, 2026-11-28 (load average 5-10 from other work). Refresh from the table a
  * run prints at its end when a file grows or shrinks a lot.
  */
 export const MEASURED_SECONDS: Readonly<Record<string, number>> = {
