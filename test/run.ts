@@ -104,15 +104,23 @@ function printFile(r: FileRun): void {
   process.stdout.write(r.output.endsWith('\n') || r.output === '' ? r.output : `${r.output}\n`);
 }
 
-/** Per-file durations, longest first, and the totals: what to look at when the suite gets slow. */
+/** How many of the slowest tests the summary names. */
+const SLOWEST_SHOWN = 15;
+
+/** Per-file durations, longest first, the slowest tests, and the totals: what to look at when the suite gets slow. */
 function printSummary(runs: FileRun[], notRun: string[], wallSeconds: number, labs: number): void {
   const width = Math.max(...runs.map((r) => rel(r.file).length), 4);
   say(`e2e files by duration (${labs} lab(s) at once):`);
   for (const r of [...runs].sort((a, b) => b.seconds - a.seconds)) {
     const c = r.counts;
     const tests = c ? `${c.pass}/${c.tests} pass${c.fail ? `, ${c.fail} fail` : ''}${c.cancelled ? `, ${c.cancelled} cancelled` : ''}${c.skipped ? `, ${c.skipped} skipped` : ''}` : 'no summary';
-    say(`  ${r.seconds.toFixed(1).padStart(6)} s  ${rel(r.file).padEnd(width)}  ${r.lab.padEnd(11)} ${r.code === 0 ? 'pass' : `FAIL (exit ${r.code})`}  ${tests}`);
+    // Beyond its tests: the file's setup (before/after hooks, process start).
+    const setup = r.seconds - r.tests.reduce((s, t) => s + t.ms, 0) / 1000;
+    say(`  ${r.seconds.toFixed(1).padStart(6)} s  ${rel(r.file).padEnd(width)}  ${r.lab.padEnd(11)} ${r.code === 0 ? 'pass' : `FAIL (exit ${r.code})`}  ${tests}; setup ${setup.toFixed(1)} s`);
   }
+  const slowest = runs.flatMap((r) => r.tests.map((t) => ({ ...t, file: path.basename(rel(r.file)) }))).sort((a, b) => b.ms - a.ms);
+  say(`slowest e2e tests:`);
+  for (const t of slowest.slice(0, SLOWEST_SHOWN)) say(`  ${(t.ms / 1000).toFixed(1).padStart(6)} s  ${t.file}: ${t.name}`);
   for (const f of notRun) say(`  ${'—'.padStart(8)}  ${rel(f)}  not run`);
   const sum = runs.reduce((s, r) => s + r.seconds, 0);
   const count = (k: 'tests' | 'pass' | 'fail') => runs.reduce((s, r) => s + (r.counts?.[k] ?? 0), 0);

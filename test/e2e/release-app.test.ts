@@ -6,7 +6,7 @@
 // a one-off `lanes run --release … php artisan about` on the 3 hosts (as the hook user), and what a
 // release without its build shows.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -17,6 +17,7 @@ import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { startLoad } from './support/load.js';
 import { onHost } from './support/remote.js';
 import { provision } from './support/spawn.js';
+import { copySampleApp, ONE_BATCH } from './support/sample-app.js';
 
 const site = path.join(repoRoot, 'playbooks', 'site.yml');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-release-app-'));
@@ -27,10 +28,7 @@ let limit: string;
 
 /** A copy of the sample app with a VERSION file, so this file's release is its own (not another file's). */
 function variant(name: string): string {
-  const dir = path.join(tmp, name);
-  cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-  writeFileSync(path.join(dir, 'VERSION'), `release-app ${name}\n`);
-  return dir;
+  return copySampleApp(path.join(tmp, name), { version: `release-app ${name}` });
 }
 
 async function page(address: string): Promise<{ release: string; config: string | null }> {
@@ -69,14 +67,15 @@ describe('releasing the sample app with hooks (composer, migration)', { concurre
   it('ships under load: build on every host, migration once, 0 failed requests, every host on the new release', async () => {
     const id = (await readArtifact(v1)).id;
     const load = startLoad(lab.hosts.slice(0, 3).map((h) => h.address), { concurrency: 4, path: '/?work=50' });
-    const r = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1]);
+    const r = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1, ...ONE_BATCH]);
     const result = await load.stop();
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.ok(result.requests > 50, `enough load: ${result.requests} requests`);
     assert.deepEqual(result.bad, [], `every request answered 2xx: ${JSON.stringify(result.byStatus)} ${result.errors.slice(0, 5).join('; ')}`);
 
     const runsOfId: string[] = [];
-    for (const [i, n] of names.entries()) {
+    // The hosts are checked at once (every check is an SSH connection of its own).
+    await Promise.all(names.map(async (n, i) => {
       const host = lab.hosts[i]!;
       assert.equal((await onHost(lab, n, `readlink ${app}/current`)).trim(), `releases/${id}`, `${n} switched`);
       const served = await page(host.address);
@@ -91,7 +90,7 @@ describe('releasing the sample app with hooks (composer, migration)', { concurre
       // after_switch ran here, for this release, as deploy (writing shared storage through the group app).
       assert.match(await onHost(lab, n, `cat ${app}/shared/storage/queue-restart; stat -c %U ${app}/shared/storage/queue-restart`), new RegExp(`^${n} ${id} \\d+\\ndeploy\\n$`));
       runsOfId.push(...(await migrationRuns(n)).filter((l) => l.endsWith(` ${id}`)));
-    }
+    }));
     assert.equal(runsOfId.length, 1, `the migration ran once for ${id}, on one host: ${JSON.stringify(runsOfId)}`);
     assert.ok(names.includes(runsOfId[0]!.split(' ')[0]!), 'recorded with the host name lanes gave it (LANES_HOST)');
   });

@@ -14,6 +14,7 @@ import { jsonEvents, runCli, type CliResult } from '../support/cli.js';
 import { fixture, repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
+import { copySampleApp, ONE_BATCH } from './support/sample-app.js';
 
 const pwFile = fixture('vault', 'password-default.txt');
 const password = readFileSync(pwFile, 'utf8').trim();
@@ -28,10 +29,7 @@ let hosts: string[];
 
 /** A copy of the sample app with a VERSION file, so each variant is a distinct artifact. */
 function variant(name: string): string {
-  const dir = path.join(tmp, name);
-  cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-  writeFileSync(path.join(dir, 'VERSION'), `${name}\n`);
-  return dir;
+  return copySampleApp(path.join(tmp, name), { version: name });
 }
 
 /** Where `current` points on each host. */
@@ -105,21 +103,21 @@ describe('release.config', { concurrency: false }, () => {
     assert.match(dry.stdout, /configuration files into releases\/r[0-9a-f]{12} on lab1, lab2, lab3:\n {4}\.env {2}0640 {2}\(sensitive\)\n/);
     assert.ok(!dry.stdout.includes('APP_COLOR'), dry.stdout);
 
-    const r = await cli(['release', site, '--artifact', v1, '--json']);
+    const r = await cli(['release', site, '--artifact', v1, '--json', ...ONE_BATCH]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assertNoSecret(r);
     id1 = releaseIdOf(r);
     assert.match(id1, /^r[0-9a-f]{12}$/);
     assert.notEqual(id1, artifactId, 'the configuration is part of the release id');
     assert.match(dry.stdout, new RegExp(`^release ${id1} to 3 hosts`), 'the dry run names the same id');
-    for (const h of hosts) {
+    await Promise.all(hosts.map(async (h) => {
       const dir = `/var/www/app/releases/${id1}`;
       assert.equal((await onHost(lab, h, 'readlink /var/www/app/current')).trim(), `releases/${id1}`);
       assert.equal(await onHost(lab, h, `cat ${dir}/.env`), expectedEnv(h, 'blue'), `${h}: its own .env`);
       assert.equal((await onHost(lab, h, `stat -c '%a %U %G %F' ${dir}/.env`)).trim(), '640 root app regular file', `${h}: mode, owner, group`);
       // site.yml's build hooks mark the release built too (.lanes-built).
       assert.equal((await onHost(lab, h, `ls -A ${dir} | grep lanes- || true`)).trim(), '.lanes-built\n.lanes-config\n.lanes-release', `${h}: only the three markers, no staged leftovers`);
-    }
+    }));
   });
 
   it('a changed inventory variable changes the release id; rollback returns the old .env with the old code', async () => {
@@ -130,26 +128,26 @@ describe('release.config', { concurrency: false }, () => {
     const sameCodeId = /^release (r[0-9a-f]{12}) /.exec(dry.stdout)?.[1];
     assert.ok(sameCodeId && sameCodeId !== id1, `${sameCodeId} differs from ${id1}`);
 
-    const r = await cli(['release', site, '--artifact', v2, '--json']);
+    const r = await cli(['release', site, '--artifact', v2, '--json', ...ONE_BATCH]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assertNoSecret(r);
     const id2 = releaseIdOf(r);
     assert.notEqual(id2, id1);
-    for (const h of hosts) {
+    await Promise.all(hosts.map(async (h) => {
       assert.equal(await onHost(lab, h, 'cat /var/www/app/current/.env /var/www/app/current/VERSION'), `${expectedEnv(h, 'green')}v2\n`);
       assert.equal(await onHost(lab, h, `cat /var/www/app/releases/${id1}/.env`), expectedEnv(h, 'blue'), `${h}: the old release keeps its own .env`);
-    }
+    }));
 
-    const back = await cli(['rollback', site]);
+    const back = await cli(['rollback', site, ...ONE_BATCH]);
     assert.equal(back.code, 0, back.stdout + back.stderr);
     assertNoSecret(back);
-    for (const h of hosts) {
+    await Promise.all(hosts.map(async (h) => {
       assert.equal((await onHost(lab, h, 'readlink /var/www/app/current')).trim(), `releases/${id1}`);
       assert.equal(await onHost(lab, h, 'cat /var/www/app/current/.env /var/www/app/current/VERSION'), `${expectedEnv(h, 'blue')}v1\n`, `${h}: code and configuration back together`);
       // The workers run the rolled-back release (they read its .env from their working directory).
       const cwd = await onHost(lab, h, `for p in $(pgrep -f '^/usr/bin/php .*/worker\\.php'); do readlink /proc/$p/cwd; done | sort -u`);
       assert.equal(cwd.trim(), `/var/www/app/releases/${id1}`);
-    }
+    }));
   });
 
   it('an artifact shipping the dest as a symbolic link is refused on every host: nothing written through it, nothing switched', async () => {
@@ -164,11 +162,11 @@ describe('release.config', { concurrency: false }, () => {
     for (const h of hosts) assert.match(r.stdout + r.stderr, new RegExp(`${h}.*writing the configuration files of release r[0-9a-f]{12} failed: \\.env is a symbolic link in the release: refused`));
     assert.deepEqual(await currents(), before, 'no host switched');
     const id = /release (r[0-9a-f]{12}) failed/.exec(r.stdout + r.stderr)?.[1];
-    for (const h of hosts) {
+    await Promise.all(hosts.map(async (h) => {
       const dir = `/var/www/app/releases/${id}`;
       assert.equal(await onHost(lab, h, `cat ${dir}/public/index.php`), index, `${h}: the link target is untouched`);
       assert.equal((await onHost(lab, h, `test -L ${dir}/.env && ! test -e ${dir}/.lanes-config && echo refused`)).trim(), 'refused', `${h}: no configuration marker`);
       assert.equal((await onHost(lab, h, 'test -e /var/lib/lanes/lease && echo held || echo free')).trim(), 'free', `${h}: lease released`);
-    }
+    }));
   });
 });

@@ -13,6 +13,7 @@ import { jsonEvents, runCli } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
+import { copySampleApp } from './support/sample-app.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-release-git-'));
 /** A git repository: the sample app at its root, the playbooks in ops/ (so the default repo is this one). */
@@ -40,11 +41,10 @@ before(async () => {
   lab = await ensureLab(1);
   host = lab.hosts[0]!.name;
   address = lab.hosts[0]!.address;
-  cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), repo, { recursive: true });
+  copySampleApp(repo, { version: 'committed' });
   mkdirSync(path.join(repo, 'ops'));
   cpSync(path.join(repoRoot, 'playbooks', 'site.yml'), site);
   cpSync(path.join(repoRoot, 'playbooks', 'templates'), path.join(repo, 'ops', 'templates'), { recursive: true });
-  writeFileSync(path.join(repo, 'VERSION'), 'committed\n');
   git('init', '-q');
   git('add', '-A');
   git('commit', '-q', '-m', 'sample app');

@@ -18,6 +18,7 @@ import { APP, assertHostSound, currentOf, leaseOn, served } from './support/flee
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
 import { provision, startCli } from './support/spawn.js';
+import { copySampleApp, ONE_BATCH } from './support/sample-app.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-hooks-'));
 const run = `${process.pid}-${Date.now()}`;
@@ -30,10 +31,7 @@ let id1 = '';
 let hookUser = '';
 
 function variant(name: string): string {
-  const dir = path.join(tmp, name);
-  cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-  writeFileSync(path.join(dir, 'VERSION'), `hooks-${name}-${run}\n`);
-  return dir;
+  return copySampleApp(path.join(tmp, name), { version: `hooks-${name}-${run}` });
 }
 
 /** site.yml (with its templates) whose release block also has these hooks, a 5 s gate. */
@@ -68,7 +66,7 @@ before(async () => {
   limit = names.join(':');
   await provision(limit);
   const v1 = variant('v1');
-  const r = await cli(['release', path.join(repoRoot, 'playbooks', 'site.yml'), '--artifact', v1]);
+  const r = await cli(['release', path.join(repoRoot, 'playbooks', 'site.yml'), '--artifact', v1, ...ONE_BATCH]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   id1 = await idOf(v1);
 });

@@ -3,7 +3,7 @@
 // hosts only until its (short) TTL ends — the next release waits for it (--lock-wait), takes over,
 // reports whose lease it took, and brings every host to the new release with its workers.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { repoRoot } from '../support/paths.js';
 import { assertHostSound, jobsLogLength, leaseOn } from './support/fleet-checks.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { provision, startCli } from './support/spawn.js';
+import { copySampleApp, ONE_BATCH } from './support/sample-app.js';
 
 const site = path.join(repoRoot, 'playbooks', 'site.yml');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-release-lease-'));
@@ -22,10 +23,8 @@ let names: string[];
 const jobsFrom = new Map<string, number>();
 
 function variant(name: string): string {
-  const dir = path.join(tmp, name);
-  cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-  writeFileSync(path.join(dir, 'VERSION'), `${name}\n`);
-  return dir;
+  // The sample's 3 s jobs: the first test's apply must find the release still running (draining).
+  return copySampleApp(path.join(tmp, name), { version: name, jobSeconds: 3 });
 }
 
 before(async () => {
@@ -53,22 +52,28 @@ describe('the lease of a release', { concurrency: false }, () => {
   it('SIGKILL mid-release: the lease stays, expires within its TTL, and the next release takes over naming the previous holder', async () => {
     const v2 = variant('l2');
     const id2 = (await readArtifact(v2)).id;
-    const killed = startCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2, '--serial', '1', '--lock-ttl', '20s', '--json'], {
+    const killed = startCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2, '--serial', '1', '--lock-ttl', '40s', '--json'], {
       LANES_LOCK_HOLDER: 'killed-pipeline',
     });
     await killed.waitFor((e) => e.type === 'step-start' && e.step === 'drain workers');
     killed.kill('SIGKILL');
     const k = await killed.done;
     assert.equal(k.signal, 'SIGKILL');
-    for (const h of names) assert.match(await leaseOn(lab, h), /"holder":"killed-pipeline".*"operation":"release"/, `${h}: the dead run's lease is still there`);
+    // The hosts at once: the dead run's lease expires 40 s after its last renewal (renewed every third of
+    // that), and the two runs below must reach the hosts before: at 20 s a loaded machine did not.
+    await Promise.all(names.map(async (h) => assert.match(await leaseOn(lab, h), /"holder":"killed-pipeline".*"operation":"release"/, `${h}: the dead run's lease is still there`)));
 
-    // At once: refused, naming the dead run's lease.
-    const refused = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2], { env: { LANES_LOCK_HOLDER: 'retry-pipeline' } });
+    // Both started at once, while the dead run's lease is still valid (one after the other, a loaded
+    // machine let the lease expire before the second started: nothing was left to wait for).
+    // Without --lock-wait: refused, naming the dead run's lease. With it: the lease expires (40 s, no
+    // heartbeat any more) and is taken over, reported.
+    const [refused, retry] = await Promise.all([
+      runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2], { env: { LANES_LOCK_HOLDER: 'retry-pipeline' } }),
+      runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2, '--lock-wait', '90s', ...ONE_BATCH], { env: { LANES_LOCK_HOLDER: 'retry-pipeline' } }),
+    ]);
     assert.equal(refused.code, 1, refused.stdout + refused.stderr);
     assert.match(refused.stdout + refused.stderr, /host locked by killed-pipeline@/);
 
-    // Waiting: the lease expires (20 s, no heartbeat any more) and is taken over, reported.
-    const retry = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v2, '--lock-wait', '90s'], { env: { LANES_LOCK_HOLDER: 'retry-pipeline' } });
     assert.equal(retry.code, 0, retry.stdout + retry.stderr);
     assert.match(retry.stderr, /waiting up to \d+s for the lease held by killed-pipeline@/);
     for (const h of names) assert.match(retry.stderr, new RegExp(`\\[${h}\\] warn: took over an expired lease of killed-pipeline@\\S+ \\(pid \\d+, operation release\\) since `));

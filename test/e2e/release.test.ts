@@ -2,7 +2,7 @@
 // zero failed requests under load during a rolling release, no job killed, a broken release rolled
 // back on the first host with the others untouched, a concurrent release refused by the lock.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -12,7 +12,9 @@ import { repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { startLoad } from './support/load.js';
 import { onHost } from './support/remote.js';
+import { startCli } from './support/spawn.js';
 import { sitePlaybook } from './support/faults.js';
+import { copySampleApp, ONE_BATCH } from './support/sample-app.js';
 
 const site = path.join(repoRoot, 'playbooks', 'site.yml');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-release-'));
@@ -21,11 +23,7 @@ let limit: string;
 
 /** A copy of the sample app with one extra file, so each variant is a distinct release. */
 function variant(name: string, extra: Record<string, string> = {}): string {
-  const dir = path.join(tmp, name);
-  cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-  writeFileSync(path.join(dir, 'VERSION'), `${name}\n`);
-  for (const [f, content] of Object.entries(extra)) writeFileSync(path.join(dir, f), content);
-  return dir;
+  return copySampleApp(path.join(tmp, name), { version: name, extra });
 }
 
 async function served(address: string): Promise<string> {
@@ -74,8 +72,8 @@ describe('lanes release', { concurrency: false }, () => {
   });
 
   it('ships a release host by host under steady load with zero failed requests and no job killed', async () => {
-    // First release: from the bootstrap placeholder to v1.
-    const first = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1, '--serial', '1']);
+    // First release: from the bootstrap placeholder to v1 (in one batch: the release under test is the next one).
+    const first = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1, ...ONE_BATCH]);
     assert.equal(first.code, 0, first.stdout + first.stderr);
     const id1 = (await readArtifact(v1)).id;
     // Let the v1 workers start some jobs, so the next release has jobs in flight to wait for.
@@ -89,14 +87,14 @@ describe('lanes release', { concurrency: false }, () => {
     assert.deepEqual(result.bad, [], `every request answered 2xx: ${JSON.stringify(result.byStatus)} ${result.errors.slice(0, 5).join('; ')}`);
 
     const id2 = (await readArtifact(v2)).id;
-    for (const h of lab.hosts.slice(0, 3)) {
+    await Promise.all(lab.hosts.slice(0, 3).map(async (h) => {
       assert.equal(await served(h.address), id2, `${h.name} serves the new release`);
       assert.equal(await currentOf(h.name), `releases/${id2}`);
       const jobs = await unfinishedJobs(h.name, id1);
       assert.ok(jobs.started > 0, `${h.name}: the v1 workers ran jobs`);
       assert.deepEqual(jobs.kinds, ['queue', 'scheduler'], `${h.name}: jobs from the Supervisor worker and the systemd one`);
       assert.deepEqual(jobs.unfinished, [], `${h.name}: every job v1 started finished`);
-    }
+    }));
     const workers = await onHost(lab, lab.hosts[0]!.name, `for p in $(pgrep -f '^/usr/bin/php .*/(worker|scheduler)\\.php'); do readlink /proc/$p/cwd; done | sort -u`);
     assert.equal(workers.trim(), `/var/www/app/releases/${id2}`, 'every worker runs the new release');
   });
@@ -123,13 +121,15 @@ describe('lanes release', { concurrency: false }, () => {
 
   it('a second release while one runs is refused, naming the lock holder', async () => {
     const v3 = variant('v3');
-    const running = runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v3], { env: { LANES_LOCK_HOLDER: 'first-pipeline' } });
-    await new Promise((r) => setTimeout(r, 1500));
+    // The second starts once the first holds every host (its upload started): after a fixed 1.5 s, a
+    // loaded machine had not started the first yet and the second took some of the hosts.
+    const running = startCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v3, '--json', ...ONE_BATCH], { LANES_LOCK_HOLDER: 'first-pipeline' });
+    await running.waitFor((e) => e.type === 'step-start' && String(e.step).startsWith('upload '));
     const second = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v3], { env: { LANES_LOCK_HOLDER: 'second-pipeline' } });
     assert.equal(second.code, 1, second.stdout + second.stderr);
     assert.match(second.stdout + second.stderr, /locked by first-pipeline/);
-    const done = await running;
-    assert.equal(done.code, 0, done.stdout + done.stderr);
+    const done = await running.done;
+    assert.equal(done.code, 0, done.stdout.slice(-3000) + done.stderr);
   });
 
   it('lanes drain stops the workers gracefully and lanes undrain starts them on the live release', async () => {
@@ -149,7 +149,7 @@ describe('lanes release', { concurrency: false }, () => {
     const v3 = (await readArtifact(path.join(tmp, 'v3'))).id;
     const v2id = (await readArtifact(v2)).id;
     assert.equal(await currentOf(lab.hosts[0]!.name), `releases/${v3}`);
-    const r = await runCli(['rollback', site, '-i', lab.inventoryFile, '--limit', limit]);
+    const r = await runCli(['rollback', site, '-i', lab.inventoryFile, '--limit', limit, ...ONE_BATCH]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     for (const h of lab.hosts.slice(0, 3)) assert.equal(await served(h.address), v2id);
   });

@@ -2,7 +2,7 @@
 // written by release / rollback under the lease, read back in order with events, who and source; the
 // fleet summary line, which names both releases of a mixed fleet; a garbage line skipped with a warning.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
 import { provision } from './support/spawn.js';
 import { sitePlaybook } from './support/faults.js';
+import { copySampleApp } from './support/sample-app.js';
 
 const site = path.join(repoRoot, 'playbooks', 'site.yml');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-history-'));
@@ -24,11 +25,7 @@ let names: string[];
 let limit: string;
 
 function variant(name: string, extra: Record<string, string> = {}): string {
-  const dir = path.join(tmp, name);
-  cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-  writeFileSync(path.join(dir, 'VERSION'), `history-${name}\n`);
-  for (const [f, content] of Object.entries(extra)) writeFileSync(path.join(dir, f), content);
-  return dir;
+  return copySampleApp(path.join(tmp, name), { version: `history-${name}`, extra });
 }
 
 async function releasesJson(): Promise<{ summary: { line: string; mixed: boolean }; hosts: HostReleases[] }> {

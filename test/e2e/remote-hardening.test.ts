@@ -7,7 +7,7 @@
 //   - a local user in group `app` racing to replace everything lanes writes in `shared/` (root:app 0775)
 //     by a symlink to a root-only sentinel never makes root write, chown or chmod the sentinel.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, linkSync, chmodSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, linkSync, chmodSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +17,7 @@ import { runCli } from '../support/cli.js';
 import { repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
+import { copySampleApp } from './support/sample-app.js';
 
 const site = path.join(repoRoot, 'playbooks', 'site.yml');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-e2e-hardening-'));
@@ -85,9 +86,7 @@ describe('remote-side hardening', { concurrency: false }, () => {
     let liveId: string;
     /** The sample app as a plain tar.gz (modes, links and all as they are in `dir`), after `make`. */
     function crafted(name: string, make: (dir: string) => void): string {
-      const dir = path.join(tmp, name);
-      cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-      writeFileSync(path.join(dir, 'VERSION'), `${name}\n`);
+      const dir = copySampleApp(path.join(tmp, name), { version: name });
       make(dir);
       const file = path.join(tmp, `${name}.tar.gz`);
       const t = spawnSync('tar', ['-czf', file, '-C', dir, '.'], { encoding: 'utf8' });

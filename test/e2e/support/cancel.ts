@@ -5,7 +5,7 @@
  * on the release its state names, serving it, workers running on it, no job killed, no lease left.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readArtifact } from '../../../agent/rollout/artifact.js';
@@ -14,6 +14,7 @@ import { repoRoot } from '../../support/paths.js';
 import { assertHostSound, jobsLogLength } from './fleet-checks.js';
 import { ensureLab, type EnsuredLab } from './lab.js';
 import { startLoad } from './load.js';
+import { copySampleApp, ONE_BATCH } from './sample-app.js';
 import { hostStates, provision, startCli, type CliEvent } from './spawn.js';
 
 export const site = path.join(repoRoot, 'playbooks', 'site.yml');
@@ -30,19 +31,15 @@ export interface CancelFixture {
 
 export async function cancelFixture(prefix: string): Promise<CancelFixture> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), `lanes-e2e-${prefix}-`));
-  const variant = (name: string) => {
-    const dir = path.join(tmp, name);
-    cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-    writeFileSync(path.join(dir, 'VERSION'), `${prefix}-${name}\n`);
-    return dir;
-  };
+  // The sample's 3 s jobs: the signal sent when a drain starts must find a job still in flight.
+  const variant = (name: string) => copySampleApp(path.join(tmp, name), { version: `${prefix}-${name}`, jobSeconds: 3 });
   const lab = await ensureLab(3);
   const names = lab.hosts.slice(0, 3).map((h) => h.name);
   const limit = names.join(':');
   await provision(limit);
   const v1 = variant('v1');
   const v2 = variant('v2');
-  const r = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1]);
+  const r = await runCli(['release', site, '-i', lab.inventoryFile, '--limit', limit, '--artifact', v1, ...ONE_BATCH]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const jobsFrom = new Map(await Promise.all(names.map(async (h) => [h, await jobsLogLength(lab, h)] as const)));
   return { lab, names, limit, id1: (await readArtifact(v1)).id, id2: (await readArtifact(v2)).id, v2, jobsFrom };

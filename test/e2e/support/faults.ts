@@ -13,6 +13,7 @@ import { runCli } from '../../support/cli.js';
 import { repoRoot } from '../../support/paths.js';
 import { ensureLab, type EnsuredLab } from './lab.js';
 import { onHost } from './remote.js';
+import { copySampleApp } from './sample-app.js';
 
 export const APP = '/var/www/app';
 export const site = path.join(repoRoot, 'playbooks', 'site.yml');
@@ -66,10 +67,7 @@ export class FaultHost {
 
   /** A copy of the sample app, distinct per name and run; `drop` removes files, `extra` adds some. */
   variant(name: string, extra: Record<string, string> = {}, drop: string[] = []): string {
-    const dir = path.join(this.tmp, name);
-    cpSync(path.join(repoRoot, 'playbooks', 'sample-app'), dir, { recursive: true });
-    writeFileSync(path.join(dir, 'VERSION'), `${name} ${this.run}\n`);
-    for (const [f, content] of Object.entries(extra)) writeFileSync(path.join(dir, f), content);
+    const dir = copySampleApp(path.join(this.tmp, name), { version: `${name} ${this.run}`, extra });
     for (const f of drop) rmSync(path.join(dir, f));
     return dir;
   }

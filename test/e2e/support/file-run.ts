@@ -16,6 +16,8 @@ export interface FileRun {
   output: string;
   /** From the spec reporter's summary; undefined when the process died before printing it. */
   counts?: TestCounts;
+  /** Each test's duration (see parseTestTimes). */
+  tests: TestTime[];
 }
 
 export interface TestCounts {
@@ -44,6 +46,42 @@ export function parseSpecSummary(output: string): TestCounts | undefined {
     skipped: field('skipped') ?? 0,
     todo: field('todo') ?? 0,
   };
+}
+
+export interface TestTime {
+  /** The test's name, inside its suites' (`suite > test`). */
+  name: string;
+  ms: number;
+  ok: boolean;
+}
+
+/**
+ * Each test's duration from the spec reporter's lines (`✔ name (12.3ms)`), suites left out (their
+ * `▶ name` line comes first): where a slow file spends its time. What a file took beyond the sum of
+ * its tests is its setup (before/after hooks, imports, process start).
+ */
+export function parseTestTimes(output: string): TestTime[] {
+  const suites: { indent: number; name: string }[] = [];
+  const out: TestTime[] = [];
+  for (const line of output.split('\n')) {
+    // The failure details the reporter repeats at the end would count those tests twice.
+    if (/^✖ failing tests:/.test(line)) break;
+    const open = /^( *)▶ (.+)$/.exec(line);
+    if (open && !/\(\d+(?:\.\d+)?ms\)$/.test(line)) {
+      suites.push({ indent: open[1]!.length, name: open[2]! });
+      continue;
+    }
+    const end = /^( *)(?:[✔✖▶﹣]) (.+) \((\d+(?:\.\d+)?)ms\)(?: # .*)?$/.exec(line);
+    if (!end) continue;
+    const indent = end[1]!.length;
+    const top = suites[suites.length - 1];
+    if (top && top.indent === indent && top.name === end[2]) {
+      suites.pop();
+      continue;
+    }
+    out.push({ name: [...suites.map((x) => x.name), end[2]!].join(' > '), ms: Number(end[3]), ok: !line.trimStart().startsWith('✖') });
+  }
+  return out;
 }
 
 export function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
@@ -77,7 +115,7 @@ export function runTestFile(file: string, opts: { env: NodeJS.ProcessEnv; lab: s
       running.delete(child);
       const output = Buffer.concat(chunks).toString('utf8');
       const counts = parseSpecSummary(output);
-      resolve({ file, lab: opts.lab, code, seconds: (Date.now() - started) / 1000, output, ...(counts ? { counts } : {}) });
+      resolve({ file, lab: opts.lab, code, seconds: (Date.now() - started) / 1000, output, tests: parseTestTimes(output), ...(counts ? { counts } : {}) });
     };
     child.on('error', (err) => {
       chunks.push(Buffer.from(`could not start node: ${err.message}\n`));

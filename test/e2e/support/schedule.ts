@@ -6,42 +6,41 @@
 import path from 'node:path';
 
 /**
- * Seconds each e2e file took on a 2-core CI machine, one lab, one file at a time (the last four scaled
- * from a parallel run on a loaded machine) — only their order matters. Refresh from the table a run prints at its end when a file grows or shrinks a lot.
+ * Seconds per e2e file, for the order only (longest first): one run of the suite on the shared 2-core
+ * machine, 3 labs at once, 2026-11-28 (load average 5-10 from other work). Refresh from the table a
+ * run prints at its end when a file grows or shrinks a lot.
  */
-// Seconds per file, measured in one full run with 3 labs at once on 2 cores (2026-11-28; releases-history
-// and release.test have since lost 25 s each: their failing release fails a 5 s health gate, not 30 s).
 export const MEASURED_SECONDS: Readonly<Record<string, number>> = {
-  'release.test.js': 273,
-  'rollback-faults.test.js': 87,
-  'release-lease.test.js': 109,
-  'release-cancel-switch.test.js': 105,
-  'reconcile.test.js': 116,
-  'apply-faults.test.js': 131,
-  'release-cancel.test.js': 86,
-  'release-faults.test.js': 76,
-  'lease.test.js': 76,
-  'rollout-steps.test.js': 52,
-  'transport.test.js': 62,
-  'lab.test.js': 36,
-  'cli-errors.test.js': 50,
-  'rollout-blocks.test.js': 4,
-  'remote-hardening.test.js': 172,
-  'secrets.test.js': 78,
-  'plan-integrity.test.js': 38,
-  'ssh-config.test.js': 37,
-  'hostile-templates.test.js': 30,
-  'vault.test.js': 28,
-  'release-git.test.js': 44,
-  'run-command.test.js': 32,
-  'releases-history.test.js': 208,
-  'release-app.test.js': 93,
-  'release-notify.test.js': 84,
-  'release-hooks.test.js': 150,
-  'release-config.test.js': 113,
-  'ansible-inventory-sources.test.js': 12,
-  'bastion.test.js': 26,
-  'release-artifact-url.test.js': 75,
+  'release.test.js': 188,
+  'rollback-faults.test.js': 82,
+  'release-lease.test.js': 108,
+  'release-cancel-switch.test.js': 100,
+  'reconcile.test.js': 198,
+  'apply-faults.test.js': 89,
+  'release-cancel.test.js': 98,
+  'release-faults.test.js': 64,
+  'lease.test.js': 59,
+  'rollout-steps.test.js': 46,
+  'transport.test.js': 30,
+  'lab.test.js': 33,
+  'cli-errors.test.js': 44,
+  'rollout-blocks.test.js': 5,
+  'remote-hardening.test.js': 71,
+  'secrets.test.js': 137,
+  'plan-integrity.test.js': 40,
+  'ssh-config.test.js': 32,
+  'hostile-templates.test.js': 29,
+  'vault.test.js': 22,
+  'release-git.test.js': 38,
+  'run-command.test.js': 29,
+  'releases-history.test.js': 151,
+  'release-app.test.js': 54,
+  'release-notify.test.js': 120,
+  'release-hooks.test.js': 234,
+  'release-config.test.js': 160,
+  'ansible-inventory-sources.test.js': 15,
+  'bastion.test.js': 20,
+  'release-artifact-url.test.js': 45,
 };
 
 /** A file not in the table (a new one): assumed mid-sized, so it neither starts last nor delays the long ones. */

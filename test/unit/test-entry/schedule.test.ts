@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSpecSummary } from '../../e2e/support/file-run.js';
+import { parseSpecSummary, parseTestTimes } from '../../e2e/support/file-run.js';
 import { labCount, runLabNames } from '../../e2e/support/run-labs.js';
 import { estimatedSeconds, longestFirst, runOnWorkers, UNKNOWN_SECONDS } from '../../e2e/support/schedule.js';
 
@@ -60,5 +60,29 @@ describe('test entry: e2e scheduling', () => {
     const out = '✔ a (1ms)\nℹ tests 12\nℹ suites 2\nℹ pass 11\nℹ fail 1\nℹ cancelled 0\nℹ skipped 0\nℹ todo 0\nℹ duration_ms 5.1\n';
     assert.deepEqual(parseSpecSummary(out), { tests: 12, pass: 11, fail: 1, cancelled: 0, skipped: 0, todo: 0 });
     assert.equal(parseSpecSummary('killed before the end\n'), undefined);
+  });
+
+  it("reads each test's duration from the spec reporter's lines, suites left out, failures counted once", () => {
+    // As node 20's spec reporter prints it: a suite opens with ▶ and closes with its total.
+    const out = [
+      '▶ suite a',
+      '  ✔ test one (102.5ms)',
+      '  ▶ inner',
+      '    ✖ test two (x) (0.25ms)',
+      '  ✖ inner (0.5ms)',
+      '✖ suite a (305.4ms)',
+      '✔ top test (1ms)',
+      'ℹ tests 3',
+      '✖ failing tests:',
+      '',
+      'test at dist/test/e2e/x.test.js:1:1',
+      '✖ test two (x) (0.25ms)',
+    ].join('\n');
+    assert.deepEqual(parseTestTimes(out), [
+      { name: 'suite a > test one', ms: 102.5, ok: true },
+      { name: 'suite a > inner > test two (x)', ms: 0.25, ok: false },
+      { name: 'top test', ms: 1, ok: true },
+    ]);
+    assert.deepEqual(parseTestTimes('killed before the end\n'), []);
   });
 });
