@@ -2,6 +2,7 @@
 // whose specs differ gets its own, with its own paths.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { stateFacts } from '../../../agent/facts/probes.js';
 import { probesFor } from '../../../agent/plan/plan-host.js';
 import type { DesiredResource } from '../../../agent/resources/types.js';
 
@@ -22,5 +23,10 @@ describe('probesFor', () => {
     const other = probesFor([dir(a), dir({ path: '/srv/c', owner: 'root', mode: '0755' })]);
     assert.ok(JSON.stringify(other).includes('/srv/c'));
     assert.ok(!JSON.stringify(other).includes('/srv/b'));
+    // The read snippets follow the list: built once for a shared list, each list reading its own paths.
+    assert.equal(stateFacts(host1), stateFacts(host2));
+    assert.notEqual(stateFacts(other), stateFacts(host1));
+    assert.ok(stateFacts(other).probe_file!.command.includes('/srv/c'));
+    assert.ok(!stateFacts(other).probe_file!.command.includes('/srv/b'));
   });
 });
