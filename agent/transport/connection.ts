@@ -399,7 +399,7 @@ type ParsedPrivateKey = { signature: string; parsed: ReturnType<typeof utils.par
  */
 const privateKeys = new Map<string, ParsedPrivateKey>();
 
-async function privateKeyOf(file: string): Promise<ParsedPrivateKey> {
+export async function privateKeyOf(file: string): Promise<ParsedPrivateKey> {
   const st = await stat(file);
   // Taken before reading: a write between the two makes the next call read the file again.
   const signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
