@@ -52,8 +52,21 @@ export function dedupeProbes(probes: Probe[]): Probe[] {
   return [...byKey.values()].sort((a, b) => probeKey(a).localeCompare(probeKey(b)));
 }
 
+/**
+ * The facts of each probe list, once per list: the hosts of a play share one list (plan-host.ts
+ * probesFor), and building its read snippets (one per file, unit, user…) per host was repeated work.
+ * Keyed by the array's identity; probe lists are never changed in place.
+ */
+const factsOfList = new WeakMap<Probe[], Record<string, Fact<unknown>>>();
+
 /** Host facts and ONE fact per kind of probe present; the apply engine re-reads with the same set to verify. */
 export function stateFacts(probes: Probe[]): Record<string, Fact<unknown>> {
+  let facts = factsOfList.get(probes);
+  if (!facts) factsOfList.set(probes, (facts = buildStateFacts(probes)));
+  return facts;
+}
+
+function buildStateFacts(probes: Probe[]): Record<string, Fact<unknown>> {
   const byKind = new Map<keyof ProbeShapes, Probe[]>();
   for (const p of dedupeProbes(probes)) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p]);
   const probeFacts: Record<string, Fact<unknown>> = {};

@@ -13,12 +13,47 @@ import type { ActualState, Change, DesiredResource, Probe } from '../resources/t
 
 /** What the resources read, plus any staging an interrupted apply left in the directories they manage. */
 export function probesFor(desired: DesiredResource[]): Probe[] {
-  const own = resourceProbes(desired);
-  return [...own, ...stagingProbes(own)];
+  return probeListsOf(desired).all;
 }
 
 function resourceProbes(desired: DesiredResource[]): Probe[] {
-  return desired.flatMap((d) => typeOf(d).probes(d.spec));
+  return probeListsOf(desired).own;
+}
+
+/**
+ * The probes of a list of resources depend only on their types and specs, and the hosts of a play
+ * share their spec objects (the compiler validates each distinct spec once): hosts with the same
+ * resources get the same probe lists, computed once, instead of one copy per host kept in the plan.
+ * Keyed by spec identity (never by content), so a spec changed in place could not be served stale
+ * lists; the cache is bounded (cleared past its size) for long-lived processes.
+ */
+const specIds = new WeakMap<object, number>();
+let nextSpecId = 0;
+const probeLists = new Map<string, { own: Probe[]; all: Probe[] }>();
+const MAX_PROBE_LISTS = 256;
+
+function probeListsOf(desired: DesiredResource[]): { own: Probe[]; all: Probe[] } {
+  const key = listKey(desired);
+  const cached = key === undefined ? undefined : probeLists.get(key);
+  if (cached) return cached;
+  const own = desired.flatMap((d) => typeOf(d).probes(d.spec));
+  const lists = { own, all: [...own, ...stagingProbes(own)] };
+  if (key !== undefined) {
+    if (probeLists.size >= MAX_PROBE_LISTS) probeLists.clear();
+    probeLists.set(key, lists);
+  }
+  return lists;
+}
+
+function listKey(desired: DesiredResource[]): string | undefined {
+  const parts: string[] = [];
+  for (const d of desired) {
+    if (typeof d.spec !== 'object' || d.spec === null) return undefined;
+    let id = specIds.get(d.spec);
+    if (id === undefined) specIds.set(d.spec, (id = nextSpecId++));
+    parts.push(`${d.type}#${id}`);
+  }
+  return parts.join(',');
 }
 
 export function planHost(host: string, desired: DesiredResource[], actual: ActualState): Change[] {

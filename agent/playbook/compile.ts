@@ -131,6 +131,33 @@ function fieldPos(item: Pos, field: string, from: Pos): Pos {
   return from;
 }
 
+/**
+ * The JSON text of a value that is exactly plain JSON (strings, finite numbers other than -0,
+ * booleans, null, dense arrays, plain objects without undefined values), else undefined: for those
+ * values alone, equal texts mean equal values.
+ */
+function plainJsonKey(value: unknown): string | undefined {
+  return isPlainJson(value) ? JSON.stringify(value) : undefined;
+}
+
+function isPlainJson(v: unknown): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!(i in v) || !isPlainJson(v[i])) return false;
+    return true;
+  }
+  if (typeof v !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.getOwnPropertySymbols(v).length > 0) return false;
+  for (const x of Object.values(v)) if (x === undefined || !isPlainJson(x)) return false;
+  return true;
+}
+
+/** Where a `src:` template is: its path, why it may not be read, or undefined when there is none. */
+type TemplateLookup = { path: string; outside?: undefined } | { path?: undefined; outside: string } | undefined;
+
 class Compiler {
   readonly errors: ErrorCollector;
   readonly resources = new Map<string, DesiredResource[]>();
@@ -142,6 +169,9 @@ class Compiler {
   private readonly groups: Record<string, string[]> = {};
   private readonly varsFileCache: VarsFileCache = new Map();
   private readonly schemaKeys = new Map<string, object | null>();
+  private readonly templateLookups = new Map<string, TemplateLookup>();
+  /** Validated specs by resource type and exact JSON text of the input (see validate). */
+  private readonly validated = new Map<string, { spec: unknown; id: string }>();
 
   constructor(
     private readonly playbook: Playbook,
@@ -563,7 +593,13 @@ class Compiler {
   }
 
   /** The template file a `src:` names (the first candidate inside the playbook's tree), or why none may be read. */
-  private findTemplate(name: string): { path: string; outside?: undefined } | { path?: undefined; outside: string } | undefined {
+  private findTemplate(name: string): TemplateLookup {
+    // Every host of a play names the same templates: resolving (realpath, stat) once per name per compile.
+    if (!this.templateLookups.has(name)) this.templateLookups.set(name, this.lookUpTemplate(name));
+    return this.templateLookups.get(name);
+  }
+
+  private lookUpTemplate(name: string): TemplateLookup {
     const candidates = isAbsolute(name) ? [name] : [join(this.playbook.dir, 'templates', name), join(this.playbook.dir, name)];
     let outside: string | undefined;
     for (const f of candidates) {
@@ -583,6 +619,13 @@ class Compiler {
       this.errors.add(`${s.path.join('.')}: resource type "${s.type}" is not available`, { location: item.loc, host });
       return undefined;
     }
+    // Every host of a play usually declares the same spec: validated once, and the one result shared
+    // by those hosts (memory: one object per distinct spec, not per host). Only plain JSON specs are
+    // cached, keyed by their exact JSON text, so equal keys are equal inputs to the schema.
+    const key = plainJsonKey(item.spec);
+    const cacheKey = key === undefined ? undefined : `${s.type}\0${key}`;
+    const hit = cacheKey === undefined ? undefined : this.validated.get(cacheKey);
+    if (hit) return this.desired(s, rt, hit, item, host);
     // Floats, big ints and dates from vars reach the schema as plain values (8.0 is "8.0" in a text field).
     const { result, input } = parseWithPyValues(item.spec, (x) => rt.schema.safeParse(x));
     if (!result.success) {
@@ -602,7 +645,13 @@ class Compiler {
     }
     // Whatever a schema lets through unchanged (free-form values) is plain JSON from here on.
     const spec: unknown = plainValue(result.data);
-    const id = rt.id(spec);
+    const valid = { spec, id: rt.id(spec) };
+    if (cacheKey !== undefined) this.validated.set(cacheKey, valid);
+    return this.desired(s, rt, valid, item, host);
+  }
+
+  /** The desired resource of a validated spec, claimed for the host (undefined: a duplicate or a conflict). */
+  private desired(s: Section, rt: RegistryEntry, { spec, id }: { spec: unknown; id: string }, item: Item, host: string): DesiredResource | undefined {
     const resource: DesiredResource = { type: s.type, id, spec, source: item.loc };
     Object.defineProperty(resource, 'at', {
       enumerable: false,

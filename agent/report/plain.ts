@@ -126,7 +126,9 @@ export class PlainRenderer implements Renderer {
 
   /** Keep a large fleet's host for the grouped results; a progress line each time another tenth is done. */
   private fleetProgress(fleet: NonNullable<PlainRenderer['fleet']>, e: EventOf<'host-end'>): void {
-    fleet.ended.push(e);
+    // Only what the grouped lines read: the host's data (a whole plan) would be kept for every host until run-end.
+    const { data: _data, ...kept } = e;
+    fleet.ended.push(kept);
     if (!e.ok) fleet.failed++;
     const done = fleet.ended.length;
     const step = Math.ceil(fleet.hosts / 10);

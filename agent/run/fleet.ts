@@ -172,7 +172,12 @@ export class Fleet {
           } catch (err) {
             s.failed = err;
           }
-          if (endEach) this.endHost(run);
+          if (endEach) {
+            this.endHost(run);
+            // Nothing uses an ended host's connection again: let its closed ssh2 client (cipher
+            // state, buffers) be collected instead of keeping one per host until the run ends.
+            run.ctx = undefined as unknown as HostContext;
+          }
         }),
       ),
     );

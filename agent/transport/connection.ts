@@ -2,7 +2,7 @@
  * One SSH connection to one host, reused for everything lanes does there in a run.
  * Connecting verifies the host key against known_hosts before any authentication happens.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import ssh2, { type AuthenticationType, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { LanesError, errorLine } from '../errors.js';
 import { secrets } from '../report/mask.js';
@@ -390,13 +390,33 @@ interface AuthPlan {
   notes: string[];
 }
 
+type ParsedPrivateKey = { signature: string; parsed: ReturnType<typeof utils.parseKey> };
+
+/**
+ * Private key files parsed once per run while unchanged (device, inode, size, mtime): a fleet run
+ * connects to every host with the same key, and reading and parsing it per connection was a visible
+ * share of a 1000-host plan.
+ */
+const privateKeys = new Map<string, ParsedPrivateKey>();
+
+export async function privateKeyOf(file: string): Promise<ParsedPrivateKey> {
+  const st = await stat(file);
+  // Taken before reading: a write between the two makes the next call read the file again.
+  const signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  const cached = privateKeys.get(file);
+  if (cached?.signature === signature) return cached;
+  const key = { signature, parsed: utils.parseKey(await readFile(file)) };
+  privateKeys.set(file, key);
+  return key;
+}
+
 async function authMethods(target: HostTarget, label: string): Promise<AuthPlan> {
   const methods: AuthPlan['methods'] = [];
   const notes: string[] = [];
   for (const file of target.identityFiles) {
-    let data: Buffer;
+    let key: ParsedPrivateKey;
     try {
-      data = await readFile(file);
+      key = await privateKeyOf(file);
     } catch {
       if (target.explicitKey) {
         throw new LanesError(`private key file ${file} does not exist or cannot be read`, {
@@ -407,7 +427,7 @@ async function authMethods(target: HostTarget, label: string): Promise<AuthPlan>
       }
       continue;
     }
-    const parsed = utils.parseKey(data);
+    const parsed = key.parsed;
     if (parsed instanceof Error) {
       if (/encrypted/i.test(parsed.message)) {
         notes.push(`${file} is passphrase-protected (load it into ssh-agent)`);
@@ -422,7 +442,8 @@ async function authMethods(target: HostTarget, label: string): Promise<AuthPlan>
       }
       throw new LanesError(`private key file ${file} is not a valid private key: ${parsed.message}`, { kind: 'input', host: label });
     }
-    methods.push({ type: 'publickey', username: target.user, key: data });
+    // The parsed key: ssh2 takes it as it is instead of parsing the file's text again per connection.
+    methods.push({ type: 'publickey', username: target.user, key: parsed });
   }
   if (target.agentSocket) methods.push({ type: 'agent', username: target.user, agent: target.agentSocket });
   if (methods.length === 0) {

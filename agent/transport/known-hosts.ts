@@ -357,7 +357,25 @@ export async function loadKnownHosts(files: string[]): Promise<KnownHostsEntry[]
   return list;
 }
 
-async function loadKnownHostsFile(file: string): Promise<KnownHostsEntry[]> {
+/**
+ * Loads of a file under way: connections starting together (a fleet run starts up to --forks at
+ * once) share one stat (and read) instead of one each. An append clears it, so a load that starts
+ * after an append always sees it.
+ */
+const loading = new Map<string, Promise<KnownHostsEntry[]>>();
+
+function loadKnownHostsFile(file: string): Promise<KnownHostsEntry[]> {
+  let p = loading.get(file);
+  if (!p) {
+    p = readKnownHostsFile(file).finally(() => {
+      if (loading.get(file) === p) loading.delete(file);
+    });
+    loading.set(file, p);
+  }
+  return p;
+}
+
+async function readKnownHostsFile(file: string): Promise<KnownHostsEntry[]> {
   const path = expandTilde(file);
   try {
     const st = await stat(path);
@@ -399,6 +417,8 @@ export async function appendKnownHost(file: string, host: string, port: number, 
     await job;
   } finally {
     if (appendQueues.get(path) === tail) appendQueues.delete(path);
+    // Loads started before the append may have read the file without it: later ones start afresh.
+    loading.clear();
   }
 }
 

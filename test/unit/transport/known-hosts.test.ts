@@ -355,6 +355,21 @@ describe('loadKnownHosts and appendKnownHost', { skip }, () => {
     assert.equal(checkHostKey(second, 'lab1', 22, k('ed').key).status, 'known');
   });
 
+  it('loads started together share one read; a load started after an append sees it, even one raced by a load under way', async () => {
+    const file = join(tmp, 'together');
+    writeFileSync(file, `lab1 ${k('ed').pub}\n`);
+    const [x, y, z] = await Promise.all([loadKnownHosts([file]), loadKnownHosts([file]), loadKnownHosts([file])]);
+    assert.equal(x, y);
+    assert.equal(y, z);
+    // A load under way while the append runs is not handed to loads that start after the append.
+    const during = loadKnownHosts([file]);
+    await appendKnownHost(file, 'lab3', 22, k('rsa').key);
+    const after = await loadKnownHosts([file]);
+    await during;
+    assert.equal(checkHostKey(after, 'lab3', 22, k('rsa').key).status, 'known');
+    assert.equal(checkHostKey(after, 'lab1', 22, k('ed').key).status, 'known');
+  });
+
   it('creates the directory (0700) and file (0600) and writes lines OpenSSH reads', async () => {
     const dir = join(tmp, 'new-ssh-dir');
     const file = join(dir, 'known_hosts');
