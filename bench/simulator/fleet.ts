@@ -8,9 +8,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ssh2 from 'ssh2';
 import { yamlScalar } from '../../agent/lab/inventory.js';
 import { shq } from '../../agent/transport/quote.js';
+import { parsableKeyPair } from '../../test/support/ssh-keys.js';
 import type { Recording } from './answer.js';
 import type { ServerConfig, ServerStats } from './server.js';
 
@@ -67,7 +67,7 @@ function once<T>(child: ChildProcess, pick: (m: unknown) => T | undefined): Prom
 
 export async function startSimFleet(opts: SimFleetOptions): Promise<SimFleet> {
   await mkdir(opts.dir, { recursive: true });
-  const client = ssh2.utils.generateKeyPairSync('ed25519');
+  const client = parsableKeyPair();
   const keyFile = path.join(opts.dir, 'id_ed25519');
   await writeFile(keyFile, client.private, { mode: 0o600 });
   const recordingFile = path.join(opts.dir, 'recording.json');
@@ -79,7 +79,7 @@ export async function startSimFleet(opts: SimFleetOptions): Promise<SimFleet> {
   const started: Promise<number[]>[] = [];
   for (let p = 0; p < nproc; p++) {
     const indexes = [...Array(opts.hosts).keys()].filter((i) => i % nproc === p);
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+    const hostKey = parsableKeyPair();
     hostKeys.push(hostKey.public);
     const child = fork(serverEntry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);

@@ -5,16 +5,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { describe, it } from 'node:test';
 import { EventBus, type LanesEvent } from '../../../agent/report/events.js';
 import { CancelledError } from '../../../agent/run/cancel.js';
 import { Fleet, runFleet, type FleetHost } from '../../../agent/run/fleet.js';
+import { parsableKeyPair } from '../../support/ssh-keys.js';
 
 const env = { HOME: '/nonexistent-home' };
 /** A valid key nobody accepts: connecting gets as far as the TCP connect. */
 const keyFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'lanes-unit-fleet-')), 'id');
-writeFileSync(keyFile, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+writeFileSync(keyFile, parsableKeyPair().private, { mode: 0o600 });
 
 function hosts(n: number, port = 22): FleetHost[] {
   return Array.from({ length: n }, (_, i) => ({ name: `web${i + 1}`, vars: { ansible_host: '127.0.0.1', ansible_port: port, ansible_user: 'u', ansible_ssh_private_key_file: keyFile } }));

@@ -12,8 +12,9 @@ import { LanesError } from '../../../agent/errors.js';
 import { ConnectLimiter, ConnectResetError } from '../../../agent/transport/connect-limit.js';
 import { SshConnection } from '../../../agent/transport/connection.js';
 import { resolveTarget } from '../../../agent/transport/target.js';
+import { parsableKeyPair } from '../../support/ssh-keys.js';
 
-const { Server, utils } = ssh2;
+const { Server } = ssh2;
 
 let tmp: string;
 let keyFile: string;
@@ -34,10 +35,10 @@ function pubBlob(publicKey: string): string {
 
 before(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'lanes-unit-connect-retry-'));
-  const host = utils.generateKeyPairSync('ed25519');
-  const wrongHost = utils.generateKeyPairSync('ed25519');
-  const client = utils.generateKeyPairSync('ed25519');
-  const other = utils.generateKeyPairSync('ed25519');
+  const host = parsableKeyPair();
+  const wrongHost = parsableKeyPair();
+  const client = parsableKeyPair();
+  const other = parsableKeyPair();
   keyFile = path.join(tmp, 'id');
   otherKeyFile = path.join(tmp, 'other');
   writeFileSync(keyFile, client.private, { mode: 0o600 });
