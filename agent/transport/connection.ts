@@ -2,7 +2,6 @@
  * One SSH connection to one host, reused for everything lanes does there in a run.
  * Connecting verifies the host key against known_hosts before any authentication happens.
  */
-import { readFile, stat } from 'node:fs/promises';
 import ssh2, { type AuthenticationType, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { LanesError, errorLine } from '../errors.js';
 import { secrets } from '../report/mask.js';
@@ -16,6 +15,7 @@ import {
   knownKeyTypesFor,
   loadKnownHosts,
 } from './known-hosts.js';
+import { ParsedFiles } from './parsed-files.js';
 import { startProxyCommand, type ProxyProcess } from './proxy-command.js';
 import { shCommand, shq } from './quote.js';
 import { readSudoStderr, sudoFailureText, wrapSudo } from './sudo.js';
@@ -390,24 +390,13 @@ interface AuthPlan {
   notes: string[];
 }
 
-type ParsedPrivateKey = { signature: string; parsed: ReturnType<typeof utils.parseKey> };
+type ParsedPrivateKey = { parsed: ReturnType<typeof utils.parseKey> };
 
-/**
- * Private key files parsed once per run while unchanged (device, inode, size, mtime): a fleet run
- * connects to every host with the same key, and reading and parsing it per connection was a visible
- * share of a 1000-host plan.
- */
-const privateKeys = new Map<string, ParsedPrivateKey>();
+/** Private key files parsed once while unchanged: a fleet run connects to every host with the same key. */
+const privateKeys = new ParsedFiles<ParsedPrivateKey>((data) => ({ parsed: utils.parseKey(data) }));
 
-export async function privateKeyOf(file: string): Promise<ParsedPrivateKey> {
-  const st = await stat(file);
-  // Taken before reading: a write between the two makes the next call read the file again.
-  const signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-  const cached = privateKeys.get(file);
-  if (cached?.signature === signature) return cached;
-  const key = { signature, parsed: utils.parseKey(await readFile(file)) };
-  privateKeys.set(file, key);
-  return key;
+export function privateKeyOf(file: string): Promise<ParsedPrivateKey> {
+  return privateKeys.get(file);
 }
 
 async function authMethods(target: HostTarget, label: string): Promise<AuthPlan> {

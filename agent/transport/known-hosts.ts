@@ -15,10 +15,11 @@
  *   way OpenSSH skips them, without disturbing the line numbers of the others.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { LanesError } from '../errors.js';
+import { ParsedFiles } from './parsed-files.js';
 import { shq } from './quote.js';
 
 export interface HostKey {
@@ -333,14 +334,10 @@ function expandTilde(file: string): string {
   return file;
 }
 
-/**
- * What each known_hosts file held when last read, by its name as given: every connection of a run reads the same
- * files, and reading and parsing a fleet's file once per host made connecting quadratic in hosts. A
- * file is read again when its size, modification time or inode differ (an accept-new run appends to it).
- */
 const NO_ENTRIES: KnownHostsEntry[] = [];
 
-const parsedFiles = new Map<string, { signature: string; entries: KnownHostsEntry[] }>();
+/** Each known_hosts file parsed once while unchanged (every connection of a run reads the same files). */
+const parsedFiles = new ParsedFiles((data, file) => parseKnownHosts(data.toString('utf8'), file));
 
 /** The last list loadKnownHosts returned for a list of files, so its index (entriesFor) is built once. */
 const lastLists = new Map<string, { parts: KnownHostsEntry[][]; list: KnownHostsEntry[] }>();
@@ -378,14 +375,7 @@ function loadKnownHostsFile(file: string): Promise<KnownHostsEntry[]> {
 async function readKnownHostsFile(file: string): Promise<KnownHostsEntry[]> {
   const path = expandTilde(file);
   try {
-    const st = await stat(path);
-    // Taken before reading: a write between the two makes the next call read the file again.
-    const signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-    const cached = parsedFiles.get(file);
-    if (cached?.signature === signature) return cached.entries;
-    const entries = parseKnownHosts(await readFile(path, 'utf8'), file);
-    parsedFiles.set(file, { signature, entries });
-    return entries;
+    return await parsedFiles.get(file, path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // One shared empty list, so a missing file does not make every call's list (and its index) new.
