@@ -68,7 +68,11 @@ export function stateFacts(probes: Probe[]): Record<string, Fact<unknown>> {
 
 function buildStateFacts(probes: Probe[]): Record<string, Fact<unknown>> {
   const byKind = new Map<keyof ProbeShapes, Probe[]>();
-  for (const p of dedupeProbes(probes)) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p]);
+  for (const p of dedupeProbes(probes)) {
+    const same = byKind.get(p.kind);
+    if (same) same.push(p);
+    else byKind.set(p.kind, [p]);
+  }
   const probeFacts: Record<string, Fact<unknown>> = {};
   for (const [kind, ps] of byKind) probeFacts[`${FACT_PREFIX}${kind}`] = kindOf(kind).fact(ps as ProbeOf<typeof kind>[] as never);
   return { ...hostFacts, ...probeFacts };
