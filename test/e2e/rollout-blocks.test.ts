@@ -36,7 +36,7 @@ import { resolveTarget } from '../../agent/transport/target.js';
 import { fixturesDir } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
-import { noHooks } from '../../agent/rollout/hooks.js';
+import { bareReleaseSpec } from '../support/release-spec.js';
 
 const ROOT = '/var/www/lanes-e2e-blocks';
 /** A lease file of this test's own (hosts' real one is LEASE_FILE, /var/lib/lanes/lease). */
@@ -53,23 +53,7 @@ async function lockRun(script: FramedScript): Promise<[LockScriptOutput, string]
 let tmp: string;
 let v1: Artifact;
 
-const spec: ReleaseSpec = {
-  path: ROOT,
-  keep: 1,
-  shared: ['storage', '.env'],
-  owner: 'www-data',
-  group: 'www-data',
-  user: 'root',
-  hooks: noHooks(),
-  workers: { supervisor: [], systemd: [] },
-  pools: [],
-  reload: 'reload',
-  health: { timeoutMs: 5000 },
-  serial: [1],
-  maxFail: 0,
-  lockTtlMs: HOUR,
-  notify: [],
-};
+const spec: ReleaseSpec = bareReleaseSpec(ROOT, { keep: 1, shared: ['storage', '.env'], owner: 'www-data', group: 'www-data', health: { timeoutMs: 5000 }, lockTtlMs: HOUR });
 
 /** A copy of the fixture app with a unique marker file, so each run makes fresh ids. */
 async function artifact(name: string, extra: string): Promise<Artifact> {
