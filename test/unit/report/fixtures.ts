@@ -89,8 +89,8 @@ export function emitAll(bus: EventBus, events: Emit[]): void {
   for (const e of events) bus.emit(e);
 }
 
-/** Polls until `check` holds; the live renderer draws after listr's async setup. */
-export async function waitFor(check: () => boolean, ms = 2000): Promise<void> {
+/** Polls until `check` holds; the live renderer draws after listr's async setup (its lazy import is slow on a loaded CI machine). */
+export async function waitFor(check: () => boolean, ms = 20_000): Promise<void> {
   const until = Date.now() + ms;
   while (!check()) {
     if (Date.now() > until) throw new Error('timed out waiting for output');
