@@ -266,7 +266,10 @@ describe('fpm reload script', () => {
     assert.equal(f.execs(), 3, 'two reloads, one after the other');
     assert.ok(Math.max(a.ms, b.ms) >= 1900, `the second waited (${a.ms}, ${b.ms} ms)`);
 
-    const holder = spawn('flock', [path.join(f.S, 'reload.lock'), 'sleep', '5'], { detached: true, stdio: 'ignore' });
+    // The holder marks the moment it has the lock, so a loaded machine cannot start the third reload
+    // before the lock is taken (a fixed 200 ms wait lost that race on CI once).
+    const held = path.join(f.S, 'held');
+    const holder = spawn('flock', [path.join(f.S, 'reload.lock'), 'sh', '-c', `: > '${held}'; sleep 60`], { detached: true, stdio: 'ignore' });
     cleanups.push(() => {
       try {
         process.kill(-holder.pid!);
@@ -274,7 +277,8 @@ describe('fpm reload script', () => {
         /* gone */
       }
     });
-    await sleep(200);
+    for (let i = 0; i < 200 && !existsSync(held); i++) await sleep(50);
+    assert.ok(existsSync(held), 'the holder took the lock within 10 s');
     const c = await run(f, script(f, { lockWaitMs: 1000 }));
     assert.equal(c.code, EXIT_FPM_RELOAD_FAILED);
     assert.equal(parseReload(c.stdout, c.nonce).detail, `another FPM reload still holds ${path.join(f.S, 'reload.lock')} after 1s`);
