@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const cliMain = path.join(root, 'dist/cli/main.js');
+export const cliMain = path.join(root, 'dist/bin/main.js');
 const rssHook = pathToFileURL(path.join(root, 'dist/bench/rss-hook.js')).href;
 
 export function median(xs: readonly number[]): number {

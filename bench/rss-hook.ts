@@ -1,5 +1,5 @@
 /**
- * Preloaded into the measured lanes CLI (`node --import …/rss-hook.js dist/cli/main.js …`): at exit
+ * Preloaded into the measured lanes CLI (`node --import …/rss-hook.js dist/bin/main.js …`): at exit
  * it writes the process's peak RSS (getrusage's ru_maxrss through process.resourceUsage(), kilobytes)
  * to $LANES_BENCH_RSS_FILE. It works wherever Node does; Linux is where it was checked (macOS libuv
  * also reports kilobytes, not checked here). It is not loaded for the start-time figures.

@@ -105,7 +105,7 @@ async function labBench(args: BenchArgs): Promise<void> {
   process.stdout.write(
     [
       `no-op plan of playbooks/site.yml on lab "${args.lab}", median (min–max) of ${args.runs} runs; target CLI / floor <= 1.30x`,
-      '  lanes CLI = `node dist/cli/main.js plan … --detailed-exitcode` as a child process (start, inventory, playbook, plan, render)',
+      '  lanes CLI = `node dist/bin/main.js plan … --detailed-exitcode` as a child process (start, inventory, playbook, plan, render)',
       '  lanes library = planFleet() in this process (connect, one exec, plan); floor = bench/floor.ts over OpenSSH, one exec per host',
       `  hosts   ${'lanes CLI'.padEnd(24)} ${'lanes library'.padEnd(24)} ${'floor (OpenSSH)'.padEnd(24)} ${'CLI/floor'.padEnd(10)} ${'lib/floor'.padEnd(10)} ${'CLI RSS'.padEnd(9)}${ansible ? '   ansible --check (1 run)' : ''}`,
       ...rows,

@@ -78,7 +78,7 @@ export async function runLanesInProcess(c: ConformanceCase, view: string): Promi
   });
 }
 
-/** `node dist/cli/main.js inventory -i … VIEW` in the case directory, with ansible-inventory's arguments. */
+/** `node dist/bin/main.js inventory -i … VIEW` in the case directory, with ansible-inventory's arguments. */
 export async function runLanesCli(c: ConformanceCase, view: string): Promise<LanesRun & { code: number; stderr: string }> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'lanes-conformance-home-'));
   try {

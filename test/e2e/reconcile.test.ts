@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { jsonEvents, runCli } from '../support/cli.js';
-import { repoRoot } from '../support/paths.js';
+import { cliPath, repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
 import { onHost } from './support/remote.js';
 
@@ -147,7 +147,7 @@ supervisorctl status 'app-queue:*'; for n in 00 01; do ps -o user= -p "$(supervi
     await onHost(lab, host, "sed -i 's/^pm.max_children = 8$/pm.max_children = 77/' /etc/php/8.2/fpm/pool.d/api.conf");
     try {
       // script(1) gives the CLI a real pseudo-terminal, as a person at a shell has.
-      const cmd = [process.execPath, path.join(repoRoot, 'dist/cli/main.js'), 'apply', site, '-i', lab.inventoryFile, '--limit', host].map((a) => `'${a}'`).join(' ');
+      const cmd = [process.execPath, cliPath, 'apply', site, '-i', lab.inventoryFile, '--limit', host].map((a) => `'${a}'`).join(' ');
       const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
         const child = spawn('script', ['-qefc', cmd, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' } });
         let text = '';

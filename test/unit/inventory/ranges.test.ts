@@ -1,6 +1,7 @@
 // Host ranges and host:port, expanded exactly as Ansible expands them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { patterns } from '../../../agent/inventory/address.js';
 import { expandHostPattern, expandHostnameRange, parseInventoryText } from '../../../agent/inventory/index.js';
 import { expectLanesError } from './helpers.js';
 
@@ -50,5 +51,30 @@ describe('host ranges', () => {
       assert.deepEqual(inv.groups.get('web')?.hosts, ['web1', 'web2', 'web3']);
       assert.equal(inv.hosts.get('web3')?.vars['x'], 1);
     }
+  });
+});
+
+describe('the ASCII host name shortcut', () => {
+  it('takes only names the full (Unicode) host name pattern takes, and the usual names', () => {
+    // Every string of up to 4 characters over an alphabet with the awkward ones (_ - .), and longer random ones.
+    const alphabet = ['a', 'Z', '0', '9', '_', '-', '.'];
+    const strings: string[] = [];
+    const grow = (s: string) => {
+      if (s.length) strings.push(s);
+      if (s.length < 4) for (const c of alphabet) grow(s + c);
+    };
+    grow('');
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let i = 0; i < 5000; i++) strings.push(Array.from({ length: 5 + rnd(20) }, () => alphabet[rnd(alphabet.length)]).join(''));
+    let taken = 0;
+    for (const s of strings) {
+      if (!patterns.asciiHostname.test(s)) continue;
+      taken++;
+      assert.ok(patterns.hostname.test(s), `${JSON.stringify(s)} is taken by the shortcut but not by hostname`);
+    }
+    assert.ok(taken > 100, `the shortcut took ${taken}`);
+    for (const s of ['web1', 'lab10', 'db-01.example.com', 'a', 'x_y.internal']) assert.ok(patterns.asciiHostname.test(s), s);
+    for (const s of ['_', 'web-', 'web_', '-web', 'a..b', '.a', 'a.', 'wéb', 'web[1:3]']) assert.ok(!patterns.asciiHostname.test(s), s);
   });
 });
