@@ -30,6 +30,24 @@ const textWidth: Plugin = {
   },
 };
 
+/**
+ * zod's `z.locales` (and `z.core.locales`) namespace re-exports its ~60 translations (300 KB, half of zod in the bundle), all
+ * parsed on every start; lanes never switches zod's locale, and zod registers English by itself. The
+ * namespace keeps `en` only.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.startsWith(path.join(root, 'node_modules', 'zod', 'v4') + path.sep) ? { path: 'zod-locales', namespace: 'lanes' } : undefined,
+    );
+    b.onLoad({ filter: /^zod-locales$/, namespace: 'lanes' }, () => ({
+      contents: `export { default as en } from ${JSON.stringify(path.join(root, 'node_modules', 'zod', 'v4', 'locales', 'en.js'))};`,
+      resolveDir: root,
+    }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
@@ -42,7 +60,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external: ['ssh2'],
-  plugins: [textWidth],
+  plugins: [textWidth, zodEnglishOnly],
   // Whitespace and syntax only: identifiers keep their names, so a bug's stack trace (exit 70) still reads.
   minifyWhitespace: true,
   minifySyntax: true,

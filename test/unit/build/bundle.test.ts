@@ -3,7 +3,7 @@
 // the bundle needs at run time (fcgi.php, ssh2 outside it) are where it looks for them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -40,19 +40,26 @@ describe('the bundled CLI', () => {
     assert.deepEqual(run(cliPath, ['--version']), run(tscMain, ['--version']));
   });
 
-  it('reports a user error the same way (one line, exit 1)', () => {
-    const args = ['plan', path.join(dir, 'missing.yml'), '-i', 'web1,'];
-    const a = run(tscMain, args);
-    assert.equal(a.status, 1);
-    assert.match(a.stderr, /^lanes: .*missing\.yml/);
-    assert.deepEqual(run(cliPath, args), a);
+  it('reports user errors the same way (one line, exit 1): a missing playbook, one the schema refuses', () => {
+    const bad = path.join(dir, 'bad.yml');
+    writeFileSync(bad, '- hosts: all\n  fpm:\n    pools:\n      - name: web\n');
+    for (const [file, message] of [[path.join(dir, 'missing.yml'), /missing\.yml/], [bad, /bad\.yml:3:5: fpm\.pools: must be a mapping/]] as const) {
+      const args = ['plan', file, '-i', 'web1,'];
+      const a = run(tscMain, args);
+      assert.equal(a.status, 1);
+      assert.match(a.stderr, /^lanes: /);
+      assert.match(a.stderr, message);
+      assert.deepEqual(run(cliPath, args), a);
+    }
   });
 
-  it('finds fcgi.php beside it, and leaves ssh2 (a native binding) to node_modules', () => {
+  it('finds fcgi.php beside it, leaves ssh2 (a native binding) to node_modules, and has only English of zod', () => {
     assert.ok(existsSync(path.join(path.dirname(cliPath), 'fcgi.php')));
     const meta = JSON.parse(readFileSync(path.join(repoRoot, 'dist', 'build', 'bundle-meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
     const inputs = Object.keys(meta.inputs);
     assert.ok(inputs.some((i) => i.startsWith('node_modules/yargs/')), 'yargs is bundled');
     assert.deepEqual(inputs.filter((i) => i.startsWith('node_modules/ssh2/')), []);
+    // zod's translations are left out but English (build/bundle.ts: zodEnglishOnly).
+    assert.deepEqual(inputs.filter((i) => i.startsWith('node_modules/zod/v4/locales/')), ['node_modules/zod/v4/locales/en.js']);
   });
 });
