@@ -18,7 +18,7 @@ import { planFleet } from '../agent/plan/run.js';
 import { EventBus } from '../agent/report/events.js';
 import { findAnsible, runAnsibleCheck } from './ansible.js';
 import { parseBenchArgs, type BenchArgs } from './args.js';
-import { floorCommand, uncoveredProbes } from './floor.js';
+import { floorCommand, uncoveredProbes, type FloorSupervisor } from './floor.js';
 import { median, root, runChild, runCli, spread } from './measure.js';
 import type { Recording } from './simulator/answer.js';
 import { recordHost } from './simulator/record.js';
@@ -41,16 +41,17 @@ async function convergedLab(args: BenchArgs, hosts: number) {
   return { lab, paths, prepared };
 }
 
-function floorRun(hosts: readonly LabHost[], paths: ReturnType<typeof labPaths>): Promise<number> {
+function floorRun(hosts: readonly LabHost[], paths: ReturnType<typeof labPaths>, supervisor: FloorSupervisor): Promise<number> {
   const t0 = performance.now();
   return Promise.all(
     hosts.map(async (h) => {
       const r = await runChild('ssh', [
         '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none',
         '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${paths.knownHostsFile}`,
-        '-i', paths.keyFile, `lanes@${h.address}`, floorCommand(),
+        '-i', paths.keyFile, `lanes@${h.address}`, floorCommand(supervisor),
       ]);
-      if (r.code !== 0 || !r.stdout.includes('Id=workers.slice')) throw new Error(`the floor on ${h.name} failed (exit ${r.code}): ${r.stderr.trim()}`);
+      const supervisorAnswered = supervisor === 'xmlrpc' ? r.stdout.includes('<methodResponse>') : /^\S+ +RUNNING /m.test(r.stdout);
+      if (r.code !== 0 || !r.stdout.includes('Id=workers.slice') || !supervisorAnswered) throw new Error(`the floor on ${h.name} failed (exit ${r.code}): ${r.stderr.trim()}`);
     }),
   ).then(() => performance.now() - t0);
 }
@@ -67,8 +68,9 @@ async function labBench(args: BenchArgs): Promise<void> {
     const cli: number[] = [];
     const lib: number[] = [];
     const floor: number[] = [];
+    const floorX: number[] = [];
     let rss = 0;
-    log(`${n} host(s): ${args.runs} runs of the CLI, the library and the floor, interleaved`);
+    log(`${n} host(s): ${args.runs} runs of the CLI, the library and the two floors, interleaved`);
     for (let i = 0; i < args.runs; i++) {
       const c = await runCli(['plan', playbook, '-i', paths.inventoryFile, '--limit', limit, '--detailed-exitcode'], { rss: true });
       if (c.code !== 0) throw new Error(`lanes plan on ${n} hosts exited ${c.code} (2: not a no-op)\n${c.stdout.slice(-2000)}${c.stderr.slice(-2000)}`);
@@ -79,7 +81,8 @@ async function labBench(args: BenchArgs): Promise<void> {
       lib.push(performance.now() - t0);
       const changes = r.hosts.reduce((k, h) => k + (h.data?.changes.length ?? 0), 0);
       if (!r.ok || changes !== 0) throw new Error(`the no-op plan was not a no-op (${changes} changes, ok=${r.ok})`);
-      floor.push(await floorRun(hosts, paths));
+      floor.push(await floorRun(hosts, paths, 'supervisorctl'));
+      floorX.push(await floorRun(hosts, paths, 'xmlrpc'));
     }
     let peer = '';
     if (ansible) {
@@ -87,8 +90,9 @@ async function labBench(args: BenchArgs): Promise<void> {
       const a = await runAnsibleCheck(ansible, paths.inventoryFile, limit, 50);
       peer = `   ${(a.ms / 1000).toFixed(1)} s = ${(a.ms / median(cli)).toFixed(1)}x the CLI`;
     }
+    const ratio = (a: number[], b: number[]) => `${(median(a) / median(b)).toFixed(2)}x`.padEnd(10);
     rows.push(
-      `  ${String(n).padStart(5)}   ${spread(cli).padEnd(24)} ${spread(lib).padEnd(24)} ${spread(floor).padEnd(24)} ${`${(median(cli) / median(floor)).toFixed(2)}x`.padEnd(10)} ${`${(median(lib) / median(floor)).toFixed(2)}x`.padEnd(10)} ${`${rss.toFixed(0)} MiB`.padEnd(9)}${peer}`,
+      `  ${String(n).padStart(5)}   ${spread(cli).padEnd(24)} ${spread(lib).padEnd(24)} ${spread(floor).padEnd(24)} ${spread(floorX).padEnd(24)} ${ratio(cli, floor)} ${ratio(lib, floor)} ${ratio(cli, floorX)} ${ratio(lib, floorX)} ${`${rss.toFixed(0)} MiB`.padEnd(9)}${peer}`,
     );
   }
 
@@ -107,7 +111,8 @@ async function labBench(args: BenchArgs): Promise<void> {
       `no-op plan of playbooks/site.yml on lab "${args.lab}", median (min–max) of ${args.runs} runs; target CLI / floor <= 1.30x`,
       '  lanes CLI = `node dist/bin/main.js plan … --detailed-exitcode` as a child process (start, inventory, playbook, plan, render)',
       '  lanes library = planFleet() in this process (connect, one exec, plan); floor = bench/floor.ts over OpenSSH, one exec per host',
-      `  hosts   ${'lanes CLI'.padEnd(24)} ${'lanes library'.padEnd(24)} ${'floor (OpenSSH)'.padEnd(24)} ${'CLI/floor'.padEnd(10)} ${'lib/floor'.padEnd(10)} ${'CLI RSS'.padEnd(9)}${ansible ? '   ansible --check (1 run)' : ''}`,
+      '  floor S reads Supervisor with `supervisorctl status` (as the issue defined it); floor X with one raw XML-RPC request, as lanes does',
+      `  hosts   ${'lanes CLI'.padEnd(24)} ${'lanes library'.padEnd(24)} ${'floor S (OpenSSH)'.padEnd(24)} ${'floor X (OpenSSH)'.padEnd(24)} ${'CLI/S'.padEnd(10)} ${'lib/S'.padEnd(10)} ${'CLI/X'.padEnd(10)} ${'lib/X'.padEnd(10)} ${'CLI RSS'.padEnd(9)}${ansible ? '   ansible --check (1 run)' : ''}`,
       ...rows,
       `  peak RSS of the bench process (library runs, lab setup): ${libRss.toFixed(0)} MiB`,
       `start time, median (min–max) of 10; target <= 2x node -e 0`,

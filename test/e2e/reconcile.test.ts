@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
+import { parseSupervisorStatus, SUPERVISOR_STATUS_COMMAND } from '../../agent/facts/probe-supervisor.js';
 import { jsonEvents, runCli } from '../support/cli.js';
 import { cliPath, repoRoot } from '../support/paths.js';
 import { ensureLab, type EnsuredLab } from './support/lab.js';
@@ -129,9 +130,16 @@ supervisorctl status 'app-queue:*'; for n in 00 01; do ps -o user= -p "$(supervi
     assert.match(text.stdout, /pm\.max_children: 99 → 8/);
   });
 
-  it('a worker stopped by hand is planned as a start and started by apply, without touching files', async () => {
+  it('a worker stopped by hand is read over Supervisor\'s socket as supervisorctl shows it, planned as a start and started by apply, without touching files', async () => {
     const host = names[2]!;
     await onHost(lab, host, "supervisorctl stop 'app-queue:app-queue_01'");
+    // lanes reads Supervisor over its XML-RPC socket (single spaces: not supervisorctl's columns), and
+    // reads exactly what supervisorctl status shows.
+    const direct = await onHost(lab, host, SUPERVISOR_STATUS_COMMAND);
+    assert.match(direct, /^app-queue:app-queue_01 STOPPED /m);
+    const ctl = await onHost(lab, host, 'supervisorctl status; echo "rc $?"');
+    assert.match(ctl, /^app-queue:app-queue_01 +STOPPED +/m);
+    assert.deepEqual(parseSupervisorStatus(direct), parseSupervisorStatus(ctl));
     const plan = await runCli(['plan', site, '-i', lab.inventoryFile, '--limit', host, '--detailed-exitcode']);
     assert.equal(plan.code, 2, plan.stdout + plan.stderr);
     assert.match(plan.stdout, /supervisor_program\[app-queue\]\s+program app-queue: STOPPED → RUNNING/);

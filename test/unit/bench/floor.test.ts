@@ -32,7 +32,14 @@ describe('bench floor', () => {
     assert.deepEqual(uncoveredProbes(probes), ['file /etc/new.conf', 'unit property nginx.service ExecMainPID']);
   });
 
-  it('is a valid sh script', () => {
+  it('is a valid sh script, with supervisorctl or with a Python XML-RPC request that compiles', () => {
     execFileSync('sh', ['-n', '-c', floorScript()]);
+    execFileSync('sh', ['-n', '-c', floorScript('xmlrpc')]);
+    assert.match(floorScript(), /^supervisorctl status$/m);
+    const xmlrpc = floorScript('xmlrpc').split('\n').find((l) => l.startsWith('python3 '));
+    assert.ok(xmlrpc && !floorScript('xmlrpc').includes('supervisorctl'));
+    // The Python itself compiles (sh hands it over as one word: its -c argument).
+    const code = /-c '(.*)'$/.exec(xmlrpc)![1]!;
+    execFileSync('python3', ['-c', 'import sys; compile(sys.argv[1], "floor", "exec")', code]);
   });
 });
