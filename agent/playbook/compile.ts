@@ -28,7 +28,7 @@ import type { YamlNode, YamlSource } from '../inventory/yaml-source.js';
 import { claimsOf, describeClaim } from '../resources/claims.js';
 import type { DesiredResource, ResourceType } from '../resources/types.js';
 import { ErrorCollector } from './errors.js';
-import { joinPath, problemsOf } from './issues.js';
+import { joinPath, NO_EVAL, problemsOf } from './issues.js';
 import type { Play, PlaySection, Playbook } from './load.js';
 import type { Section } from './sections.js';
 import { Confinement } from './confine.js';
@@ -627,7 +627,7 @@ class Compiler {
     const hit = cacheKey === undefined ? undefined : this.validated.get(cacheKey);
     if (hit) return this.desired(s, rt, hit, item, host);
     // Floats, big ints and dates from vars reach the schema as plain values (8.0 is "8.0" in a text field).
-    const { result, input } = parseWithPyValues(item.spec, (x) => rt.schema.safeParse(x));
+    const { result, input } = parseWithPyValues(item.spec, (x) => rt.schema.safeParse(x, NO_EVAL));
     if (!result.success) {
       for (const p of problemsOf(result.error.issues, input)) {
         // Unknown and missing keys are named in the message: the label is their mapping's path.

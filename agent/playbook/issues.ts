@@ -8,6 +8,14 @@ import { describeValue } from './yaml.js';
 
 type Issue = z.core.$ZodIssue;
 
+/**
+ * How a playbook's schemas are parsed: without zod's eval'd fast path for objects. A run parses each
+ * schema a few times (identical specs are validated once), and generating that code on first use cost
+ * more than it saved: about a quarter of a one-host compile in a fresh `lanes` process. Per call, so
+ * nothing global changes for a program that uses lanes and zod.
+ */
+export const NO_EVAL = { jitless: true } as const;
+
 export interface Problem {
   /** Path of the value at fault (for a missing key: the key's path). */
   path: PropertyKey[];

@@ -9,7 +9,7 @@ import { isMap, isSeq, type Node, type YAMLMap } from 'yaml';
 import { LanesError, type SourceLocation } from '../errors.js';
 import { describeNode, firstDuplicateKey, isNullNode, parseYaml, type YamlNode, type YamlSource } from '../inventory/yaml-source.js';
 import { ErrorCollector } from './errors.js';
-import { problemsOf, joinPath } from './issues.js';
+import { joinPath, NO_EVAL, problemsOf } from './issues.js';
 import { ANSIBLE_PLAY_KEYS, PARAMS, SECTIONS, allowedPlayKeys, sectionGroups, type Param, type Section } from './sections.js';
 import { playShape } from './structure.js';
 import { didYouMean, entryLoc, findPair, nodeAtPath } from './yaml.js';
@@ -107,7 +107,7 @@ export function parsePlaybook(text: string, file: string): Playbook {
       return;
     }
     const value = src.value(node);
-    const result = shape.safeParse(value);
+    const result = shape.safeParse(value, NO_EVAL);
     if (!result.success) {
       const named = (value as Record<string, unknown>).name;
       const play = typeof named === 'string' && named !== '' ? `play "${named}"` : `play ${index + 1}`;
