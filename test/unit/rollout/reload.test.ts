@@ -33,7 +33,11 @@ after(() => {
 const FAKE_MASTER = `#!/bin/bash
 # A fake php-fpm master: 3 children; on SIGUSR2 the idle ones exit at once, the busy one after
 # $S/busy seconds, then the master re-executes itself under the same PID ($S/die: it exits instead).
+# A SIGUSR2 during start-up is kept for later (the trap is the first thing set), and $S/ready names
+# the start it has finished: the fake systemctl reloads only a ready master, as systemd does with
+# php-fpm's Type=notify (a loaded CI machine once signalled the new image before its trap was set).
 S=$1
+trap 'early=1' USR2
 echo $$ > "$S/mainpid"
 echo $(( $(cat "$S/execs" 2>/dev/null || echo 0) + 1 )) > "$S/execs"
 kids=()
@@ -49,6 +53,8 @@ reload() {
   exec -a "php-fpm: master process (fake)" /bin/bash "$0" "$S"
 }
 trap reload USR2
+cat "$S/execs" > "$S/ready"
+[ -n "$early" ] && reload
 while :; do sleep 0.05 & wait $!; done
 `;
 
@@ -69,7 +75,8 @@ function fakeFpm() {
       'case "$1" in',
       '  is-active) if alive; then echo active; else echo failed; exit 3; fi ;;',
       '  show) if alive; then cat "$S/mainpid"; else echo 0; fi ;;',
-      '  reload) alive && kill -USR2 "$(cat "$S/mainpid")" ;;',
+      '  reload) i=0; while [ "$(cat "$S/ready" 2>/dev/null)" != "$(cat "$S/execs" 2>/dev/null)" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done',
+      '          alive && kill -USR2 "$(cat "$S/mainpid")" ;;',
       `  start) rm -f "$S/mainpid"; ${launch} i=0; while [ ! -s "$S/mainpid" ] && [ $i -lt 50 ]; do sleep 0.05; i=$((i+1)); done ;;`,
       '  status) echo "● php8.2-fpm.service - fake"; echo "     Active: failed" ;;',
       'esac',
