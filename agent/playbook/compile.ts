@@ -13,6 +13,7 @@
  * Errors of all plays and hosts are collected and thrown together (PlaybookErrors), identical
  * ones once with the list of hosts.
  */
+import { createHash } from 'node:crypto';
 import { constants, readFileSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -131,6 +132,36 @@ function fieldPos(item: Pos, field: string, from: Pos): Pos {
   return from;
 }
 
+let nextNodeId = 0;
+
+/**
+ * The structure of a Pos tree as text: the identity of each YAML node and key node, each path, each
+ * field name and item, in order. Equal texts are trees that locate every spec path at the same place.
+ */
+function posText(pos: Pos, ids: WeakMap<object, number>): string {
+  const id = (n: YamlNode | undefined): string => {
+    if (typeof n !== 'object' || n === null) return String(n);
+    let v = ids.get(n);
+    if (v === undefined) ids.set(n, (v = nextNodeId++));
+    return `#${v}`;
+  };
+  const parts: string[] = [];
+  const walk = (p: Pos): void => {
+    parts.push('(', id(p.node), id(p.key), JSON.stringify(p.path));
+    for (const [k, f] of p.fields ?? []) {
+      parts.push('f', JSON.stringify(k));
+      walk(f);
+    }
+    for (const i of p.items ?? []) {
+      parts.push('i');
+      walk(i);
+    }
+    parts.push(')');
+  };
+  walk(pos);
+  return parts.join('');
+}
+
 /**
  * The JSON text of a value that is exactly plain JSON (strings, finite numbers other than -0,
  * booleans, null, dense arrays, plain objects without undefined values), else undefined: for those
@@ -172,6 +203,9 @@ class Compiler {
   private readonly templateLookups = new Map<string, TemplateLookup>();
   /** Validated specs by resource type and exact JSON text of the input (see validate). */
   private readonly validated = new Map<string, { spec: unknown; id: string }>();
+  /** Resource locators by digest of their positions, and the ids of YAML nodes in those digests (see locator). */
+  private readonly locators = new Map<string, (path: readonly PropertyKey[]) => SourceLocation | undefined>();
+  private readonly nodeIds = new WeakMap<object, number>();
 
   constructor(
     private readonly playbook: Playbook,
@@ -653,14 +687,28 @@ class Compiler {
   /** The desired resource of a validated spec, claimed for the host (undefined: a duplicate or a conflict). */
   private desired(s: Section, rt: RegistryEntry, { spec, id }: { spec: unknown; id: string }, item: Item, host: string): DesiredResource | undefined {
     const resource: DesiredResource = { type: s.type, id, spec, source: item.loc };
-    Object.defineProperty(resource, 'at', {
-      enumerable: false,
-      value: (path: readonly PropertyKey[]) => {
-        const { pos } = this.locate(item.pos, path);
-        return this.loc(pos.key ?? pos.node);
-      },
-    });
+    Object.defineProperty(resource, 'at', { enumerable: false, value: this.locator(item.pos) });
     return this.claim(rt, resource, host) ? resource : undefined;
+  }
+
+  /**
+   * A resource's `at`: the playbook location of a path in its spec. Every host of a play usually has
+   * the same positions (the same YAML nodes, keys and paths), yet each host renders its own Pos tree:
+   * keeping one tree per resource per host was most of a large fleet's compiled plan (~90 KB a host,
+   * with the unvalidated spec the closure also held). Equal trees share one locator, keyed by a digest
+   * of the tree's structure; the tree is complete here (finishItem has run), and nothing changes it later.
+   */
+  private locator(pos: Pos): (path: readonly PropertyKey[]) => SourceLocation | undefined {
+    const key = createHash('sha256').update(posText(pos, this.nodeIds)).digest('base64');
+    let at = this.locators.get(key);
+    if (!at) {
+      at = (path) => {
+        const found = this.locate(pos, path).pos;
+        return this.loc(found.key ?? found.node);
+      };
+      this.locators.set(key, at);
+    }
+    return at;
   }
 
   /**
