@@ -186,6 +186,19 @@ function isPlainJson(v: unknown): boolean {
   return true;
 }
 
+/** The deepest known position along a spec path, and the segments below it. */
+function locate(item: Pos, path: readonly PropertyKey[]): { pos: Pos; rest: PropertyKey[] } {
+  let pos = item;
+  let i = 0;
+  for (; i < path.length; i += 1) {
+    const seg = path[i];
+    const next = typeof seg === 'number' ? pos.items?.[seg] : pos.fields?.get(String(seg));
+    if (!next) break;
+    pos = next;
+  }
+  return { pos, rest: path.slice(i) };
+}
+
 /** Where a `src:` template is: its path, why it may not be read, or undefined when there is none. */
 type TemplateLookup = { path: string; outside?: undefined } | { path?: undefined; outside: string } | undefined;
 
@@ -666,8 +679,8 @@ class Compiler {
       for (const p of problemsOf(result.error.issues, input)) {
         // Unknown and missing keys are named in the message: the label is their mapping's path.
         const keyed = p.missingKey !== undefined || p.unknownKey !== undefined;
-        const { pos } = this.locate(item.pos, p.missingKey !== undefined ? p.path.slice(0, -1) : p.path);
-        const owner = this.locate(item.pos, keyed ? p.path.slice(0, -1) : p.path);
+        const { pos } = locate(item.pos, p.missingKey !== undefined ? p.path.slice(0, -1) : p.path);
+        const owner = locate(item.pos, keyed ? p.path.slice(0, -1) : p.path);
         const label = joinPath(owner.pos.path, owner.rest);
         this.errors.add(`${label}: ${p.message}`, {
           location: this.loc(pos.key ?? pos.node),
@@ -702,9 +715,11 @@ class Compiler {
     const key = createHash('sha256').update(posText(pos, this.nodeIds)).digest('base64');
     let at = this.locators.get(key);
     if (!at) {
+      // Only the positions and the source are held: not the compiler (every host's claims, caches).
+      const src = this.src;
       at = (path) => {
-        const found = this.locate(pos, path).pos;
-        return this.loc(found.key ?? found.node);
+        const found = locate(pos, path).pos;
+        return src.loc((found.key ?? found.node) as Node | null | undefined);
       };
       this.locators.set(key, at);
     }
@@ -737,19 +752,6 @@ class Compiler {
     }
     for (const claim of claimsOf(rt, r.spec)) seen.set(claim, r);
     return true;
-  }
-
-  /** The deepest known position along a spec path, and the segments below it. */
-  private locate(item: Pos, path: readonly PropertyKey[]): { pos: Pos; rest: PropertyKey[] } {
-    let pos = item;
-    let i = 0;
-    for (; i < path.length; i += 1) {
-      const seg = path[i];
-      const next = typeof seg === 'number' ? pos.items?.[seg] : pos.fields?.get(String(seg));
-      if (!next) break;
-      pos = next;
-    }
-    return { pos, rest: path.slice(i) };
   }
 
   /** "pm takes: max_children, start_servers…; did you mean …" for an unknown key. */
