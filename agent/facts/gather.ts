@@ -29,11 +29,29 @@ export const hostFacts = {
 export type HostFacts = FactValues<typeof hostFacts>;
 
 export function gatherScript(facts: Record<string, Fact<unknown>>, nonce: string): string {
-  const parts = ['exec 2>/dev/null', 'LC_ALL=C; export LC_ALL'];
-  for (const key of Object.keys(facts)) {
-    parts.push(`echo '@@${nonce} begin ${key}'`, `( ${facts[key]!.command}\n)`, `echo "@@${nonce} end ${key} $?"`);
-  }
-  return parts.join('\n');
+  return Buffer.concat(gatherScriptChunks(facts, nonce).map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c))).toString('utf8');
+}
+
+/**
+ * The fact script as the chunks sent on the exec's stdin (together exactly gatherScript's bytes):
+ * the per-exec nonce lines, and each fact's `( command )`, encoded once per fact object and shared by
+ * every host reading it. A host's script is ~80 KB with its file probes: made anew per host, it
+ * outlived young-generation collections while the host's exec ran, and 100 hosts at once filled the
+ * old generation with dead scripts.
+ */
+export function gatherScriptChunks(facts: Record<string, Fact<unknown>>, nonce: string): (string | Buffer)[] {
+  const parts: (string | Buffer)[] = ['exec 2>/dev/null\nLC_ALL=C; export LC_ALL'];
+  for (const key of Object.keys(facts)) parts.push(`\necho '@@${nonce} begin ${key}'\n`, commandBytes(facts[key]!), `\necho "@@${nonce} end ${key} $?"`);
+  return parts;
+}
+
+const encodedCommands = new WeakMap<Fact<unknown>, Buffer>();
+
+/** `( COMMAND\n)` of a fact as UTF-8, once per fact object (facts are never changed in place). */
+function commandBytes(fact: Fact<unknown>): Buffer {
+  let bytes = encodedCommands.get(fact);
+  if (!bytes) encodedCommands.set(fact, (bytes = Buffer.from(`( ${fact.command}\n)`, 'utf8')));
+  return bytes;
 }
 
 export function parseGathered<F extends Record<string, Fact<unknown>>>(facts: F, output: string, nonce: string, host: string): FactValues<F> {
@@ -54,6 +72,6 @@ export function parseGathered<F extends Record<string, Fact<unknown>>>(facts: F,
 /** Read `facts` from a host in one exec; the script streams on stdin (one probe per managed thing: no size limit). */
 export async function gatherFacts<F extends Record<string, Fact<unknown>>>(conn: SshConnection, facts: F, opts: { become?: boolean; timeoutMs?: number } = {}): Promise<FactValues<F>> {
   const nonce = randomBytes(6).toString('hex');
-  const result = await conn.run(STDIN_SCRIPT_COMMAND, { stdin: gatherScript(facts, nonce), become: opts.become, timeoutMs: opts.timeoutMs, explain: 'reading facts failed' });
+  const result = await conn.run(STDIN_SCRIPT_COMMAND, { stdin: gatherScriptChunks(facts, nonce), become: opts.become, timeoutMs: opts.timeoutMs, explain: 'reading facts failed' });
   return parseGathered(facts, result.stdout, nonce, conn.target.name);
 }

@@ -13,6 +13,7 @@
  * Errors of all plays and hosts are collected and thrown together (PlaybookErrors), identical
  * ones once with the list of hosts.
  */
+import { createHash } from 'node:crypto';
 import { constants, readFileSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -131,6 +132,36 @@ function fieldPos(item: Pos, field: string, from: Pos): Pos {
   return from;
 }
 
+let nextNodeId = 0;
+
+/**
+ * The structure of a Pos tree as text: the identity of each YAML node and key node, each path, each
+ * field name and item, in order. Equal texts are trees that locate every spec path at the same place.
+ */
+function posText(pos: Pos, ids: WeakMap<object, number>): string {
+  const id = (n: YamlNode | undefined): string => {
+    if (typeof n !== 'object' || n === null) return String(n);
+    let v = ids.get(n);
+    if (v === undefined) ids.set(n, (v = nextNodeId++));
+    return `#${v}`;
+  };
+  const parts: string[] = [];
+  const walk = (p: Pos): void => {
+    parts.push('(', id(p.node), id(p.key), JSON.stringify(p.path));
+    for (const [k, f] of p.fields ?? []) {
+      parts.push('f', JSON.stringify(k));
+      walk(f);
+    }
+    for (const i of p.items ?? []) {
+      parts.push('i');
+      walk(i);
+    }
+    parts.push(')');
+  };
+  walk(pos);
+  return parts.join('');
+}
+
 /**
  * The JSON text of a value that is exactly plain JSON (strings, finite numbers other than -0,
  * booleans, null, dense arrays, plain objects without undefined values), else undefined: for those
@@ -155,6 +186,19 @@ function isPlainJson(v: unknown): boolean {
   return true;
 }
 
+/** The deepest known position along a spec path, and the segments below it. */
+function locate(item: Pos, path: readonly PropertyKey[]): { pos: Pos; rest: PropertyKey[] } {
+  let pos = item;
+  let i = 0;
+  for (; i < path.length; i += 1) {
+    const seg = path[i];
+    const next = typeof seg === 'number' ? pos.items?.[seg] : pos.fields?.get(String(seg));
+    if (!next) break;
+    pos = next;
+  }
+  return { pos, rest: path.slice(i) };
+}
+
 /** Where a `src:` template is: its path, why it may not be read, or undefined when there is none. */
 type TemplateLookup = { path: string; outside?: undefined } | { path?: undefined; outside: string } | undefined;
 
@@ -172,6 +216,9 @@ class Compiler {
   private readonly templateLookups = new Map<string, TemplateLookup>();
   /** Validated specs by resource type and exact JSON text of the input (see validate). */
   private readonly validated = new Map<string, { spec: unknown; id: string }>();
+  /** Resource locators by digest of their positions, and the ids of YAML nodes in those digests (see locator). */
+  private readonly locators = new Map<string, (path: readonly PropertyKey[]) => SourceLocation | undefined>();
+  private readonly nodeIds = new WeakMap<object, number>();
 
   constructor(
     private readonly playbook: Playbook,
@@ -632,8 +679,8 @@ class Compiler {
       for (const p of problemsOf(result.error.issues, input)) {
         // Unknown and missing keys are named in the message: the label is their mapping's path.
         const keyed = p.missingKey !== undefined || p.unknownKey !== undefined;
-        const { pos } = this.locate(item.pos, p.missingKey !== undefined ? p.path.slice(0, -1) : p.path);
-        const owner = this.locate(item.pos, keyed ? p.path.slice(0, -1) : p.path);
+        const { pos } = locate(item.pos, p.missingKey !== undefined ? p.path.slice(0, -1) : p.path);
+        const owner = locate(item.pos, keyed ? p.path.slice(0, -1) : p.path);
         const label = joinPath(owner.pos.path, owner.rest);
         this.errors.add(`${label}: ${p.message}`, {
           location: this.loc(pos.key ?? pos.node),
@@ -653,14 +700,30 @@ class Compiler {
   /** The desired resource of a validated spec, claimed for the host (undefined: a duplicate or a conflict). */
   private desired(s: Section, rt: RegistryEntry, { spec, id }: { spec: unknown; id: string }, item: Item, host: string): DesiredResource | undefined {
     const resource: DesiredResource = { type: s.type, id, spec, source: item.loc };
-    Object.defineProperty(resource, 'at', {
-      enumerable: false,
-      value: (path: readonly PropertyKey[]) => {
-        const { pos } = this.locate(item.pos, path);
-        return this.loc(pos.key ?? pos.node);
-      },
-    });
+    Object.defineProperty(resource, 'at', { enumerable: false, value: this.locator(item.pos) });
     return this.claim(rt, resource, host) ? resource : undefined;
+  }
+
+  /**
+   * A resource's `at`: the playbook location of a path in its spec. Every host of a play usually has
+   * the same positions (the same YAML nodes, keys and paths), yet each host renders its own Pos tree:
+   * keeping one tree per resource per host was most of a large fleet's compiled plan (~90 KB a host,
+   * with the unvalidated spec the closure also held). Equal trees share one locator, keyed by a digest
+   * of the tree's structure; the tree is complete here (finishItem has run), and nothing changes it later.
+   */
+  private locator(pos: Pos): (path: readonly PropertyKey[]) => SourceLocation | undefined {
+    const key = createHash('sha256').update(posText(pos, this.nodeIds)).digest('base64');
+    let at = this.locators.get(key);
+    if (!at) {
+      // Only the positions and the source are held: not the compiler (every host's claims, caches).
+      const src = this.src;
+      at = (path) => {
+        const found = locate(pos, path).pos;
+        return src.loc((found.key ?? found.node) as Node | null | undefined);
+      };
+      this.locators.set(key, at);
+    }
+    return at;
   }
 
   /**
@@ -689,19 +752,6 @@ class Compiler {
     }
     for (const claim of claimsOf(rt, r.spec)) seen.set(claim, r);
     return true;
-  }
-
-  /** The deepest known position along a spec path, and the segments below it. */
-  private locate(item: Pos, path: readonly PropertyKey[]): { pos: Pos; rest: PropertyKey[] } {
-    let pos = item;
-    let i = 0;
-    for (; i < path.length; i += 1) {
-      const seg = path[i];
-      const next = typeof seg === 'number' ? pos.items?.[seg] : pos.fields?.get(String(seg));
-      if (!next) break;
-      pos = next;
-    }
-    return { pos, rest: path.slice(i) };
   }
 
   /** "pm takes: max_children, start_servers…; did you mean …" for an unknown key. */

@@ -24,7 +24,8 @@ import type { BecomeSpec, HostTarget } from './target.js';
 const { Client, utils } = ssh2;
 
 export interface ExecOptions {
-  stdin?: string | Buffer;
+  /** Sent in order; a list lets callers share large constant parts between hosts instead of joining one text per host. */
+  stdin?: string | Buffer | readonly (string | Buffer)[];
   /** Kill the command (close its channel) after this long. 0 or undefined: no limit. */
   timeoutMs?: number;
   /** true: escalate as the target's become spec (default root); false: never; undefined: the target's setting. */
@@ -149,7 +150,9 @@ export class SshConnection {
         resolve(result);
       };
       const sendInput = () => {
-        if (opts.stdin !== undefined) channel.write(opts.stdin);
+        const input = opts.stdin;
+        if (typeof input === 'string' || Buffer.isBuffer(input)) channel.write(input);
+        else if (input) for (const chunk of input) channel.write(chunk);
         if (!opts.holdStdin) channel.end();
       };
       const timer =

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { gatherScript, hostFacts, parseGathered } from '../../../agent/facts/gather.js';
+import { gatherScript, gatherScriptChunks, hostFacts, parseGathered } from '../../../agent/facts/gather.js';
 import { fixture } from '../../support/paths.js';
 
 interface FactFixture {
@@ -57,5 +57,21 @@ describe('gather: one script, split back per fact', () => {
       assert.ok(s.includes(`echo '@@n0 begin ${key}'`), key);
       assert.ok(s.includes(`echo "@@n0 end ${key} $?"`), key);
     }
+  });
+
+  it('sends the script as chunks whose fact commands are encoded once and shared by every exec', () => {
+    const facts = { os: hostFacts.os, probe: { name: 'probe', command: "printf 'é %s\\n' x", parse: (o: string) => o } };
+    const a = gatherScriptChunks(facts, 'n1');
+    const b = gatherScriptChunks(facts, 'n2');
+    const bytes = (chunks: (string | Buffer)[]) => Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
+    assert.deepEqual(bytes(a), Buffer.from(gatherScript(facts, 'n1')), 'the chunks are exactly the script');
+    assert.equal(
+      gatherScript(facts, 'n1'),
+      ['exec 2>/dev/null', 'LC_ALL=C; export LC_ALL', "echo '@@n1 begin os'", `( ${hostFacts.os.command}\n)`, 'echo "@@n1 end os $?"', "echo '@@n1 begin probe'", "( printf 'é %s\\n' x\n)", 'echo "@@n1 end probe $?"'].join('\n'),
+    );
+    const shared = a.filter((c) => Buffer.isBuffer(c));
+    assert.equal(shared.length, 2);
+    shared.forEach((c) => assert.ok(b.includes(c), 'the same Buffer object in another exec'));
+    assert.ok(bytes(b).includes('@@n2 begin probe') && !bytes(b).includes('@@n1'), 'each exec has its own nonce');
   });
 });
