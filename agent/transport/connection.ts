@@ -2,7 +2,9 @@
  * One SSH connection to one host, reused for everything lanes does there in a run.
  * Connecting verifies the host key against known_hosts before any authentication happens.
  */
-import ssh2, { type AuthenticationType, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { createRequire } from 'node:module';
+import type ssh2 from 'ssh2';
+import type { AuthenticationType, ClientChannel, ConnectConfig } from 'ssh2';
 import { LanesError, errorLine } from '../errors.js';
 import { secrets } from '../report/mask.js';
 import { ConnectResetError, connectKey, connectPacing, isResetBeforeAuth, paced, type ConnectPacing } from './connect-limit.js';
@@ -21,7 +23,14 @@ import { shCommand, shq } from './quote.js';
 import { readSudoStderr, sudoFailureText, wrapSudo } from './sudo.js';
 import type { BecomeSpec, HostTarget } from './target.js';
 
-const { Client, utils } = ssh2;
+/**
+ * ssh2's client and key parser, required from their own files: the package's index also loads its
+ * server, HTTP agents and key generator, which lanes never uses (~30 ms of every start). ssh2 is pinned
+ * (package-lock.json) and these paths are its lib layout since 1.0.
+ */
+const requireSsh2 = createRequire(import.meta.url);
+const Client = requireSsh2('ssh2/lib/client.js') as typeof ssh2.Client;
+const utils = { parseKey: (requireSsh2('ssh2/lib/protocol/keyParser.js') as { parseKey: typeof ssh2.utils.parseKey }).parseKey };
 
 export interface ExecOptions {
   /** Sent in order; a list lets callers share large constant parts between hosts instead of joining one text per host. */
