@@ -44,7 +44,7 @@ export async function withProgress<T>(json: boolean, work: Work<T>, opts: Render
   return attach(await loadRenderer(json ? { json: true } : { stream: process.stderr }), work, opts);
 }
 
-/** The renderers (listr2 among them) are loaded when a command runs, not when lanes starts. */
+/** The renderer is loaded when a command runs, not when lanes starts, and only the one chosen (listr2 only for a terminal). */
 async function loadRenderer(options: ChooseRendererOptions): Promise<Renderer> {
   const { chooseRenderer } = await import('../agent/report/choose.js');
   return chooseRenderer(options);

@@ -1,12 +1,10 @@
 /**
  * Picks the output mode: `--json` → NDJSON; a terminal outside CI → live task list; anything else
- * (pipes, files, CI logs, TERM=dumb, a terminal of unknown width) → plain lines.
+ * (pipes, files, CI logs, TERM=dumb, a terminal of unknown width) → plain lines. Only the chosen
+ * renderer is loaded: the live one brings listr2, which plain output (every CI log) has no use for.
  */
 
-import { JsonRenderer } from './json.js';
-import { LiveRenderer } from './live.js';
 import { secrets, type SecretMasker } from './mask.js';
-import { PlainRenderer } from './plain.js';
 import type { Env, OutputStream, Renderer } from './renderer.js';
 
 export interface ChooseRendererOptions {
@@ -31,17 +29,17 @@ export function rendererKind(options: ChooseRendererOptions = {}): RendererKind 
   return 'plain';
 }
 
-export function chooseRenderer(options: ChooseRendererOptions = {}): Renderer {
+export async function chooseRenderer(options: ChooseRendererOptions = {}): Promise<Renderer> {
   const stream = options.stream ?? process.stdout;
   const env = options.env ?? process.env;
   const masker = options.masker ?? secrets;
   switch (rendererKind(options)) {
     case 'json':
-      return new JsonRenderer({ stream, masker });
+      return new (await import('./json.js')).JsonRenderer({ stream, masker });
     case 'live':
-      return new LiveRenderer({ stream, errStream: options.progress, masker, env });
+      return new (await import('./live.js')).LiveRenderer({ stream, errStream: options.progress, masker, env });
     case 'plain':
-      return new PlainRenderer({ out: stream, progress: options.progress, masker, env });
+      return new (await import('./plain.js')).PlainRenderer({ out: stream, progress: options.progress, masker, env });
   }
 }
 

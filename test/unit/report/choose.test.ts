@@ -11,14 +11,14 @@ describe('chooseRenderer', () => {
   const tty = capture(true).stream;
   const pipe = capture(false).stream;
 
-  it('uses the live list on a terminal outside CI', () => {
-    assert.ok(chooseRenderer({ stream: tty, env: {} }) instanceof LiveRenderer);
+  it('uses the live list on a terminal outside CI', async () => {
+    assert.ok((await chooseRenderer({ stream: tty, env: {} })) instanceof LiveRenderer);
   });
 
-  it('uses plain lines when not a terminal, in CI, or on a dumb terminal', () => {
-    assert.ok(chooseRenderer({ stream: pipe, env: {} }) instanceof PlainRenderer);
-    assert.ok(chooseRenderer({ stream: tty, env: { CI: 'true' } }) instanceof PlainRenderer);
-    assert.ok(chooseRenderer({ stream: tty, env: { CI: '1' } }) instanceof PlainRenderer);
+  it('uses plain lines when not a terminal, in CI, or on a dumb terminal', async () => {
+    assert.ok((await chooseRenderer({ stream: pipe, env: {} })) instanceof PlainRenderer);
+    assert.ok((await chooseRenderer({ stream: tty, env: { CI: 'true' } })) instanceof PlainRenderer);
+    assert.ok((await chooseRenderer({ stream: tty, env: { CI: '1' } })) instanceof PlainRenderer);
     assert.equal(rendererKind({ stream: tty, env: { TERM: 'dumb' } }), 'plain');
     const noWidth = capture(true).stream;
     noWidth.columns = 0;
@@ -29,9 +29,9 @@ describe('chooseRenderer', () => {
     assert.equal(rendererKind({ stream: tty, env: { CI: 'false' } }), 'live');
   });
 
-  it('uses JSON whenever asked, terminal or not', () => {
-    assert.ok(chooseRenderer({ json: true, stream: tty, env: {} }) instanceof JsonRenderer);
-    assert.ok(chooseRenderer({ json: true, stream: pipe, env: { CI: 'true' } }) instanceof JsonRenderer);
+  it('uses JSON whenever asked, terminal or not', async () => {
+    assert.ok((await chooseRenderer({ json: true, stream: tty, env: {} })) instanceof JsonRenderer);
+    assert.ok((await chooseRenderer({ json: true, stream: pipe, env: { CI: 'true' } })) instanceof JsonRenderer);
   });
 });
 
