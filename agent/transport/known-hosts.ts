@@ -336,7 +336,7 @@ function expandTilde(file: string): string {
 
 const NO_ENTRIES: KnownHostsEntry[] = [];
 
-/** Each known_hosts file parsed once while unchanged (every connection of a run reads the same files). */
+/** Each known_hosts file parsed once while unchanged, and once for connections starting together (parsed-files.ts). */
 const parsedFiles = new ParsedFiles((data, file) => parseKnownHosts(data.toString('utf8'), file));
 
 /** The last list loadKnownHosts returned for a list of files, so its index (entriesFor) is built once. */
@@ -345,31 +345,13 @@ const lastLists = new Map<string, { parts: KnownHostsEntry[][]; list: KnownHosts
 /** Read and parse known_hosts files in order; missing files are skipped. */
 export async function loadKnownHosts(files: string[]): Promise<KnownHostsEntry[]> {
   const parts: KnownHostsEntry[][] = [];
-  for (const file of files) parts.push(await loadKnownHostsFile(file));
+  for (const file of files) parts.push(await readKnownHostsFile(file));
   const key = JSON.stringify(files);
   const last = lastLists.get(key);
   if (last && last.parts.length === parts.length && last.parts.every((p, i) => p === parts[i])) return last.list;
   const list = parts.flat();
   lastLists.set(key, { parts, list });
   return list;
-}
-
-/**
- * Loads of a file under way: connections starting together (a fleet run starts up to --forks at
- * once) share one stat (and read) instead of one each. An append clears it, so a load that starts
- * after an append always sees it.
- */
-const loading = new Map<string, Promise<KnownHostsEntry[]>>();
-
-function loadKnownHostsFile(file: string): Promise<KnownHostsEntry[]> {
-  let p = loading.get(file);
-  if (!p) {
-    p = readKnownHostsFile(file).finally(() => {
-      if (loading.get(file) === p) loading.delete(file);
-    });
-    loading.set(file, p);
-  }
-  return p;
 }
 
 async function readKnownHostsFile(file: string): Promise<KnownHostsEntry[]> {
@@ -408,7 +390,7 @@ export async function appendKnownHost(file: string, host: string, port: number, 
   } finally {
     if (appendQueues.get(path) === tail) appendQueues.delete(path);
     // Loads started before the append may have read the file without it: later ones start afresh.
-    loading.clear();
+    parsedFiles.written();
   }
 }
 

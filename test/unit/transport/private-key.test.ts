@@ -1,4 +1,4 @@
-// A private key file is parsed once while unchanged, and parsed again when it is replaced.
+// A private key file is parsed once while unchanged (once for connections starting together), and parsed again when it is replaced.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +28,14 @@ describe('privateKeyOf', () => {
     const second = await privateKeyOf(file);
     assert.notEqual(second, first);
     assert.equal((second.parsed as { type: string }).type, 'ecdsa-sha2-nistp256');
+  });
+
+  it('connections starting together share one read and parse of the key', async () => {
+    const file = join(tmp, 'together');
+    keygen(file, 'ed25519');
+    const [a, b, c] = await Promise.all([privateKeyOf(file), privateKeyOf(file), privateKeyOf(file)]);
+    assert.equal(a, b);
+    assert.equal(b, c);
   });
 
   it('a missing file rejects (the caller decides whether that is an error)', async () => {
