@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { FileState } from '../resources/types.js';
 import { shq } from '../transport/quote.js';
-import { perProbeCommand, perProbeOutputs, type ProbeKind } from './probe-kind.js';
+import { perProbeFact, type ProbeKind } from './probe-kind.js';
 
 /** Files larger than this are compared by checksum only. */
 export const MAX_CONTENT_BYTES = 512 * 1024;
@@ -96,14 +96,14 @@ export function parseFiles(out: string): FileState[] {
 export const fileProbes: ProbeKind<'file', FileState[]> = {
   kind: 'file',
   key: (p) => `file:${p.path}`,
-  fact: (probes) => ({
-    name: 'files',
-    command: perProbeCommand(probes.map((p) => fileCommand(p.path))),
-    parse: (out) => {
-      const texts = perProbeOutputs(out, probes.length);
-      return Object.fromEntries(probes.map((p, i) => [`file:${p.path}`, parseFiles(texts[i]!)]));
-    },
-  }),
+  fact: (probes) =>
+    perProbeFact(
+      'files',
+      probes,
+      (p) => fileProbes.key(p),
+      (p) => fileCommand(p.path),
+      (out) => parseFiles(out),
+    ),
   assemble(readings, state) {
     for (const files of Object.values(readings)) for (const f of files) state.files.set(f.path, f);
   },

@@ -36,6 +36,21 @@ export function perProbeCommand(commands: string[]): string {
   return commands.map((c, i) => `echo '@@P ${i}'\n( ${c}\n)`).join('\n');
 }
 
+/**
+ * ONE fact for a kind that runs one snippet per probe (perProbeCommand): each probe's own output is
+ * parsed alone and stored under the kind's key for that probe.
+ */
+export function perProbeFact<P, V>(name: string, probes: P[], key: (p: P) => string, command: (p: P) => string, parse: (out: string, p: P) => V): Fact<Readings<V>> {
+  return {
+    name,
+    command: perProbeCommand(probes.map(command)),
+    parse: (out) => {
+      const texts = perProbeOutputs(out, probes.length);
+      return Object.fromEntries(probes.map((p, i) => [key(p), parse(texts[i]!, p)]));
+    },
+  };
+}
+
 /** Split the output of perProbeCommand back into one text per probe index. */
 export function perProbeOutputs(output: string, count: number): string[] {
   const texts: string[] = Array.from({ length: count }, () => '');

@@ -1,7 +1,7 @@
 /** Package probes: the installed version of each probed package (dpkg or rpm), in one fact per host. */
 import type { PackageState } from '../resources/types.js';
 import { shq } from '../transport/quote.js';
-import { perProbeCommand, perProbeOutputs, type ProbeKind } from './probe-kind.js';
+import { perProbeFact, type ProbeKind } from './probe-kind.js';
 
 function packageCommand(name: string): string {
   return [
@@ -17,19 +17,17 @@ function packageCommand(name: string): string {
 export const packageProbes: ProbeKind<'package', PackageState> = {
   kind: 'package',
   key: (p) => `package:${p.name}`,
-  fact: (probes) => ({
-    name: 'packages',
-    command: perProbeCommand(probes.map((p) => packageCommand(p.name))),
-    parse: (out) => {
-      const texts = perProbeOutputs(out, probes.length);
-      return Object.fromEntries(
-        probes.map((p, i) => {
-          const m = /^version (\S+)/m.exec(texts[i]!);
-          return [`package:${p.name}`, { name: p.name, ...(m ? { version: m[1] } : {}) }];
-        }),
-      );
-    },
-  }),
+  fact: (probes) =>
+    perProbeFact(
+      'packages',
+      probes,
+      (p) => packageProbes.key(p),
+      (p) => packageCommand(p.name),
+      (out, p) => {
+        const m = /^version (\S+)/m.exec(out);
+        return { name: p.name, ...(m ? { version: m[1] } : {}) };
+      },
+    ),
   assemble(readings, state) {
     for (const p of Object.values(readings)) state.packages.set(p.name, p);
   },
