@@ -22,6 +22,7 @@ import { parseArtifactUrl } from '../agent/rollout/artifact-fetch.js';
 import { bareReleaseSpec } from '../test/support/release-spec.js';
 import type { ReleaseSpec } from '../agent/rollout/types.js';
 import { SshConnection } from '../agent/transport/connection.js';
+import { median } from './measure.js';
 import { resolveTarget } from '../agent/transport/target.js';
 
 const lab = process.env.LANES_BENCH_LAB ?? 'bench-artifact';
@@ -34,10 +35,6 @@ const BASE = '/var/tmp/lanes-bench-artifact';
 const spec: ReleaseSpec = bareReleaseSpec(BASE, { keep: 1, owner: 'root', group: 'root' });
 
 const mib = (n: number) => (n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function main() {
   let hosts = (await labStatus({ name: lab })).filter((h) => h.state === 'running');
