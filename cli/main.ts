@@ -89,7 +89,7 @@ function report(err: unknown): number {
 
 class UsageError extends Error {}
 
-/** lanes' version, from its package.json (dist/cli/main.js → the package root), as yargs would find it. */
+/** lanes' version, from its package.json (two levels up from dist/cli/main.js and from the bundle's dist/bin/main.js). */
 function version(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }

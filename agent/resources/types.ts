@@ -33,7 +33,7 @@ export interface ProbeShapes {
   /** `systemctl show` of a unit: the listed properties (always also LoadState, ActiveState, SubState,
    *  UnitFileState, FragmentPath, NeedDaemonReload). All units of a host are read by one call. */
   unit: { name: string; properties?: string[] };
-  /** `supervisorctl status` of all programs (one probe covers every program). */
+  /** The state of every Supervisor program (one probe covers them all): supervisord's XML-RPC getAllProcessInfo, or `supervisorctl status`. */
   supervisor: Record<never, never>;
 }
 
