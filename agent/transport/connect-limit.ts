@@ -12,6 +12,7 @@
  *     exponential backoff and jitter, a bounded number of times (`LANES_CONNECT_RETRIES`). A failure
  *     after the key exchange (authentication refused, a host key mismatch) is never retried.
  */
+import pLimit, { type LimitFunction } from 'p-limit';
 import { LanesError } from '../errors.js';
 import { DEFAULT_CONNECT_RATE, DEFAULT_CONNECT_RETRIES } from './connect-defaults.js';
 import type { HostTarget } from './target.js';
@@ -21,10 +22,9 @@ export { DEFAULT_CONNECT_RATE, DEFAULT_CONNECT_RETRIES };
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_MAX_MS = 4000;
 
-/** Starts in flight per key: `rate` per jump host, `directRate` for the direct pool; 0 means no limit. */
+/** Starts in flight per key: `rate` per jump host, `directRate` for the direct pool; 0 means no limit. One p-limit per key. */
 export class ConnectLimiter {
-  private readonly inFlight = new Map<string, number>();
-  private readonly queues = new Map<string, (() => void)[]>();
+  private readonly limits = new Map<string, LimitFunction>();
 
   constructor(
     readonly rate: number,
@@ -33,41 +33,22 @@ export class ConnectLimiter {
     if (!Number.isInteger(rate) || rate < 0) throw new LanesError(`--connect-rate must be a whole number of at least 0, got ${rate}`, { hint: '0 means no limit; the default is 8' });
   }
 
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    await this.acquire(key);
-    try {
-      return await fn();
-    } finally {
-      this.release(key);
-    }
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.limitOf(key)(fn);
   }
 
   /** How many starts under `key` are in flight now. */
   active(key: string): number {
-    return this.inFlight.get(key) ?? 0;
+    return this.limits.get(key)?.activeCount ?? 0;
   }
 
-  private acquire(key: string): Promise<void> {
-    const n = this.active(key);
-    const cap = key === DIRECT ? this.directRate : this.rate;
-    if (cap === 0 || n < cap) {
-      this.inFlight.set(key, n + 1);
-      return Promise.resolve();
+  private limitOf(key: string): LimitFunction {
+    let limit = this.limits.get(key);
+    if (!limit) {
+      const cap = key === DIRECT ? this.directRate : this.rate;
+      this.limits.set(key, (limit = pLimit(cap === 0 ? Infinity : cap)));
     }
-    return new Promise((resolve) => {
-      const q = this.queues.get(key) ?? [];
-      q.push(resolve);
-      this.queues.set(key, q);
-    });
-  }
-
-  private release(key: string): void {
-    const next = this.queues.get(key)?.shift();
-    // The slot passes straight to the next waiter: the count stays as it is.
-    if (next) return next();
-    const n = this.active(key) - 1;
-    if (n > 0) this.inFlight.set(key, n);
-    else this.inFlight.delete(key);
+    return limit;
   }
 }
 
